@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every module of the collection."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """HTTP connection, TLS and retry options."""
+
+    DOCUMENTATION = r'''
+options:
+  timeout:
+    description:
+      - Seconds to wait for the vendor API to accept a connection and to answer a request.
+      - If not set, the value of the E(IOTOPS_TIMEOUT) environment variable is used, then V(30).
+    type: float
+    default: 30
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the vendor API.
+      - Set to V(false) only for a test endpoint; the module then warns that the connection can be intercepted.
+        Prefer O(ca_path) for a private CA.
+      - If not set, the value of the E(IOTOPS_VALIDATE_CERTS) environment variable is used, then V(true).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file with the CA certificates to trust instead of the system bundle, for example the CA of a TLS-inspecting proxy
+        or of the bundled mock server.
+      - If not set, the value of the E(IOTOPS_CA_PATH) environment variable is used.
+    type: path
+  use_proxy:
+    description:
+      - Use the proxy named by the E(https_proxy), E(http_proxy) and E(no_proxy) environment variables of the controller.
+      - If not set, the value of the E(IOTOPS_USE_PROXY) environment variable is used, then V(true).
+    type: bool
+    default: true
+  retries:
+    description:
+      - How many times a request is retried after a connection error before it reached the server, or an HTTP 408, 429,
+        502, 503 or 504 answer.
+      - A write whose outcome is unknown (a timeout or a dropped connection after it was sent, or a 502 or 504 from a gateway)
+        is never sent again blindly; the module reads the resource back and sends the write again only if it did not happen.
+      - If not set, the value of the E(IOTOPS_RETRIES) environment variable is used, then V(5). Range 0 to 20.
+    type: int
+    default: 5
+  retry_max_wait:
+    description:
+      - The longest wait, in seconds, before a retry. A C(Retry-After) header (seconds or HTTP date) is honoured up to
+        this value; without one the wait grows exponentially with jitter up to this value.
+      - If not set, the value of the E(IOTOPS_RETRY_MAX_WAIT) environment variable is used, then V(60). Range 0 to 3600.
+    type: float
+    default: 60
+notes:
+  - The modules call cloud APIs, so run them on the controller (C(hosts: localhost) or C(delegate_to: localhost)).
+    Environment variables are read where the module runs, which is why AWX credentials injected as environment reach them there.
+  - For C(localhost), set C(ansible_python_interpreter: "{{ ansible_playbook_python }}") so the modules run in the Python
+    that has C(requests), C(PyJWT) and C(cryptography).
+requirements:
+  - requests
+'''

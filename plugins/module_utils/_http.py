@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP client on a requests.Session, with the collection's retry, TLS and redaction rules.
+
+FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
+
+Rules (DESIGN.md, HTTP):
+- a request that never reached the server (connection refused, connect timeout) is retried;
+- HTTP 408, 429 and 503 mean the server did not process the request: retried for any method;
+- HTTP 502 and 504 come from a gateway, the backend may have processed the request: retried for
+  reads; for a write the outcome is unknown;
+- a write whose outcome is unknown (timeout or dropped connection after sending, 502/504) is never
+  re-sent blindly: the caller's ``verify_write`` re-reads the resource; only when it says the write
+  did not happen is the request sent again. Without ``verify_write`` it raises OutcomeUnknownError;
+- ``Retry-After`` (seconds or an HTTP date) is honoured and capped by ``retry_max_wait``; otherwise
+  the wait is an exponential backoff with jitter;
+- a 401 lets the auth object log in again, once per request.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import random
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import (
+    ApiError,
+    OutcomeUnknownError,
+    Redactor,
+    TransportError,
+)
+
+try:
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
+    requests = None
+
+RETRY_SAFE_STATUSES = frozenset((408, 429, 503))
+RETRY_GATEWAY_STATUSES = frozenset((502, 504))
+READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
+BACKOFF_BASE = 0.5
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent or unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    now = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff_delay(attempt, cap):
+    """Exponential backoff with jitter: half fixed, half random, so retries of parallel workers spread out."""
+    ceiling = min(cap, BACKOFF_BASE * (2 ** attempt))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class ApiResponse:
+    """What a request returned: status, headers and the body (parsed JSON when it is JSON, else text).
+
+    ``recovered`` is true when the body comes from ``verify_write`` after an unknown outcome.
+    """
+
+    __slots__ = ('status', 'headers', 'body', 'recovered')
+
+    def __init__(self, status, headers, body, recovered=False):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.recovered = recovered
+
+    @classmethod
+    def from_requests(cls, resp):
+        return cls(resp.status_code, resp.headers, _decode_body(resp))
+
+
+def _decode_body(resp):
+    if not resp.content:
+        return None
+    ctype = resp.headers.get('Content-Type', '')
+    text = resp.text
+    if 'json' in ctype or text[:1] in ('{', '['):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _was_not_sent(exc):
+    """True when a requests exception proves the request never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, 'reason', reason)  # urllib3 MaxRetryError wraps the cause
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+class HttpClient:
+    """One vendor endpoint: base URL, session, auth and error parsing.
+
+    ``error_parser(body) -> (code, message)`` turns a vendor error body into its code and message.
+    Thread-safe for concurrent requests (the batch runner shares one client).
+    """
+
+    def __init__(self, vendor, base_url, auth=None, error_parser=None, timeout=30.0, validate_certs=True,
+                 ca_path=None, use_proxy=True, retries=5, retry_max_wait=60.0, redactor=None, warn=None,
+                 pool_size=16, sleep=time.sleep, user_agent='iotops.provisioning'):
+        self.vendor = vendor
+        self.base_url = base_url.rstrip('/')
+        self.auth = auth
+        self.error_parser = error_parser or (lambda body: (None, body if isinstance(body, str) else None))
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_max_wait = retry_max_wait
+        self.redact = redactor or Redactor()
+        self._sleep = sleep
+        self.session = requests.Session()
+        # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
+        # proxies are taken from the environment explicitly when use_proxy is on.
+        self.session.trust_env = False
+        if use_proxy:
+            self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount('https://', adapter)
+        self.session.mount('http://', adapter)
+        self.session.headers['User-Agent'] = user_agent
+        if ca_path:
+            self.session.verify = ca_path
+        elif not validate_certs:
+            self.session.verify = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            if warn is not None:
+                warn('TLS certificate verification is disabled for %s (validate_certs=false): the connection can be intercepted. '
+                     'Prefer ca_path with the CA that signed the server certificate.' % vendor)
+
+    def url(self, path, base_url=None):
+        if path.startswith('http://') or path.startswith('https://'):
+            return path
+        return (base_url or self.base_url).rstrip('/') + '/' + path.lstrip('/')
+
+    def request(self, method, path, json_body=None, data=None, params=None, headers=None, expect=(200, 201, 202, 204),
+                read_only=None, verify_write=None, authenticated=True, base_url=None):
+        """Send a request with the retry rules of this file and return an ApiResponse.
+
+        ``read_only`` defaults to true for GET/HEAD/OPTIONS; set it for POST calls that only read (u-blox).
+        ``verify_write()`` is called when a write's outcome is unknown: it returns the resource (the write
+        happened) or None (it did not, so it is safe to send again).
+        """
+        method = method.upper()
+        url = self.url(path, base_url)
+        shown_path = urlsplit(url).path  # never the query string: it may carry credentials
+        if read_only is None:
+            read_only = method in READ_METHODS
+        attempt = 0
+        reauthenticated = False
+        while True:
+            send_headers = dict(headers or {})
+            if authenticated and self.auth is not None:
+                self.auth.apply(self, send_headers)
+            try:
+                resp = self.session.request(method, url, json=json_body, data=data, params=params, headers=send_headers,
+                                            timeout=self.timeout)
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(self.vendor, method, shown_path, 'TLS error (%s); check ca_path/validate_certs' % exc,
+                                     redact=self.redact) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if _was_not_sent(exc) or read_only:
+                    if attempt < self.retries:
+                        self._sleep(backoff_delay(attempt, self.retry_max_wait))
+                        attempt += 1
+                        continue
+                    raise TransportError(self.vendor, method, shown_path, '%s after %d attempts' % (_describe(exc), attempt + 1),
+                                         redact=self.redact) from None
+                recovered = self._recover(method, shown_path, verify_write, _describe(exc))
+                if recovered is not None:
+                    return recovered
+                attempt += 1
+                if attempt > self.retries:
+                    raise TransportError(self.vendor, method, shown_path, 'gave up after %d attempts' % attempt, redact=self.redact)
+                continue
+
+            status = resp.status_code
+            if status == 401 and authenticated and self.auth is not None and not reauthenticated:
+                if self.auth.on_unauthorized(self, send_headers):
+                    reauthenticated = True
+                    continue
+            retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and read_only)
+            if retry_safe and attempt < self.retries:
+                delay = parse_retry_after(resp.headers.get('Retry-After'))
+                delay = backoff_delay(attempt, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
+                self._sleep(delay)
+                attempt += 1
+                continue
+            if status in RETRY_GATEWAY_STATUSES and not read_only and attempt < self.retries:
+                recovered = self._recover(method, shown_path, verify_write, 'HTTP %d from a gateway' % status)
+                if recovered is not None:
+                    return recovered
+                attempt += 1
+                continue
+            if status not in expect:
+                raise self.api_error(method, shown_path, resp)
+            return ApiResponse.from_requests(resp)
+
+    def _recover(self, method, path, verify_write, reason):
+        """Re-read after a write with an unknown outcome; None means "not applied, safe to resend"."""
+        if verify_write is None:
+            raise OutcomeUnknownError(
+                self.vendor, method, path,
+                '%s; the write may or may not have been applied and was not re-sent. Re-run the task: it reads the current '
+                'state before writing' % reason, redact=self.redact)
+        found = verify_write()
+        if found is None:
+            return None
+        return ApiResponse(None, {}, found, recovered=True)
+
+    def api_error(self, method, path, resp):
+        body = _decode_body(resp)
+        try:
+            code, message = self.error_parser(body)
+        except Exception:  # pylint: disable=broad-except
+            code, message = None, None
+        if not message and isinstance(body, str):
+            message = body[:300]
+        return ApiError(self.vendor, method, path, resp.status_code, code, message, redact=self.redact)
+
+
+def _describe(exc):
+    """A short reason without the URL (urllib3 messages carry the full URL, query string included)."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return 'no answer within the read timeout'
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return 'connection timed out'
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, 'reason', reason)
+    text = str(reason or exc)
+    marker = 'Failed to establish a new connection: '
+    if marker in text:
+        return 'cannot connect (%s)' % text.split(marker, 1)[1].strip()
+    if 'RemoteDisconnected' in text or 'Connection aborted' in text or 'reset by peer' in text:
+        return 'the connection was closed before an answer came back'
+    return 'connection error (%s)' % type(reason or exc).__name__
