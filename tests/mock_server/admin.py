@@ -1,0 +1,100 @@
+"""The /_mock admin API: reset, state dump, counters, faults, token expiry, clock and seeding."""
+
+from starlette.routing import Route
+
+from .common import BadRequest, json_response, read_json
+
+
+class Admin:
+    """Handlers of /_mock/...; no auth, never counted, never faulted."""
+
+    def __init__(self, state, counters, faults, vendors_by_prefix):
+        self.state = state
+        self.counters = counters
+        self.faults = faults
+        self.vendors = vendors_by_prefix
+
+    def routes(self):
+        return [
+            Route('/health', self.health, methods=['GET']),
+            Route('/reset', self.reset, methods=['POST']),
+            Route('/state', self.dump_state, methods=['GET']),
+            Route('/counters', self.get_counters, methods=['GET']),
+            Route('/counters/reset', self.reset_counters, methods=['POST']),
+            Route('/faults', self.list_faults, methods=['GET']),
+            Route('/faults', self.add_fault, methods=['POST']),
+            Route('/faults', self.clear_faults, methods=['DELETE']),
+            Route('/tokens/expire', self.expire_tokens, methods=['POST']),
+            Route('/clock', self.get_clock, methods=['GET']),
+            Route('/clock', self.move_clock, methods=['POST']),
+            Route('/seed/{vendor}/{kind}', self.seed, methods=['POST']),
+        ]
+
+    @staticmethod
+    async def body(request):
+        try:
+            data = await read_json(request, empty={})
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        if not isinstance(data, dict):
+            raise BadRequest('body must be a JSON object')
+        return data
+
+    def clock_view(self):
+        return {'now': self.state.clock.now(), 'offset': self.state.clock.offset}
+
+    async def health(self, request):
+        return json_response({'ok': True})
+
+    async def reset(self, request):
+        self.state.reset()
+        self.counters.reset()
+        self.faults.clear()
+        return json_response({'reset': True})
+
+    async def dump_state(self, request):
+        return json_response(self.state.dump())
+
+    async def get_counters(self, request):
+        return json_response(self.counters.snapshot())
+
+    async def reset_counters(self, request):
+        self.counters.reset()
+        return json_response({'reset': True})
+
+    async def list_faults(self, request):
+        return json_response({'faults': [rule.describe() for rule in self.faults.rules]})
+
+    async def add_fault(self, request):
+        rule = self.faults.add(await self.body(request))
+        return json_response({'id': rule.id, 'fault': rule.describe()}, status=201)
+
+    async def clear_faults(self, request):
+        self.faults.clear()
+        return json_response({'cleared': True})
+
+    async def expire_tokens(self, request):
+        data = await self.body(request)
+        refresh = data.get('refresh_tokens', True)
+        if not isinstance(refresh, bool):
+            raise BadRequest('refresh_tokens must be a boolean')
+        self.state.tokens.expire_all(refresh_tokens=refresh)
+        return json_response({'expired': True, 'refresh_tokens': refresh})
+
+    async def get_clock(self, request):
+        return json_response(self.clock_view())
+
+    async def move_clock(self, request):
+        seconds = (await self.body(request)).get('advance')
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise BadRequest('advance must be a non-negative number of seconds')
+        self.state.clock.advance(seconds)
+        return json_response(self.clock_view())
+
+    async def seed(self, request):
+        prefix = request.path_params['vendor']
+        vendor = self.vendors.get(prefix)
+        if vendor is None:
+            raise BadRequest('unknown vendor %r, expected one of %s' % (prefix, ', '.join(self.vendors)))
+        result = vendor.seed(prefix, request.path_params['kind'], await self.body(request))
+        return json_response(result, status=201)

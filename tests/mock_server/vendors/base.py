@@ -1,0 +1,75 @@
+"""Base class of a vendor router: its URL prefixes, store, error body shape and seed hooks."""
+
+from ..common import ApiError, BadRequest
+
+
+class Vendor:
+    """One vendor cloud.
+
+    Subclasses set ``name`` (key in /_mock/state), fill ``mounts`` ({url prefix: [Route]}) and
+    ``auth_routes`` ({(METHOD, route template)} counted as login calls), and implement
+    ``reset``, ``dump``, ``error_response`` and ``seed_<kind>`` methods.
+    """
+
+    name = ''
+
+    def __init__(self, state):
+        self.state = state
+        self.mounts = {}
+        self.auth_routes = frozenset()
+
+    @property
+    def clock(self):
+        return self.state.clock
+
+    def reset(self):
+        raise NotImplementedError
+
+    def dump(self):
+        raise NotImplementedError
+
+    def error_response(self, status, message, prefix=None):
+        """The vendor's error body for ``status``; ``prefix`` tells which host when a vendor has two."""
+        raise NotImplementedError
+
+    def fail(self, status, message, headers=None):
+        """An ApiError carrying the vendor's error body."""
+        response = self.error_response(status, message)
+        if headers:
+            response.headers.update(headers)
+        return ApiError(response)
+
+    def category(self, method, template):
+        """Counter category of a route: auth (login/token), read or write."""
+        if (method, template) in self.auth_routes:
+            return 'auth'
+        if method in ('GET', 'HEAD', 'OPTIONS'):
+            return 'read'
+        return 'write'
+
+    def seed(self, prefix, kind, payload):
+        """Dispatch POST /_mock/seed/<prefix>/<kind> to ``seed_<kind>``."""
+        handler = getattr(self, 'seed_' + kind.replace('-', '_'), None)
+        if handler is None:
+            raise BadRequest('unknown seed kind %r for %s' % (kind, prefix))
+        if not isinstance(payload, dict):
+            raise BadRequest('seed payload must be a JSON object')
+        return handler(payload)
+
+
+def seed_count(payload, default=None, maximum=10000):
+    """Read an optional positive ``count`` from a seed payload."""
+    count = payload.get('count', default)
+    if count is None:
+        return None
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= maximum:
+        raise BadRequest('count must be an integer from 1 to %d' % maximum)
+    return count
+
+
+def seed_list(payload, key):
+    """Read a list of objects/strings from a seed payload."""
+    items = payload.get(key)
+    if not isinstance(items, list):
+        raise BadRequest('%s must be a list' % key)
+    return items

@@ -1,0 +1,277 @@
+"""nRF Cloud: device/account API (/nrfcloud/v1) and Provisioning Service (/nrfcloud-provisioning/v1)."""
+
+import json
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.routing import Route
+
+from .. import credentials
+from ..common import ApiError, BadRequest, b64url_decode, b64url_encode, bearer_token, is_number, json_response, utc_iso
+from .base import Vendor, seed_count, seed_list
+
+PREFIX = 'nrfcloud'
+PROVISIONING_PREFIX = 'nrfcloud-provisioning'
+
+PAGE_LIMIT_DEFAULT = 20
+PAGE_LIMIT_MAX = 100
+# The SDK caps device JWT lifetimes at 7 days (NRF_CLOUD_JWT_VALID_TIME_S_MAX); the mock enforces it.
+DEVICE_JWT_MAX_LIFETIME = 7 * 24 * 3600
+MQTT_ENDPOINT = 'mqtt.nrfcloud.mock.invalid'
+
+REASONS = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+           409: 'Conflict', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error',
+           502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'}
+
+
+class Team:
+    """State of one nRF Cloud team: onboarded devices, their JWT keys and claimed devices."""
+
+    def __init__(self, label, tenant_id, name, api_key):
+        self.label = label
+        self.tenant_id = tenant_id
+        self.name = name
+        self.api_key = api_key
+        self.devices = {}
+        self.device_keys = {}
+        self.claimed = {}
+
+    def dump(self):
+        return {
+            'tenantId': self.tenant_id,
+            'name': self.name,
+            'devices': [dict(device, hasPublicKey=device['id'] in self.device_keys) for device in self.devices.values()],
+            'claimedDevices': list(self.claimed.values()),
+        }
+
+
+class NrfCloud(Vendor):
+    """Both nRF Cloud hosts share the team state, as they do in the real service."""
+
+    name = 'nrfcloud'
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.teams = {}
+        self.by_key = {}
+        self.mounts = {
+            PREFIX: [
+                Route('/v1/account', self.get_account, methods=['GET']),
+                Route('/v1/devices', self.list_devices, methods=['GET']),
+                Route('/v1/devices/{device_id}', self.get_device, methods=['GET']),
+                Route('/v1/fota-job-executions/current', self.current_fota_execution, methods=['GET']),
+            ],
+            PROVISIONING_PREFIX: [
+                Route('/v1/claimed-devices', self.list_claimed_devices, methods=['GET']),
+            ],
+        }
+        self.reset()
+
+    # state -----------------------------------------------------------------------------------
+
+    def reset(self):
+        self.teams = {}
+        self.by_key = {}
+        for cred in credentials.NRFCLOUD_TEAMS:
+            team = Team(cred['label'], cred['tenant_id'], cred['name'], cred['api_key'])
+            self.teams[team.label] = team
+            self.by_key[team.api_key] = team
+
+    def dump(self):
+        return {'teams': {label: team.dump() for label, team in self.teams.items()}}
+
+    def error_response(self, status, message, prefix=None):
+        return json_response({'code': status * 100, 'message': message or REASONS.get(status, 'Error')}, status)
+
+    def error(self, status, code, message):
+        """An ApiError with an explicit nRF Cloud error code (status * 100 + n)."""
+        return ApiError(json_response({'code': code, 'message': message}, status))
+
+    # auth ------------------------------------------------------------------------------------
+
+    def team_for(self, request):
+        """The team whose API key is the Bearer token, else 401."""
+        team = self.by_key.get(bearer_token(request.headers.get('authorization')))
+        if team is None:
+            raise self.error(401, 40100, 'Unauthorized: missing or unknown API key')
+        return team
+
+    def find_device_key(self, device_id):
+        for team in self.teams.values():
+            key = team.device_keys.get(device_id)
+            if key is not None:
+                return team, key
+        return None, None
+
+    def device_from_jwt(self, token):
+        """Validate a device JWT (seed 000: ES256 only, sub = device ID) and return (team, device_id)."""
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={'verify_signature': False})
+        except jwt.PyJWTError:
+            raise self.error(401, 40100, 'Unauthorized: token is neither an API key nor a JWT') from None
+        alg = header.get('alg')
+        if alg != 'ES256':
+            raise self.error(401, 40101, 'Unauthorized: JWT algorithm %s is not supported, nRF Cloud accepts ES256 only' % alg)
+        device_id = claims.get('sub')
+        if not device_id and isinstance(claims.get('iss'), str) and '.' in claims['iss']:
+            # Modem-generated JWTs omit sub and carry "<hardware>.<deviceId>" in iss.
+            device_id = claims['iss'].split('.', 1)[1]
+        if not isinstance(device_id, str) or not device_id:
+            raise self.error(401, 40102, 'Unauthorized: JWT has no sub claim with the device ID')
+        team, key = self.find_device_key(device_id)
+        if key is None:
+            raise self.error(401, 40103, 'Unauthorized: no public key is registered for device %s' % device_id)
+        try:
+            jwt.decode(token, key, algorithms=['ES256'],
+                       options={'verify_exp': False, 'verify_iat': False, 'verify_nbf': False, 'verify_aud': False, 'verify_iss': False})
+        except jwt.PyJWTError:
+            raise self.error(401, 40104, 'Unauthorized: JWT signature does not verify with the public key of device %s' % device_id) from None
+        exp = claims.get('exp')
+        if not is_number(exp):
+            raise self.error(401, 40105, 'Unauthorized: JWT has no exp claim')
+        now = self.clock.now()
+        if exp <= now:
+            raise self.error(401, 40106, 'Unauthorized: JWT has expired')
+        start = claims['iat'] if is_number(claims.get('iat')) else now
+        if exp - start > DEVICE_JWT_MAX_LIFETIME:
+            raise self.error(401, 40107, 'Unauthorized: JWT lifetime exceeds the maximum of 7 days')
+        return team, device_id
+
+    # pagination ------------------------------------------------------------------------------
+
+    def page(self, request, records):
+        """pageLimit / pageNextToken over records sorted by id; the token names the last id returned."""
+        params = request.query_params
+        raw_limit = params.get('pageLimit')
+        limit = PAGE_LIMIT_DEFAULT
+        if raw_limit is not None:
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= PAGE_LIMIT_MAX:
+                raise self.error(400, 40000, 'pageLimit must be an integer from 1 to %d' % PAGE_LIMIT_MAX)
+            limit = int(raw_limit)
+        if params.get('pageSort') not in (None, 'asc', 'desc'):
+            raise self.error(400, 40000, 'pageSort must be asc or desc')
+        descending = params.get('pageSort') == 'desc'
+        ordered = sorted(records, key=lambda item: item['id'], reverse=descending)
+        token = params.get('pageNextToken')
+        if token:
+            try:
+                after = json.loads(b64url_decode(token))['after']
+            except (ValueError, KeyError, TypeError):
+                raise self.error(400, 40000, 'pageNextToken is not valid') from None
+            ordered = [item for item in ordered if (item['id'] < after if descending else item['id'] > after)]
+        items = ordered[:limit]
+        body = {'items': items, 'total': len(records)}
+        if len(ordered) > limit:
+            body['pageNextToken'] = b64url_encode(json.dumps({'after': items[-1]['id']}).encode())
+        return body
+
+    # nRF Cloud device API --------------------------------------------------------------------
+
+    async def get_account(self, request):
+        team = self.team_for(request)
+        return json_response({
+            'mqttEndpoint': MQTT_ENDPOINT,
+            'mqttTopicPrefix': 'prod/%s/' % team.tenant_id,
+            'team': {'tenantId': team.tenant_id, 'name': team.name},
+        })
+
+    async def list_devices(self, request):
+        team = self.team_for(request)
+        return json_response(self.page(request, list(team.devices.values())))
+
+    async def get_device(self, request):
+        team = self.team_for(request)
+        device = team.devices.get(request.path_params['device_id'])
+        if device is None:
+            raise self.error(404, 40400, 'Device %s not found' % request.path_params['device_id'])
+        return json_response(device, headers={'ETag': device['$meta']['version']})
+
+    async def current_fota_execution(self, request):
+        # FetchCurrentPendingFOTAJobExecution takes an API key or a device JWT (seed 000).
+        token = bearer_token(request.headers.get('authorization'))
+        if token not in self.by_key:
+            if not token or token.count('.') != 2:
+                raise self.error(401, 40100, 'Unauthorized: missing or unknown API key')
+            self.device_from_jwt(token)
+        raise self.error(404, 40410, 'No pending FOTA job execution')
+
+    # Provisioning Service --------------------------------------------------------------------
+
+    async def list_claimed_devices(self, request):
+        team = self.team_for(request)
+        return json_response(self.page(request, list(team.claimed.values())))
+
+    # seeding ---------------------------------------------------------------------------------
+
+    def team_by_ref(self, ref):
+        """Find a team by label ('a'/'b'), tenantId, name or API key; default team a."""
+        if ref is None:
+            return self.teams[credentials.NRFCLOUD_TEAM_A_LABEL]
+        for team in self.teams.values():
+            if ref in (team.label, team.tenant_id, team.name, team.api_key) or str(ref).lower() == team.label:
+                return team
+        raise BadRequest('unknown nRF Cloud team %r' % (ref,))
+
+    @staticmethod
+    def seed_items(payload, prefix):
+        """Explicit items or ``count`` generated ones (ids <prefix>-0001...)."""
+        count = seed_count(payload)
+        if count is not None:
+            start = payload.get('start', 1)
+            if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+                raise BadRequest('start must be a non-negative integer')
+            return [{'id': '%s-%04d' % (prefix, number)} for number in range(start, start + count)]
+        items = seed_list(payload, 'devices')
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get('id'), str) or not item['id']:
+                raise BadRequest('each device needs a non-empty string id')
+        return items
+
+    def seed_devices(self, payload):
+        team = self.team_by_ref(payload.get('team'))
+        now = utc_iso(self.clock.now())
+        added = []
+        for item in self.seed_items(payload, 'mock-device'):
+            key = None
+            if item.get('public_key'):
+                try:
+                    key = serialization.load_pem_public_key(item['public_key'].encode())
+                except (ValueError, TypeError) as exc:
+                    raise BadRequest('public_key of %s is not a PEM public key' % item['id']) from exc
+                if not isinstance(key, ec.EllipticCurvePublicKey):
+                    raise BadRequest('public_key of %s must be an EC (ES256) key' % item['id'])
+            team.devices[item['id']] = {
+                'id': item['id'],
+                'name': item.get('name', item['id']),
+                'type': 'Generic',
+                'subType': item.get('subType', ''),
+                'tags': list(item.get('tags', [])),
+                'firmware': {'supports': list(item.get('fwTypes', ['APP', 'MODEM']))},
+                '$meta': {'createdAt': now, 'updatedAt': now, 'version': '1'},
+            }
+            if key is not None:
+                team.device_keys[item['id']] = key
+            added.append(item['id'])
+        return {'team': team.label, 'added': added}
+
+    def seed_claimed_devices(self, payload):
+        team = self.team_by_ref(payload.get('team'))
+        now = utc_iso(self.clock.now())
+        added = []
+        for item in self.seed_items(payload, 'mock-claimed'):
+            record = {
+                'id': item['id'],
+                'ownerId': team.tenant_id,
+                'ownershipStatus': 'IDENTIFIED',
+                'status': item.get('status', 'READY'),
+                'tags': list(item.get('tags', [])),
+                'claimedAt': now,
+            }
+            for field in ('imei', 'deviceType', 'firmwareId'):
+                if field in item:
+                    record[field] = item[field]
+            team.claimed[item['id']] = record
+            added.append(item['id'])
+        return {'team': team.label, 'added': added}
