@@ -54,9 +54,11 @@ options:
     type: float
     default: 60
 notes:
-  - The modules call cloud APIs, so run them on the controller (C(hosts: localhost) or C(delegate_to: localhost)).
+  - >-
+    The modules call cloud APIs, so run them on the controller (C(hosts: localhost) or C(delegate_to: localhost)).
     Environment variables are read where the module runs, which is why AWX credentials injected as environment reach them there.
-  - For C(localhost), set C(ansible_python_interpreter: "{{ ansible_playbook_python }}") so the modules run in the Python
+  - >-
+    For C(localhost), set C(ansible_python_interpreter: "{{ ansible_playbook_python }}") so the modules run in the Python
     that has C(requests), C(PyJWT) and C(cryptography).
 requirements:
   - requests

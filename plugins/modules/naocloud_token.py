@@ -35,7 +35,7 @@ seealso:
     description: API key, session JWT and OAuth2 authentication of the NAO Cloud API v2.
     link: https://polestar.zohodesk.com/portal/en/kb/articles/2-authentication
 author:
-  - iotops.provisioning maintainers
+  - iotops.provisioning maintainers (@iotops)
 '''
 
 EXAMPLES = r'''

@@ -35,7 +35,7 @@ seealso:
     description: The API reference, including /authenticate and /refreshauthtoken.
     link: https://api.services.u-blox.com/
 author:
-  - iotops.provisioning maintainers
+  - iotops.provisioning maintainers (@iotops)
 '''
 
 EXAMPLES = r'''

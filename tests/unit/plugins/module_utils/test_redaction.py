@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from ansible_collections.iotops.provisioning.plugins.module_utils import iotcomms, naocloud, nrfcloud, ublox
+from ansible_collections.iotops.provisioning.plugins.module_utils import naocloud, nrfcloud, ublox
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_iotcomms_jwt import IotcommsJwtAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_api_key import NaoCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_oauth2 import NaoCloudOAuth2Auth

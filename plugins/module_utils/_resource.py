@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shape every resource module shares: a list of items, validated before any write, worked
+as a batch, and reported item by item.
+
+FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
+
+A resource module:
+1. reads its list option (one resource is a list of one) and calls ``validate_items`` with a
+   per-item validator that raises ConfigError: all items are checked before the first request;
+2. reads the vendor's current state once (list pages, not one GET per item);
+3. calls ``run_items`` with a worker ``worker(item) -> dict(changed=..., diff=dict(before, after), ...)``
+   that compares and writes unless ``module.check_mode``;
+4. calls ``exit_batch``: the task fails if any item failed, after all the others were worked,
+   and the result lists every item.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import MAX_CONCURRENCY, run_batch, summarize
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+
+BATCH_ARGSPEC = dict(
+    concurrency=dict(type='int', default=8, fallback=(env_fallback, ['IOTOPS_CONCURRENCY'])),
+)
+
+MAX_REPORTED_ERRORS = 20
+
+
+def validate_items(items, option, validator, label=None):
+    """Run ``validator(item)`` on every item; raise one ConfigError that lists every problem found.
+
+    Messages read ``devices[3] (dev-42): <what is wrong and the rule>``.
+    """
+    label = label or (lambda item: None)
+    problems = []
+    for index, item in enumerate(items):
+        try:
+            validator(item)
+        except ConfigError as exc:
+            name = label(item)
+            where = '%s[%d]' % (option, index) + (' (%s)' % name if name not in (None, '') else '')
+            problems.append('%s: %s' % (where, exc.msg))
+    if problems:
+        shown = problems[:MAX_REPORTED_ERRORS]
+        more = len(problems) - len(shown)
+        text = '; '.join(shown) + ('; and %d more' % more if more else '')
+        raise ConfigError('invalid input, nothing was changed: %s' % text, problems=problems)
+
+
+def require_unique(items, option, key):
+    """Each resource may appear once per task; a duplicate would be written twice."""
+    seen = {}
+    for index, item in enumerate(items):
+        value = key(item)
+        if value in seen:
+            raise ConfigError('%s[%d]: %r is also %s[%d]; each resource may appear once per task' % (option, index, value, option, seen[value]))
+        seen[value] = index
+
+
+def validate_concurrency(params):
+    value = params.get('concurrency')
+    if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigError('concurrency must be from 1 to %d, got %s' % (MAX_CONCURRENCY, value))
+
+
+def run_items(module, items, worker, key, redact=None):
+    """Work the items with the module's ``concurrency``; one result per item, in input order."""
+    return run_batch(items, worker, concurrency=module.params.get('concurrency') or 1, key=key, redact=redact)
+
+
+def exit_batch(module, results, noun='items', **extra):
+    """Exit with ``results``, ``summary`` and (with --diff) a diff of the changed items; fail if any item failed."""
+    diff_before, diff_after = {}, {}
+    for result in results:
+        diff = result.pop('diff', None)
+        if diff and result.get('changed'):
+            diff_before[str(result['item'])] = diff.get('before')
+            diff_after[str(result['item'])] = diff.get('after')
+    summary = summarize(results)
+    output = dict(changed=summary['changed'] > 0, results=results, summary=summary)
+    output.update(extra)
+    if module._diff:  # pylint: disable=protected-access
+        output['diff'] = dict(before=diff_before, after=diff_after)
+    if summary['failed']:
+        first = next(r for r in results if r.get('failed'))
+        module.fail_json(msg='%d of %d %s failed (the others were worked, see results); first: %s: %s'
+                         % (summary['failed'], summary['total'], noun, first['item'], first.get('msg')), **output)
+    module.exit_json(**output)
+
