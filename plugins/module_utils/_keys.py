@@ -51,8 +51,9 @@ def require_rsa(key, option, minimum_bits=2048):
 
 
 def require_p256(key, option):
-    ec = require('cryptography.hazmat.primitives.asymmetric.ec')
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != 'secp256r1':
+    """An EC P-256 key (private or public), the only kind nRF Cloud accepts for ES256."""
+    curve = getattr(key, 'curve', None)
+    if curve is None or curve.name != 'secp256r1':
         raise ConfigError('%s: an EC P-256 (prime256v1) private key is required for ES256, got %s' % (option, key_type_name(key)))
 
 

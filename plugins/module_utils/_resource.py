@@ -90,4 +90,3 @@ def exit_batch(module, results, noun='items', **extra):
         module.fail_json(msg='%d of %d %s failed (the others were worked, see results); first: %s: %s'
                          % (summary['failed'], summary['total'], noun, first['item'], first.get('msg')), **output)
     module.exit_json(**output)
-

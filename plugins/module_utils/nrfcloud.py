@@ -9,9 +9,14 @@ and ``pageNextToken``.
 
 from __future__ import annotations
 
+import time
+from urllib.parse import quote
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import nrfcloud_pages
 
@@ -54,6 +59,52 @@ class NrfCloudClient:
             return self.request('GET', path, service=service, params=query).body
         return nrfcloud_pages(fetch, page_limit=page_limit)
 
+    # Provisioning Service ---------------------------------------------------------------------
+
+    def claimed_devices(self):
+        """Every claimed device of the team, read once (all pages)."""
+        return self.list_all('/claimed-devices', service='provisioning')
+
+    def claimed_device(self, device_id):
+        """One claimed device, or None when the team has not claimed it."""
+        try:
+            return self.request('GET', '/claimed-devices/%s' % quote(device_id, safe=''), service='provisioning').body
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def commands(self, device_id):
+        """The provisioning command history of a device, oldest first."""
+        return self.list_all('/claimed-devices/%s/provisioning' % quote(device_id, safe=''), service='provisioning')
+
+    def claim(self, claim_token, tags, device_id):
+        """Claim a device; after an unknown outcome the device is looked up instead of claiming twice."""
+        body = {'claimToken': claim_token}
+        if tags:
+            body['tags'] = list(tags)
+        return self.request('POST', '/claimed-devices', service='provisioning', json_body=body, expect=(200, 201),
+                            verify_write=lambda: self.claimed_device(device_id)).body
+
+    def unclaim(self, device_id):
+        def gone():
+            return {} if self.claimed_device(device_id) is None else None
+        self.request('DELETE', '/claimed-devices/%s' % quote(device_id, safe=''), service='provisioning', expect=(200, 202, 204),
+                     verify_write=gone)
+
+    def add_command(self, device_id, request, description, known):
+        """Append one command; ``known`` is how many identical commands the history held before."""
+        path = '/claimed-devices/%s/provisioning' % quote(device_id, safe='')
+        body = {'request': request}
+        if description:
+            body['description'] = description
+
+        def appeared():
+            key = command_identity(request, description)
+            same = [c for c in self.commands(device_id) if command_identity(c.get('request') or {}, c.get('description')) == key]
+            return same[-1] if len(same) > known else None
+        return self.request('POST', path, service='provisioning', json_body=body, expect=(200, 201), verify_write=appeared).body
+
 
 def nrfcloud_client(module, concurrency=1):
     """Validate the nRF Cloud options of ``module`` and return a client; no request is sent yet."""
@@ -65,3 +116,25 @@ def nrfcloud_client(module, concurrency=1):
     auth.validate()
     http = http_client(module, VENDOR, params['api_url'], auth, parse_error, new_redactor(module), concurrency)
     return NrfCloudClient(http, params['provisioning_api_url'])
+
+
+CLAIMED_FINAL_STATUSES = ('AWAITING', 'PROVISIONED')
+CLAIMED_STUCK_STATUSES = ('ERROR', 'BLOCKED')
+
+
+def wait_for_statuses(client, device_ids, targets, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+    """Poll the claimed-device list (one paginated read per round, for the whole batch) until every
+    device has a status in ``targets`` or a stuck one (ERROR, BLOCKED). Returns {device_id: status};
+    devices still on the way when ``timeout`` runs out keep their last status."""
+    pending = set(device_ids)
+    statuses = {}
+    deadline = clock() + timeout
+    while pending:
+        for device in client.claimed_devices():
+            if device.get('id') in pending:
+                statuses[device['id']] = device.get('status')
+        pending = set(d for d in pending if statuses.get(d) not in targets and statuses.get(d) not in CLAIMED_STUCK_STATUSES)
+        if not pending or clock() + interval > deadline:
+            break
+        sleep(interval)
+    return statuses

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Certificates, CSRs and a factory CA, with ``cryptography`` in the module's own process.
+
+FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
+
+A batch of CSRs is signed in one module run: the CA key is loaded once and never leaves the
+controller, and no task per certificate is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key
+
+
+def _x509():
+    return require('cryptography.x509')
+
+
+def load_certificate(pem, option):
+    """A certificate object from PEM text, or ConfigError naming the option."""
+    if not isinstance(pem, str) or '-----BEGIN CERTIFICATE-----' not in pem:
+        raise ConfigError('%s must be a PEM certificate ("-----BEGIN CERTIFICATE-----" block)' % option)
+    try:
+        return _x509().load_pem_x509_certificate(pem.encode('utf-8'))
+    except ValueError as exc:
+        raise ConfigError('%s: the PEM certificate does not parse (%s)' % (option, exc)) from None
+
+
+def certificate_pem(cert):
+    serialization = require('cryptography.hazmat.primitives.serialization')
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def certificate_summary(cert):
+    """The fields a report shows about a certificate (no key material)."""
+    return dict(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial_number='%x' % cert.serial_number,
+        not_before=cert.not_valid_before_utc.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        not_after=cert.not_valid_after_utc.strftime('%Y-%m-%dT%H:%M:%SZ'),
+    )
+
+
+def check_encrypted_private_key(pem, password, option):
+    """nRF Cloud injects client private keys only as encrypted PEM that the password opens."""
+    if not isinstance(pem, str) or '-----BEGIN ENCRYPTED PRIVATE KEY-----' not in pem:
+        raise ConfigError('%s must be an encrypted PEM private key ("-----BEGIN ENCRYPTED PRIVATE KEY-----"), as the '
+                          'clientPrivateKey command requires' % option)
+    if not password:
+        raise ConfigError('%s: password is required to inject an encrypted private key' % option)
+    load_private_key(pem, option, password, passphrase_option='password')
+
+
+def csr_from_device(value):
+    """The CSR a device returned: AT%KEYGEN output (base64url DER CSR, optionally "." COSE), base64 DER, or PEM."""
+    x509 = _x509()
+    if not isinstance(value, str) or not value.strip():
+        raise IotopsError('the device returned no CSR')
+    value = value.strip()
+    if '-----BEGIN CERTIFICATE REQUEST-----' in value:
+        csr = x509.load_pem_x509_csr(value.encode('ascii'))
+    else:
+        body = value.split('.')[0]
+        try:
+            der = base64.urlsafe_b64decode(body + '=' * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            raise IotopsError('the CSR the device returned is neither PEM nor base64url DER') from None
+        try:
+            csr = x509.load_der_x509_csr(der)
+        except ValueError as exc:
+            raise IotopsError('the CSR the device returned does not parse (%s)' % exc) from None
+    if not csr.is_signature_valid:
+        raise IotopsError('the CSR the device returned has an invalid signature')
+    return csr
+
+
+def csr_pem(csr):
+    serialization = require('cryptography.hazmat.primitives.serialization')
+    return csr.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+class FactoryCA:
+    """A CA certificate and its key, loaded once, that signs device CSRs."""
+
+    def __init__(self, certificate, private_key, passphrase=None, option='sign_csr'):
+        self.certificate = load_certificate(certificate, '%s.ca_certificate' % option)
+        self.key = load_private_key(private_key, '%s.ca_private_key' % option, passphrase, '%s.ca_private_key_passphrase' % option)
+        serialization = require('cryptography.hazmat.primitives.serialization')
+        ours = self.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        theirs = self.certificate.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        if ours != theirs:
+            raise ConfigError('%s.ca_private_key does not belong to %s.ca_certificate (the public keys differ)' % (option, option))
+
+    def sign(self, csr, days):
+        """A certificate for the CSR's subject and key, issued by this CA, valid ``days`` from now."""
+        x509 = _x509()
+        hashes = require('cryptography.hazmat.primitives.hashes')
+        now = datetime.datetime.now(datetime.timezone.utc)
+        not_after = min(now + datetime.timedelta(days=days), self.certificate.not_valid_after_utc)
+        builder = (x509.CertificateBuilder()
+                   .subject_name(csr.subject)
+                   .issuer_name(self.certificate.subject)
+                   .public_key(csr.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))  # tolerate device clock skew
+                   .not_valid_after(not_after)
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False))
+        return builder.sign(self.key, hashes.SHA256())

@@ -1,0 +1,91 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read devices onboarded to nRF Cloud device management."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: nrfcloud_device_info
+short_description: Read devices onboarded to nRF Cloud
+version_added: 0.1.0
+description:
+  - Lists the devices of the team in nRF Cloud device management, reading the device list once (all pages), optionally only
+    some ids or tags.
+extends_documentation_fragment:
+  - iotops.provisioning.nrfcloud
+  - iotops.provisioning.connection
+  - iotops.provisioning.attributes
+  - iotops.provisioning.attributes.actiongroup_nrfcloud
+  - iotops.provisioning.attributes.info_module
+options:
+  device_ids:
+    description: Only these devices. Ids that are not onboarded are listed in RV(missing).
+    type: list
+    elements: str
+  tags:
+    description: Only devices that carry all of these tags.
+    type: list
+    elements: str
+seealso:
+  - module: iotops.provisioning.nrfcloud_device
+author:
+  - iotops.provisioning maintainers (@iotops)
+'''
+
+EXAMPLES = r'''
+- name: All devices of the team
+  iotops.provisioning.nrfcloud_device_info:
+  register: fleet
+
+- name: Which of these devices are onboarded
+  iotops.provisioning.nrfcloud_device_info:
+    device_ids: "{{ batch_ids }}"
+  register: onboarded
+
+- name: Devices of line 7
+  iotops.provisioning.nrfcloud_device_info:
+    tags: [line-7]
+'''
+
+RETURN = r'''
+devices:
+  description: The selected devices as nRF Cloud returns them (id, name, tags, type, subType, firmware, $meta).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b, name: "351358811234567", tags: [line-7], "$meta": {version: "2"}}]
+missing:
+  description: Ids given in O(device_ids) that are not onboarded.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(ARGSPEC, device_ids=dict(type='list', elements='str'), tags=dict(type='list', elements='str')),
+        supports_check_mode=True,
+    )
+
+    def read():
+        devices = nrfcloud_client(module).list_all('/devices')
+        wanted = set(module.params['device_ids'] or [])
+        if wanted:
+            devices = [d for d in devices if d.get('id') in wanted]
+        if module.params['tags']:
+            devices = [d for d in devices if set(module.params['tags']) <= set(d.get('tags') or [])]
+        module.exit_json(changed=False, devices=devices, missing=sorted(wanted - set(d.get('id') for d in devices)))
+
+    run(module, read)
+
+
+if __name__ == '__main__':
+    main()

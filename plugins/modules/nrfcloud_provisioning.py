@@ -1,0 +1,634 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Claim nRF Cloud devices and converge their provisioning commands."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: nrfcloud_provisioning
+short_description: Claim nRF Cloud devices and manage their provisioning commands
+version_added: 0.1.0
+description:
+  - Claims devices in the nRF Cloud Provisioning Service with their attestation token, or unclaims them.
+  - Appends provisioning commands (key generation, CSR, certificates, private key, PSK, config, finished) to each device's
+    provisioning configuration. Commands are history, so a command already present with the same request and description is
+    never added again, new ones are appended in the order given, and C(finished) stays last.
+  - With O(sign_csr), signs the CSR each device returned with a factory CA in this process and appends the client certificate
+    (and optionally a server certificate) and C(finished) - the whole claim, CSR, sign, install flow of Nordic's tools in one task.
+  - With O(wait_for), waits until every device reports C(AWAITING) or C(PROVISIONED), polling the claimed-device list once per
+    round for the whole batch.
+  - Works a list of devices in one task with bounded concurrency over one HTTP session.
+extends_documentation_fragment:
+  - iotops.provisioning.nrfcloud
+  - iotops.provisioning.connection
+  - iotops.provisioning.batch
+  - iotops.provisioning.attributes
+  - iotops.provisioning.attributes.actiongroup_nrfcloud
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sends no write and does not wait; C(changed) predicts whether the real run would claim, append or sign.
+  diff_mode:
+    support: full
+    details:
+      - Shows, per device, whether it is claimed and the kinds and descriptions of its commands, before and after.
+options:
+  devices:
+    description:
+      - The devices; one device is a list of one.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      claim_token:
+        description:
+          - The device's attestation token (C(AT%ATTESTTOKEN) output). Required to claim a device.
+          - The device id is the UUID inside the token unless O(devices[].device_id) is given.
+        type: str
+      device_id:
+        description:
+          - The device id in nRF Cloud. Required when O(devices[].claim_token) is not given (for example to unclaim).
+        type: str
+      tags:
+        description:
+          - Provisioning tags to claim the device with, for example C(nrf-cloud-onboarding) for Nordic's auto-onboarding rule.
+          - Used when the device is claimed; the Provisioning Service has no call to change them later.
+        type: list
+        elements: str
+      state:
+        description:
+          - V(present) claims the device and appends missing commands; V(absent) unclaims it (nRF Cloud then also removes the
+            device from device management).
+          - Defaults to O(state).
+        type: str
+        choices: [present, absent]
+      commands:
+        description:
+          - The commands of this device; replaces O(commands) for it.
+        type: list
+        elements: dict
+        suboptions: &command_options
+          kind:
+            description:
+              - The command kind, as the Provisioning Service names it.
+            type: str
+            required: true
+            choices: [clientPrivateKeyGeneration, certificateSigningRequest, serverCertificate, clientCertificate,
+                      clientPrivateKey, preSharedKey, config, finished]
+          description:
+            description:
+              - A description stored with the command. It is part of what makes a command the same as one in the history,
+                so changing it appends the command again (use that to send a new PSK secret or private key).
+            type: str
+          sec_tag:
+            description:
+              - The modem security tag, an integer from 0 to 2147483647. Defaults to nRF Cloud's own tag, 16842753.
+              - For every kind but C(config) and C(finished).
+            type: int
+          attributes:
+            description:
+              - For C(certificateSigningRequest), the subject attributes as C(KEY=value) pairs separated by commas, for example
+                C(O=Example,L=Trondheim,C=no). Must not contain C(CN); the module sets C(CN) to the device id.
+            type: str
+          key_usage:
+            description:
+              - For C(certificateSigningRequest), the key usage as 9 bits, as C(%KEYGEN) takes it. Defaults to C(101010000).
+            type: str
+          content:
+            description:
+              - For C(serverCertificate) and C(clientCertificate), the PEM certificate.
+              - For C(clientPrivateKey), the private key as encrypted PEM (C(-----BEGIN ENCRYPTED PRIVATE KEY-----)).
+            type: str
+          password:
+            description:
+              - For C(clientPrivateKey), the password of the encrypted key. Write-only, never shown.
+            type: str
+          identity:
+            description:
+              - For C(preSharedKey), the PSK identity.
+            type: str
+          secret:
+            description:
+              - For C(preSharedKey), the PSK as hexadecimal digits. Write-only, never shown.
+            type: str
+          config:
+            description:
+              - For C(config), the settings for the provisioning client, as a dictionary; values are sent as strings.
+            type: dict
+  commands:
+    description:
+      - The commands of every device that has no O(devices[].commands) of its own, in order.
+      - With O(sign_csr), do not list C(finished); the module appends it after the client certificate.
+    type: list
+    elements: dict
+    suboptions: *command_options
+  state:
+    description:
+      - The default O(devices[].state).
+    type: str
+    choices: [present, absent]
+    default: present
+  sign_csr:
+    description:
+      - Sign the CSR each device returned with this CA, then append C(clientCertificate) (and C(serverCertificate) when
+        O(sign_csr.server_certificate) is given) and C(finished). The module waits (up to O(wait_timeout)) for the CSR commands
+        to complete first.
+      - A device whose latest CSR is already followed by a client certificate for the same security tag is not signed again.
+    type: dict
+    suboptions:
+      ca_certificate:
+        description: The CA certificate, PEM. Mutually exclusive with O(sign_csr.ca_certificate_path).
+        type: str
+      ca_certificate_path:
+        description: Path on the controller of the CA certificate, PEM.
+        type: path
+      ca_private_key:
+        description: The CA private key, PEM. It never leaves the controller.
+        type: str
+      ca_private_key_path:
+        description: Path on the controller of the CA private key, PEM.
+        type: path
+      ca_private_key_passphrase:
+        description: Passphrase of an encrypted CA private key.
+        type: str
+      validity_days:
+        description:
+          - Days the device certificates are valid, capped at the CA's own expiry.
+        type: int
+        default: 3650
+      server_certificate:
+        description:
+          - A PEM certificate (the root CA the device must trust, for example Amazon Root CA 1 for nRF Cloud MQTT) to append as
+            C(serverCertificate) on the same security tag, before C(finished).
+        type: str
+      description:
+        description: The description of the appended C(clientCertificate) command.
+        type: str
+        default: Client certificate signed by the factory CA
+  wait_for:
+    description:
+      - Wait until each device reports this status, or any later one (V(AWAITING) is reached before V(PROVISIONED)).
+      - A device in C(ERROR) or C(BLOCKED) fails. Not done in check mode.
+    type: str
+    choices: [AWAITING, PROVISIONED]
+  wait_timeout:
+    description: Seconds to wait for the devices, for O(wait_for) and for the CSRs of O(sign_csr).
+    type: int
+    default: 300
+  wait_interval:
+    description: Seconds between two reads of the claimed-device list while waiting.
+    type: float
+    default: 5
+seealso:
+  - module: iotops.provisioning.nrfcloud_provisioning_info
+  - module: iotops.provisioning.nrfcloud_device
+  - name: nRF Cloud provisioning configuration
+    description: The commands, their parameters and the device statuses.
+    link: https://docs.nrfcloud.com/SecurityServices/ProvisioningService/ProvisioningConfiguration/ProvisioningConfiguration.html
+notes:
+  - The Provisioning Service accepts at most 20 commands per device, counting those already in its history; the module checks
+    that before it writes anything.
+author:
+  - iotops.provisioning maintainers (@iotops)
+'''
+
+EXAMPLES = r'''
+- name: Claim a production batch, get CSRs, sign them with the factory CA and finish, in one task
+  iotops.provisioning.nrfcloud_provisioning:
+    # batch: [{claim_token: "2dN3bm9y...Q.0oRDoQEmoQRBIfZYQ..."}, ...]
+    devices: "{{ batch }}"
+    commands:
+      - kind: certificateSigningRequest
+        description: Generate CSR
+        attributes: O=Example Factory,C=no
+    sign_csr:
+      ca_certificate_path: /etc/factory/ca.pem
+      ca_private_key_path: /etc/factory/ca.key
+      ca_private_key_passphrase: "{{ vault_factory_ca_passphrase }}"
+      validity_days: 1825
+      server_certificate: "{{ lookup('ansible.builtin.file', 'AmazonRootCA1.pem') }}"
+    wait_for: PROVISIONED
+    wait_timeout: 600
+    concurrency: 16
+  register: provisioned
+
+- name: Claim one device for Nordic's auto-onboarding and leave the rest to the cloud
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - claim_token: "{{ attestation_token }}"
+        tags: [nrf-cloud-onboarding]
+
+- name: Inject a PSK, a configuration and a server certificate on one device, then finish
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+        commands:
+          - kind: serverCertificate
+            sec_tag: 16842753
+            content: "{{ lookup('ansible.builtin.file', 'server-ca.pem') }}"
+          - kind: preSharedKey
+            sec_tag: 42
+            identity: device-42
+            secret: "{{ vault_psk_hex }}"
+            description: PSK 2026-11
+          - kind: clientPrivateKey
+            sec_tag: 43
+            content: "{{ lookup('ansible.builtin.file', 'device-key.enc.pem') }}"
+            password: "{{ vault_device_key_password }}"
+          - kind: clientPrivateKeyGeneration
+            sec_tag: 44
+          - kind: config
+            config:
+              provisioning.interval-sec: 3600
+          - kind: finished
+    wait_for: PROVISIONED
+    wait_interval: 2
+
+- name: Generate a CSR with a specific key usage on security tag 16842753 and wait until the device answered
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+    commands:
+      - kind: certificateSigningRequest
+        sec_tag: 16842753
+        key_usage: "101010000"
+    wait_for: AWAITING
+  register: csr_run
+
+- name: Sign with a CA given as content (for example from an AWX credential)
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+    sign_csr:
+      ca_certificate: "{{ factory_ca_pem }}"
+      ca_private_key: "{{ factory_ca_key_pem }}"
+      description: Client certificate 2026 rotation
+
+- name: Unclaim devices that left the fleet
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+    state: absent
+'''
+
+RETURN = r'''
+results:
+  description: One entry per device, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    item:
+      description: The device id.
+      type: str
+      sample: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+    changed:
+      description: Whether the device was claimed, unclaimed, signed or got commands.
+      type: bool
+    failed:
+      description: Whether this device failed; RV(results[].msg) says why.
+      type: bool
+    msg:
+      description: The reason of a failure.
+      type: str
+      returned: when failed
+    claimed:
+      description: Whether this run claimed the device.
+      type: bool
+    unclaimed:
+      description: Whether this run unclaimed the device.
+      type: bool
+    commands_added:
+      description: Kind and description of each command this run appended (or would append, in check mode).
+      type: list
+      elements: dict
+    certificate_signed:
+      description: Whether this run signed the device's CSR (or would, in check mode).
+      type: bool
+    certificate:
+      description: Subject, issuer, serial number and validity of the certificate this run signed.
+      type: dict
+      returned: when a CSR was signed
+    status:
+      description: The device status (READY, PROVISIONING, AWAITING, PROVISIONED, ERROR, BLOCKED) when last read.
+      type: str
+      sample: PROVISIONED
+    commands:
+      description: The device's command history - id, kind, description, status and response. Secrets are never included.
+      type: list
+      elements: dict
+    client_certificate:
+      description: The PEM certificate of the newest succeeded C(clientCertificate) command of the device.
+      type: str
+      returned: when the device has one
+    csr:
+      description: The PEM CSR the device returned for its latest CSR command, and the response field it came in (C(csr) or C(message)).
+      type: dict
+      returned: when the device returned a CSR
+      sample: {pem: "-----BEGIN CERTIFICATE REQUEST-----...", field: csr}
+onboarding:
+  description:
+    - For every device whose history holds a succeeded C(clientCertificate) command, its id and that certificate (the newest),
+      ready for O(iotops.provisioning.nrfcloud_device#module:devices).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b, certificate: "-----BEGIN CERTIFICATE-----..."}]
+summary:
+  description: Counts of devices by outcome.
+  returned: always
+  type: dict
+  sample: {total: 200, changed: 200, ok: 0, failed: 0}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
+    COMMAND_SPEC, MAX_COMMANDS, build_request, command_kind, command_view, count_identical, csr_response, device_id_from_claim_token,
+    latest_client_certificate, latest_csr, plan_commands, validate_commands)
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
+    BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
+from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import (
+    CLAIMED_FINAL_STATUSES, CLAIMED_STUCK_STATUSES, ARGSPEC, nrfcloud_client, wait_for_statuses)
+
+DEVICE_SPEC = dict(
+    claim_token=dict(type='str', no_log=False),
+    device_id=dict(type='str'),
+    tags=dict(type='list', elements='str'),
+    state=dict(type='str', choices=['present', 'absent']),
+    commands=dict(type='list', elements='dict', options=COMMAND_SPEC),
+)
+SIGN_SPEC = dict(
+    ca_certificate=dict(type='str'),
+    ca_certificate_path=dict(type='path'),
+    ca_private_key=dict(type='str', no_log=True),
+    ca_private_key_path=dict(type='path', no_log=False),
+    ca_private_key_passphrase=dict(type='str', no_log=True),
+    validity_days=dict(type='int', default=3650),
+    server_certificate=dict(type='str'),
+    description=dict(type='str', default='Client certificate signed by the factory CA'),
+)
+STATUS_ORDER = {'AWAITING': ('AWAITING', 'PROVISIONED'), 'PROVISIONED': ('PROVISIONED',)}
+
+
+class Device:
+    """What the module knows and decides about one device during the run."""
+
+    def __init__(self, spec, default_state, default_commands):
+        self.claim_token = spec.get('claim_token')
+        self.device_id = spec.get('device_id')
+        self.tags = spec.get('tags') or []
+        self.state = spec.get('state') or default_state
+        self.commands = spec['commands'] if spec.get('commands') is not None else (default_commands or [])
+        self.desired = []  # [(request, description)]
+        self.claimed = False  # claimed before this run
+        self.record = None
+        self.history = []
+        self.missing = []
+        self.needs_signing = False
+        self.failure = None
+        self.result = dict(changed=False, claimed=False, unclaimed=False, commands_added=[], certificate_signed=False)
+
+
+class Provisioner:
+    """Validate, read, plan and converge the whole batch."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.devices = [Device(spec, self.params['state'], self.params['commands']) for spec in self.params['devices']]
+        self.ca = None
+        self.client = None
+
+    # 1. validate everything before any request -----------------------------------------------
+
+    def validate(self):
+        validate_concurrency(self.params)
+        sign = self.params.get('sign_csr')
+        if sign:
+            self.ca = self._load_ca(sign)
+        validate_items(self.devices, 'devices', self._validate_device, label=lambda d: d.device_id or '')
+        require_unique(self.devices, 'devices', lambda d: d.device_id)
+        for name in ('wait_timeout', 'wait_interval'):
+            if self.params[name] <= 0:
+                raise ConfigError('%s must be greater than 0' % name)
+
+    def _validate_device(self, device):
+        if device.claim_token:
+            token_id = device_id_from_claim_token(device.claim_token) if not device.device_id else None
+            device.device_id = device.device_id or token_id
+        if not device.device_id:
+            raise ConfigError('device_id or claim_token is required')
+        if device.state == 'absent':
+            return
+        validate_commands(device.commands, 'commands')
+        if self.ca is not None and any(c['kind'] == 'finished' for c in device.commands):
+            raise ConfigError('commands: do not list finished together with sign_csr; the module appends finished after the '
+                              'client certificate')
+        device.desired = [(build_request(c, device.device_id), c.get('description')) for c in device.commands]
+
+    def _load_ca(self, sign):
+        def content(option):
+            text, path = sign.get(option), sign.get(option + '_path')
+            if text and path:
+                raise ConfigError('sign_csr: %s and %s_path are mutually exclusive' % (option, option))
+            if not (text or path):
+                raise ConfigError('sign_csr: %s or %s_path is required' % (option, option))
+            return text or read_key_file(path, 'sign_csr.%s_path' % option).decode('utf-8', 'replace')
+        if not 1 <= sign['validity_days'] <= 36500:
+            raise ConfigError('sign_csr.validity_days must be from 1 to 36500, got %s' % sign['validity_days'])
+        if sign.get('server_certificate'):
+            validate_commands([dict(kind='serverCertificate', content=sign['server_certificate'])], 'sign_csr.server_certificate')
+        return FactoryCA(content('ca_certificate'), content('ca_private_key'), sign.get('ca_private_key_passphrase'))
+
+    # 2. read the current state once ---------------------------------------------------------
+
+    def read(self):
+        self.client = nrfcloud_client(self.module, concurrency=self.params['concurrency'])
+        claimed = dict((d['id'], d) for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d)
+        for device in self.devices:
+            device.record = claimed.get(device.device_id)
+            device.claimed = device.record is not None
+        present = [d for d in self.devices if d.claimed and d.state == 'present']
+        histories = map_concurrently(lambda d: self.client.commands(d.device_id), present, self.params['concurrency'])
+        for device, history in zip(present, histories):
+            device.history = history
+
+    # 3. plan, and check the 20-command limit for every device before writing ------------------
+
+    def plan(self):
+        validate_items([d for d in self.devices if d.state == 'present'], 'devices', self._plan_device, label=lambda d: d.device_id)
+
+    def _plan_device(self, device):
+        if not device.claimed and not device.claim_token:
+            raise ConfigError('the device is not claimed by this team and no claim_token was given to claim it')
+        device.missing = plan_commands(device.desired, device.history)
+        device.needs_signing = self.ca is not None and self._unsigned_csr_expected(device)
+        extra = (2 + bool(self.params['sign_csr'].get('server_certificate'))) if device.needs_signing else 0
+        total = len(device.history) + len(device.missing) + extra
+        if total > MAX_COMMANDS:
+            raise ConfigError('this would make %d commands (%d already in its history, %d to add); nRF Cloud allows at most %d per device'
+                              % (total, len(device.history), total - len(device.history), MAX_COMMANDS))
+
+    def _unsigned_csr_expected(self, device):
+        """True when the device has (or will get) a CSR not yet followed by a client certificate for its security tag."""
+        sequence = [c.get('request') or {} for c in device.history] + [r for r, _d in device.missing]
+        pending = None
+        for request in sequence:
+            kind = command_kind(request)
+            if kind == 'certificateSigningRequest':
+                pending = request[kind].get('secTag')
+            elif kind == 'clientCertificate' and pending is not None and request[kind].get('secTag') == pending:
+                pending = None
+        return pending is not None
+
+    # 4. converge ------------------------------------------------------------------------------
+
+    def converge_device(self, device):
+        result = device.result
+        if device.state == 'absent':
+            if device.claimed:
+                result['unclaimed'] = result['changed'] = True
+                if not self.check_mode:
+                    self.client.unclaim(device.device_id)
+            result['diff'] = dict(before=dict(claimed=device.claimed), after=dict(claimed=False))
+            return result
+        before = self._diff_view(device.claimed, device.history)
+        if not device.claimed:
+            result['claimed'] = result['changed'] = True
+            if not self.check_mode:
+                device.record = self.client.claim(device.claim_token, device.tags, device.device_id)
+        for request, description in device.missing:
+            result['commands_added'].append(dict(kind=command_kind(request), description=description))
+            result['changed'] = True
+            if not self.check_mode:
+                self.client.add_command(device.device_id, request, description, count_identical(device.history, request, description))
+        if device.needs_signing:
+            result['certificate_signed'] = result['changed'] = True  # predicted; done after the CSR arrives
+        added = [dict(request=r, description=d) for r, d in device.missing]
+        result['diff'] = dict(before=before, after=self._diff_view(True, device.history + added))
+        return result
+
+    def sign_device(self, device):
+        """Sign the device's newest CSR and append the certificate commands (after the wait for the CSR)."""
+        history = self.client.commands(device.device_id)
+        csr_command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+        if csr_command is None or csr_command.get('status') != 'SUCCEEDED':
+            state = csr_command.get('status') if csr_command else 'missing'
+            raise IotopsError('the CSR command of the device is %s, so there is no CSR to sign (status %s)'
+                              % (state, device.result.get('status')))
+        sec_tag = csr_command['request']['certificateSigningRequest'].get('secTag')
+        value, field = csr_response(csr_command)
+        csr = csr_from_device(value)
+        sign = self.params['sign_csr']
+        cert = self.ca.sign(csr, sign['validity_days'])
+        requests = [({'clientCertificate': {'secTag': sec_tag, 'content': certificate_pem(cert)}}, sign['description'])]
+        if sign.get('server_certificate'):
+            requests.append(({'serverCertificate': {'secTag': sec_tag, 'content': sign['server_certificate']}}, 'Server certificate'))
+        requests.append(({'finished': {}}, 'Provisioning finished'))
+        for request, description in requests:
+            self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
+            device.result['commands_added'].append(dict(kind=command_kind(request), description=description))
+        device.result['certificate'] = certificate_summary(cert)
+        device.result['csr'] = dict(pem=csr_pem(csr), field=field)
+        return device.result
+
+    @staticmethod
+    def _diff_view(claimed, history):
+        return dict(claimed=claimed, commands=['%s: %s' % (command_kind(c.get('request') or {}), c.get('description') or '')
+                                               for c in history])
+
+    def wait(self, devices, targets):
+        """One poll loop for all ``devices``; a device that ends stuck or late fails."""
+        ids = [d.device_id for d in devices]
+        statuses = wait_for_statuses(self.client, ids, targets, self.params['wait_timeout'], self.params['wait_interval'])
+        late = []
+        for device in devices:
+            status = statuses.get(device.device_id)
+            device.result['status'] = status
+            if status in CLAIMED_STUCK_STATUSES:
+                device.failure = 'the device is %s (a command failed or it is blocked); see its commands' % status
+            elif status not in targets:
+                device.failure = 'the device did not reach %s within %s s (status %s)' % (' or '.join(targets), self.params['wait_timeout'], status)
+                late.append(device)
+        return late
+
+    def run(self):
+        self.validate()
+        self.read()
+        self.plan()
+        results = run_items(self.module, self.devices, self.converge_device, key=lambda d: d.device_id)
+        failed = set(r['item'] for r in results if r.get('failed'))
+        active = [d for d in self.devices if d.state == 'present' and d.device_id not in failed]
+        if not self.check_mode:
+            signing = [d for d in active if d.needs_signing]
+            if signing:
+                self.wait(signing, CLAIMED_FINAL_STATUSES)
+                ready = [d for d in signing if not d.failure]
+                signed = run_items(self.module, ready, self.sign_device, key=lambda d: d.device_id)
+                for entry in signed:
+                    if entry.get('failed'):
+                        next(d for d in ready if d.device_id == entry['item']).failure = entry['msg']
+            if self.params['wait_for']:
+                self.wait([d for d in active if not d.failure], STATUS_ORDER[self.params['wait_for']])
+        self._report(active, results)
+        onboarding = [dict(device_id=r['item'], certificate=r['client_certificate']) for r in results if r.get('client_certificate')]
+        exit_batch(self.module, results, noun='devices', onboarding=onboarding)
+
+    def _report(self, active, results):
+        """Final status and commands of each device (re-read only where this run changed or waited)."""
+        reread = [d for d in active if d.result['changed'] and not self.check_mode]
+        histories = map_concurrently(lambda d: self.client.commands(d.device_id), reread, self.params['concurrency'])
+        fresh = dict((d.device_id, h) for d, h in zip(reread, histories))
+        by_id = dict((d.device_id, d) for d in self.devices)
+        for result in results:
+            device = by_id[result['item']]
+            if device.state != 'present' or result.get('failed'):
+                continue
+            for key in ('commands_added', 'certificate_signed', 'certificate', 'csr', 'status'):
+                if key in device.result:
+                    result[key] = device.result[key]
+            history = fresh.get(device.device_id, device.history)
+            result['commands'] = [command_view(c) for c in history]
+            result.setdefault('status', (device.record or {}).get('status'))
+            if 'csr' not in result:
+                csr = latest_csr(history)
+                if csr:
+                    result['csr'] = csr
+            certificate = latest_client_certificate(history)
+            if certificate:
+                result['client_certificate'] = certificate
+            if device.failure:
+                result['failed'] = True
+                result['msg'] = device.failure
+
+
+def main():
+    command_options = dict(COMMAND_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            ARGSPEC, **BATCH_ARGSPEC,
+            devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
+            commands=dict(type='list', elements='dict', options=command_options),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            sign_csr=dict(type='dict', options=SIGN_SPEC),
+            wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
+            wait_timeout=dict(type='int', default=300),
+            wait_interval=dict(type='float', default=5.0),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, Provisioner(module).run)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read claimed nRF Cloud devices and their provisioning commands."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: nrfcloud_provisioning_info
+short_description: Read claimed nRF Cloud devices and their provisioning commands
+version_added: 0.1.0
+description:
+  - Lists the devices the team has claimed in the nRF Cloud Provisioning Service, filtered by id, status or tag, with each
+    device's provisioning command history.
+  - Reads the claimed-device list once (all pages) and then the command history of the selected devices, concurrently.
+extends_documentation_fragment:
+  - iotops.provisioning.nrfcloud
+  - iotops.provisioning.connection
+  - iotops.provisioning.batch
+  - iotops.provisioning.attributes
+  - iotops.provisioning.attributes.actiongroup_nrfcloud
+  - iotops.provisioning.attributes.info_module
+options:
+  device_ids:
+    description: Only these devices. Ids that are not claimed are listed in RV(missing).
+    type: list
+    elements: str
+  status:
+    description: Only devices with this status.
+    type: str
+    choices: [READY, PROVISIONING, AWAITING, PROVISIONED, ERROR, BLOCKED]
+  tags:
+    description: Only devices claimed with all of these provisioning tags.
+    type: list
+    elements: str
+  include_commands:
+    description: Read each selected device's command history. Set to V(false) for a quick status overview of many devices.
+    type: bool
+    default: true
+seealso:
+  - module: iotops.provisioning.nrfcloud_provisioning
+author:
+  - iotops.provisioning maintainers (@iotops)
+'''
+
+EXAMPLES = r'''
+- name: Devices of the batch that are not provisioned yet
+  iotops.provisioning.nrfcloud_provisioning_info:
+    status: AWAITING
+    include_commands: false
+  register: awaiting
+
+- name: Command history of two devices
+  iotops.provisioning.nrfcloud_provisioning_info:
+    device_ids:
+      - 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+      - 50434d44-3635-4137-80a1-0c1d2e3f4a5c
+  register: history
+
+- name: Devices claimed for auto-onboarding, read with 16 parallel requests
+  iotops.provisioning.nrfcloud_provisioning_info:
+    tags: [nrf-cloud-onboarding]
+    concurrency: 16
+'''
+
+RETURN = r'''
+devices:
+  description: The selected claimed devices, as the Provisioning Service returns them, each with RV(devices[].commands).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The device id.
+      type: str
+    status:
+      description: READY, PROVISIONING, AWAITING, PROVISIONED, ERROR or BLOCKED.
+      type: str
+    tags:
+      description: The provisioning tags the device was claimed with.
+      type: list
+      elements: str
+    commands:
+      description: The command history - id, kind, description, status, request (without secrets) and response.
+      type: list
+      elements: dict
+      returned: when O(include_commands=true)
+    csr:
+      description: The PEM CSR of the newest succeeded CSR command and the response field it came in.
+      type: dict
+      returned: when O(include_commands=true) and the device returned a CSR
+missing:
+  description: Ids given in O(device_ids) that the team has not claimed.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import command_view, latest_csr
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, validate_concurrency
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            ARGSPEC, **BATCH_ARGSPEC,
+            device_ids=dict(type='list', elements='str'),
+            status=dict(type='str', choices=['READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED']),
+            tags=dict(type='list', elements='str'),
+            include_commands=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+    def read():
+        params = module.params
+        validate_concurrency(params)
+        client = nrfcloud_client(module, concurrency=params['concurrency'])
+        devices = client.claimed_devices()
+        wanted = set(params['device_ids'] or [])
+        if wanted:
+            devices = [d for d in devices if d.get('id') in wanted]
+        if params['status']:
+            devices = [d for d in devices if d.get('status') == params['status']]
+        if params['tags']:
+            devices = [d for d in devices if set(params['tags']) <= set(d.get('tags') or [])]
+        if params['include_commands']:
+            histories = map_concurrently(lambda d: client.commands(d['id']), devices, params['concurrency'])
+            for device, history in zip(devices, histories):
+                device['commands'] = [command_view(c) for c in history]
+                csr = latest_csr(history)
+                if csr:
+                    device['csr'] = csr
+        found = set(d.get('id') for d in devices)
+        module.exit_json(changed=False, devices=devices, missing=sorted(wanted - found))
+
+    run(module, read)
+
+
+if __name__ == '__main__':
+    main()

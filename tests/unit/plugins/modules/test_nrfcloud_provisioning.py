@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nrfcloud_provisioning and nrfcloud_provisioning_info against the mock's Provisioning Service and device simulator."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning, nrfcloud_provisioning_info
+
+
+def make_ca(common_name='Mock Factory CA'):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+@pytest.fixture(scope='module')
+def factory_ca():
+    return make_ca()
+
+
+@pytest.fixture
+def nrf(mock):
+    """The mock with a fast device simulator."""
+    mock.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.05, 'command_delay': 0.01, 'bulk_delay': 0.05})
+    return mock
+
+
+def tokens(mock, count):
+    return mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': count})['devices']
+
+
+def base_args(mock, creds, **extra):
+    args = dict(provisioning_api_url=mock.url + '/nrfcloud-provisioning/v1', api_url=mock.url + '/nrfcloud/v1',
+                api_key=creds.NRFCLOUD_TEAM_A_API_KEY, wait_interval=0.05, wait_timeout=30)
+    args.update(extra)
+    return args
+
+
+def info_args(mock, creds, **extra):
+    args = base_args(mock, creds, **extra)
+    del args['wait_interval'], args['wait_timeout']
+    return args
+
+
+def csr_flow_args(mock, creds, devices, ca, **extra):
+    cert, key = ca
+    return base_args(mock, creds, devices=[{'claim_token': d['claim_token']} for d in devices],
+                     commands=[{'kind': 'certificateSigningRequest', 'description': 'Generate CSR', 'attributes': 'O=Mock Factory,C=no'}],
+                     sign_csr={'ca_certificate': cert, 'ca_private_key': key, 'validity_days': 365}, wait_for='PROVISIONED', **extra)
+
+
+def claimed_state(mock):
+    return dict((d['id'], d) for d in mock.admin.state()['nrfcloud']['teams']['a']['claimedDevices'])
+
+
+def writes(mock):
+    return mock.admin.counters()['by_category']['write']
+
+
+def test_claim_csr_sign_finish_then_idempotent(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 3)
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert result['changed'] and result['summary'] == {'total': 3, 'changed': 3, 'ok': 0, 'failed': 0}, result.get('msg')
+    state = claimed_state(nrf)
+    ca_cert = x509.load_pem_x509_certificate(factory_ca[0].encode())
+    for device, entry in zip(devices, result['results']):
+        assert entry['item'] == device['device_id'] and entry['status'] == 'PROVISIONED'
+        assert [c['kind'] for c in entry['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
+        assert entry['csr']['pem'].startswith('-----BEGIN CERTIFICATE REQUEST-----')
+        cert = x509.load_pem_x509_certificate(entry['client_certificate'].encode())
+        assert cert.issuer == ca_cert.subject
+        assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == device['device_id']
+        assert state[device['device_id']]['status'] == 'PROVISIONED'
+        assert len(state[device['device_id']]['commands']) == 3
+    assert [o['device_id'] for o in result['onboarding']] == [d['device_id'] for d in devices]
+    assert factory_ca[1] not in json.dumps(result)
+
+    nrf.admin.reset_counters()
+    again = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert again['changed'] is False and again['summary']['ok'] == 3
+    assert writes(nrf) == 0
+    reads = nrf.admin.counters()['by_category']['read']
+    assert reads <= 2 * 3, reads  # the claimed list (one page) + one history per device + one status round
+
+
+def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 2)
+    args = csr_flow_args(nrf, creds, devices, factory_ca)
+    predicted = run(nrfcloud_provisioning, args, check_mode=True, diff=True)
+    assert predicted['changed'] is True and writes(nrf) == 0
+    assert all(r['claimed'] and r['certificate_signed'] for r in predicted['results'])
+    assert predicted['diff']['after'][devices[0]['device_id']]['claimed'] is True
+    real = run(nrfcloud_provisioning, args)
+    assert real['changed'] == predicted['changed']
+    nrf.admin.reset_counters()
+    after = run(nrfcloud_provisioning, args, check_mode=True)
+    assert after['changed'] is False and writes(nrf) == 0
+
+
+def test_csr_returned_in_the_message_field(nrf, creds, run, factory_ca):
+    nrf.admin.call('POST', '/nrfcloud/simulator', {'csr_field': 'message'})
+    devices = tokens(nrf, 1)
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert result['results'][0]['csr']['field'] == 'message'
+    assert result['results'][0]['status'] == 'PROVISIONED'
+
+
+def test_a_failing_command_fails_its_device_only(nrf, creds, run):
+    devices = tokens(nrf, 3)
+    nrf.admin.seed('nrfcloud-provisioning', 'failures', {'device_id': devices[1]['device_id'], 'kind': 'config'})
+    args = base_args(nrf, creds, devices=[{'claim_token': d['claim_token']} for d in devices],
+                     commands=[{'kind': 'config', 'config': {'cloud.url': 'mqtt://mock'}}, {'kind': 'finished'}], wait_for='PROVISIONED')
+    result = run(nrfcloud_provisioning, args)
+    assert result['failed'] and '1 of 3 devices failed' in result['msg']
+    by_id = dict((r['item'], r) for r in result['results'])
+    assert by_id[devices[1]['device_id']]['failed'] and 'ERROR' in by_id[devices[1]['device_id']]['msg']
+    assert by_id[devices[0]['device_id']]['status'] == 'PROVISIONED' and not by_id[devices[0]['device_id']]['failed']
+
+
+def test_commands_are_history_and_finished_stays_last(nrf, creds, run):
+    device = tokens(nrf, 1)[0]
+    first = [{'kind': 'clientPrivateKeyGeneration', 'sec_tag': 44}, {'kind': 'finished'}]
+    run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}], commands=first, wait_for='PROVISIONED'))
+    more = first[:1] + [{'kind': 'preSharedKey', 'sec_tag': 42, 'identity': 'dev-psk', 'secret': '0A1B2C3D4E5F'}, {'kind': 'finished'}]
+    result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], commands=more,
+                                                  wait_for='PROVISIONED'))
+    assert [c['kind'] for c in result['results'][0]['commands_added']] == ['preSharedKey', 'finished']
+    kinds = [c['kind'] for c in result['results'][0]['commands']]
+    assert kinds == ['clientPrivateKeyGeneration', 'finished', 'preSharedKey', 'finished']
+    assert '0A1B2C3D4E5F' not in json.dumps(result)
+    assert run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], commands=more))['changed'] is False
+
+
+def test_unclaim(nrf, creds, run):
+    device = tokens(nrf, 1)[0]
+    run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}]))
+    assert device['device_id'] in claimed_state(nrf)
+    result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], state='absent'))
+    assert result['changed'] and result['results'][0]['unclaimed']
+    assert device['device_id'] not in claimed_state(nrf)
+    assert run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], state='absent'))['changed'] is False
+
+
+def _encrypted_key(password):
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.BestAvailableEncryption(password.encode())).decode()
+
+
+def malformed_cases(ca):
+    cert, key = ca
+    plain_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other_ca = make_ca('other')[0]
+    return [
+        (dict(commands=[{'kind': 'clientPrivateKeyGeneration', 'sec_tag': -1}]), 'sec_tag -1 is out of range'),
+        (dict(commands=[{'kind': 'clientPrivateKeyGeneration', 'sec_tag': 2147483648}]), 'integers from 0 to 2147483647'),
+        (dict(commands=[{'kind': 'certificateSigningRequest', 'key_usage': '10101'}]), 'key_usage'),
+        (dict(commands=[{'kind': 'certificateSigningRequest', 'attributes': 'O=X,CN=evil'}]), 'must not set CN'),
+        (dict(commands=[{'kind': 'serverCertificate', 'content': '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----'}]),
+         'does not parse'),
+        (dict(commands=[{'kind': 'clientPrivateKey', 'content': plain_key, 'password': 'x'}]), 'encrypted PEM private key'),
+        (dict(commands=[{'kind': 'clientPrivateKey', 'content': _encrypted_key('right'), 'password': 'wrong'}]), 'could not be decrypted'),
+        (dict(commands=[{'kind': 'finished'}, {'kind': 'config', 'config': {'a': 'b'}}]), 'finished must be the last command'),
+        (dict(commands=[{'kind': 'clientPrivateKeyGeneration', 'sec_tag': n} for n in range(21)]), 'at most 20'),
+        (dict(commands=[{'kind': 'preSharedKey', 'identity': 'id', 'secret': 'not-hex'}]), 'hexadecimal'),
+        (dict(commands=[{'kind': 'finished', 'sec_tag': 5}]), 'sec_tag does not apply to a finished command'),
+        (dict(sign_csr={'ca_certificate': other_ca, 'ca_private_key': key}), 'does not belong to'),
+        (dict(sign_csr={'ca_certificate': cert}), 'ca_private_key or ca_private_key_path is required'),
+        (dict(devices=[{'claim_token': 'not-a-token'}]), 'not an nRF91 attestation token'),
+    ]
+
+
+def test_malformed_inputs_fail_before_any_write(nrf, creds, run, factory_ca):
+    device = tokens(nrf, 1)[0]
+    cases = malformed_cases(factory_ca)
+    for extra, rule in cases:
+        args = base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}])
+        args.update(extra)
+        result = run(nrfcloud_provisioning, args)
+        assert result.get('failed'), (extra, result)
+        assert rule in result['msg'], (rule, result['msg'])
+    assert nrf.admin.counters()['total'] == 0  # not even a read: validation comes first
+    assert len(cases) >= 10
+
+
+def test_limit_of_20_counts_existing_commands(nrf, creds, run):
+    device = tokens(nrf, 1)[0]
+    first = [{'kind': 'clientPrivateKeyGeneration', 'sec_tag': n} for n in range(15)]
+    run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}], commands=first))
+    nrf.admin.reset_counters()
+    more = [{'kind': 'clientPrivateKeyGeneration', 'sec_tag': 100 + n} for n in range(6)]
+    result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], commands=more))
+    assert result['failed'] and '15 already in its history' in result['msg'] and 'at most 20' in result['msg']
+    assert writes(nrf) == 0
+
+
+def test_info_filters_and_commands(nrf, creds, run):
+    devices = tokens(nrf, 3)
+    run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': d['claim_token'], 'tags': ['line-7']} for d in devices[:2]]
+                                         + [{'claim_token': devices[2]['claim_token']}],
+                                         commands=[{'kind': 'finished'}], wait_for='PROVISIONED'))
+    nrf.admin.reset_counters()
+    info = run(nrfcloud_provisioning_info, info_args(nrf, creds, tags=['line-7']))
+    assert sorted(d['id'] for d in info['devices']) == sorted(d['device_id'] for d in devices[:2])
+    assert all(d['commands'][0]['kind'] == 'finished' for d in info['devices'])
+    info = run(nrfcloud_provisioning_info, info_args(nrf, creds, status='PROVISIONED', include_commands=False,
+                                                     device_ids=[devices[0]['device_id'], 'not-claimed']))
+    assert [d['id'] for d in info['devices']] == [devices[0]['device_id']] and info['missing'] == ['not-claimed']
+    assert writes(nrf) == 0
