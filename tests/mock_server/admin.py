@@ -1,6 +1,8 @@
-"""The /_mock admin API: reset, state dump, counters, faults, token expiry, clock and seeding."""
+"""The /_mock admin API: reset, state dump, counters, faults, token expiry, clock, seeding and vendor extras."""
 
-from starlette.routing import Route
+import inspect
+
+from starlette.routing import Mount, Route
 
 from .common import BadRequest, json_response, read_json
 
@@ -28,7 +30,17 @@ class Admin:
             Route('/clock', self.get_clock, methods=['GET']),
             Route('/clock', self.move_clock, methods=['POST']),
             Route('/seed/{vendor}/{kind}', self.seed, methods=['POST']),
-        ]
+        ] + self.vendor_routes()
+
+    def vendor_routes(self):
+        """Admin routes a vendor adds itself (``admin_routes() -> {name: [Route]}``), mounted at /_mock/<name>."""
+        mounts, seen = [], set()
+        for vendor in self.vendors.values():
+            if id(vendor) in seen or not hasattr(vendor, 'admin_routes'):
+                continue
+            seen.add(id(vendor))
+            mounts.extend(Mount('/' + name, routes=routes) for name, routes in vendor.admin_routes().items())
+        return mounts
 
     @staticmethod
     async def body(request):
@@ -97,4 +109,7 @@ class Admin:
         if vendor is None:
             raise BadRequest('unknown vendor %r, expected one of %s' % (prefix, ', '.join(self.vendors)))
         result = vendor.seed(prefix, request.path_params['kind'], await self.body(request))
+        if inspect.isawaitable(result):
+            # a seed that talks to the network (u-blox webhook deliveries) runs off the event loop and is awaited
+            result = await result
         return json_response(result, status=201)

@@ -35,6 +35,8 @@ def parse_args(argv=None):
     parser.add_argument('--state-file', required=True, help='JSON file written once listening: pid, URLs, CA path')
     parser.add_argument('--tls-dir', help="directory for the private CA (default: the state file's directory)")
     parser.add_argument('--quiet', action='store_true', help='log warnings only, no per-request lines')
+    parser.add_argument('--nrf-connect-delay', type=float, default=None,
+                        help='seconds until a claimed nRF Cloud device connects and runs new commands (default 0.5)')
     return parser.parse_args(argv)
 
 
@@ -71,6 +73,10 @@ def make_server(app, quiet, ssl_context=None):
 
 async def serve(args):
     app = build_app(quiet=args.quiet)
+    if args.nrf_connect_delay is not None:
+        for vendor in app.state.vendors:
+            if vendor.name == 'nrfcloud':
+                vendor.set_simulator_defaults(connect_delay=args.nrf_connect_delay)
     os.makedirs(os.path.dirname(os.path.abspath(args.state_file)), exist_ok=True)
     listeners = [(make_server(app, args.quiet), bind(args.host, args.port), 'http')]
     ca_cert = None

@@ -78,6 +78,12 @@ class AdminClient:
     def seed(self, vendor, kind, payload):
         return self.call('POST', '/seed/%s/%s' % (vendor, kind), payload)
 
+    def nrfcloud_simulator(self, **settings):
+        """Read or change the nRF Cloud device simulator (connect_delay, command_delay, bulk_delay, csr_field)."""
+        if settings:
+            return self.call('POST', '/nrfcloud/simulator', settings)
+        return self.call('GET', '/nrfcloud/simulator')
+
     def close(self):
         self.session.close()
 
@@ -85,10 +91,11 @@ class AdminClient:
 class MockServer:
     """Context manager: ``with MockServer(tmp_path) as mock: requests.get(mock.url + ...)``."""
 
-    def __init__(self, workdir, https=True, quiet=True):
+    def __init__(self, workdir, https=True, quiet=True, extra_args=()):
         self.workdir = os.path.abspath(str(workdir))
         self.https = https
         self.quiet = quiet
+        self.extra_args = list(extra_args)   # more CLI options, e.g. ['--nrf-connect-delay', '0']
         self.state_file = os.path.join(self.workdir, 'mock-server.json')
         self.log_path = os.path.join(self.workdir, 'mock-server.log')
         self.process = None
@@ -120,6 +127,7 @@ class MockServer:
                    '--https-port', '0' if self.https else '-1', '--state-file', self.state_file]
         if self.quiet:
             command.append('--quiet')
+        command.extend(self.extra_args)
         with open(self.log_path, 'ab') as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT

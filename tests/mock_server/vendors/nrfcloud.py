@@ -1,6 +1,13 @@
-"""nRF Cloud: device/account API (/nrfcloud/v1) and Provisioning Service (/nrfcloud-provisioning/v1)."""
+"""nRF Cloud: device/account API (/nrfcloud/v1) and Provisioning Service (/nrfcloud-provisioning/v1).
+
+This file holds the teams, auth, paging, the read-only device calls and the seeds of devices;
+``nrfcloud_provisioning`` (claiming, commands), ``nrfcloud_simulator`` (the devices),
+``nrfcloud_onboarding`` (CSV onboarding, name, tags, delete), ``nrfcloud_commands`` and
+``nrfcloud_attestation`` (tokens, IMEIs, KEYGEN output) add the rest.
+"""
 
 import json
+import os
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -8,8 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.routing import Route
 
 from .. import credentials
-from ..common import ApiError, BadRequest, b64url_decode, b64url_encode, bearer_token, is_number, json_response, utc_iso
+from ..common import ApiError, BadRequest, b64url_decode, b64url_encode, bearer_token, is_number, json_response
 from .base import Vendor, seed_count, seed_list
+# re-exported so that tests can build tokens: from mock_server.vendors.nrfcloud import make_attestation_token
+from .nrfcloud_attestation import make_attestation_token  # noqa: F401 pylint: disable=unused-import
+from .nrfcloud_onboarding import DeviceOnboarding, device_record
+from .nrfcloud_provisioning import ProvisioningService
+from .nrfcloud_simulator import Settings
 
 PREFIX = 'nrfcloud'
 PROVISIONING_PREFIX = 'nrfcloud-provisioning'
@@ -21,12 +33,12 @@ DEVICE_JWT_MAX_LIFETIME = 7 * 24 * 3600
 MQTT_ENDPOINT = 'mqtt.nrfcloud.mock.invalid'
 
 REASONS = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-           409: 'Conflict', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error',
+           409: 'Conflict', 412: 'Precondition Failed', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
            502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'}
 
 
 class Team:
-    """State of one nRF Cloud team: onboarded devices, their JWT keys and claimed devices."""
+    """State of one nRF Cloud team: onboarded devices, their JWT keys, bulk-ops requests and claimed devices."""
 
     def __init__(self, label, tenant_id, name, api_key):
         self.label = label
@@ -35,18 +47,20 @@ class Team:
         self.api_key = api_key
         self.devices = {}
         self.device_keys = {}
+        self.bulk_ops = {}
         self.claimed = {}
 
-    def dump(self):
+    def dump(self, now):
         return {
             'tenantId': self.tenant_id,
             'name': self.name,
             'devices': [dict(device, hasPublicKey=device['id'] in self.device_keys) for device in self.devices.values()],
-            'claimedDevices': list(self.claimed.values()),
+            'bulkOps': [{key: value for key, value in op.items() if not key.startswith('_')} for op in self.bulk_ops.values()],
+            'claimedDevices': [dict(device.dump(now), hasJwtKey=device.id in self.device_keys) for device in self.claimed.values()],
         }
 
 
-class NrfCloud(Vendor):
+class NrfCloud(ProvisioningService, DeviceOnboarding, Vendor):
     """Both nRF Cloud hosts share the team state, as they do in the real service."""
 
     name = 'nrfcloud'
@@ -55,16 +69,18 @@ class NrfCloud(Vendor):
         super().__init__(state)
         self.teams = {}
         self.by_key = {}
+        self.modems = {}            # every nRF91 device the mock knows, by device id (the "factory")
+        self.factory_serial = 0
+        self.settings = Settings()
+        self.signing_secret = os.urandom(16)
         self.mounts = {
             PREFIX: [
                 Route('/v1/account', self.get_account, methods=['GET']),
                 Route('/v1/devices', self.list_devices, methods=['GET']),
                 Route('/v1/devices/{device_id}', self.get_device, methods=['GET']),
                 Route('/v1/fota-job-executions/current', self.current_fota_execution, methods=['GET']),
-            ],
-            PROVISIONING_PREFIX: [
-                Route('/v1/claimed-devices', self.list_claimed_devices, methods=['GET']),
-            ],
+            ] + self.device_routes(),
+            PROVISIONING_PREFIX: self.provisioning_routes(),
         }
         self.reset()
 
@@ -77,9 +93,24 @@ class NrfCloud(Vendor):
             team = Team(cred['label'], cred['tenant_id'], cred['name'], cred['api_key'])
             self.teams[team.label] = team
             self.by_key[team.api_key] = team
+        self.modems = {}
+        self.factory_serial = 0
+        self.settings.reset()
+
+    def set_simulator_defaults(self, **settings):
+        """Simulator timings that also survive a reset (the CLI's --nrf-connect-delay)."""
+        return self.settings.update(settings, defaults=True)
 
     def dump(self):
-        return {'teams': {label: team.dump() for label, team in self.teams.items()}}
+        now = self.clock.now()
+        teams = {}
+        for label, team in self.teams.items():
+            self.settle(team, now)
+            self.advance_team(team, now)
+            teams[label] = team.dump(now)
+        owners = {device_id: label for label, team in self.teams.items() for device_id in team.claimed}
+        factory = [{'device_id': device_id, 'imei': modem.imei, 'claimedBy': owners.get(device_id)} for device_id, modem in self.modems.items()]
+        return {'teams': teams, 'simulator': dict(self.settings.values), 'factory': factory}
 
     def error_response(self, status, message, prefix=None):
         return json_response({'code': status * 100, 'message': message or REASONS.get(status, 'Error')}, status)
@@ -141,8 +172,8 @@ class NrfCloud(Vendor):
 
     # pagination ------------------------------------------------------------------------------
 
-    def page(self, request, records):
-        """pageLimit / pageNextToken over records sorted by id; the token names the last id returned."""
+    def page(self, request, records, sort_key=None):
+        """pageLimit / pageNextToken over records sorted by id (or ``sort_key``); the token names the last key returned."""
         params = request.query_params
         raw_limit = params.get('pageLimit')
         limit = PAGE_LIMIT_DEFAULT
@@ -153,18 +184,19 @@ class NrfCloud(Vendor):
         if params.get('pageSort') not in (None, 'asc', 'desc'):
             raise self.error(400, 40000, 'pageSort must be asc or desc')
         descending = params.get('pageSort') == 'desc'
-        ordered = sorted(records, key=lambda item: item['id'], reverse=descending)
+        sort_key = sort_key or (lambda item: item['id'])
+        ordered = sorted(records, key=sort_key, reverse=descending)
         token = params.get('pageNextToken')
         if token:
             try:
                 after = json.loads(b64url_decode(token))['after']
+                ordered = [item for item in ordered if (sort_key(item) < after if descending else sort_key(item) > after)]
             except (ValueError, KeyError, TypeError):
                 raise self.error(400, 40000, 'pageNextToken is not valid') from None
-            ordered = [item for item in ordered if (item['id'] < after if descending else item['id'] > after)]
         items = ordered[:limit]
         body = {'items': items, 'total': len(records)}
         if len(ordered) > limit:
-            body['pageNextToken'] = b64url_encode(json.dumps({'after': items[-1]['id']}).encode())
+            body['pageNextToken'] = b64url_encode(json.dumps({'after': sort_key(items[-1])}).encode())
         return body
 
     # nRF Cloud device API --------------------------------------------------------------------
@@ -178,14 +210,11 @@ class NrfCloud(Vendor):
         })
 
     async def list_devices(self, request):
-        team = self.team_for(request)
+        team = self.devices_team(request)
         return json_response(self.page(request, list(team.devices.values())))
 
     async def get_device(self, request):
-        team = self.team_for(request)
-        device = team.devices.get(request.path_params['device_id'])
-        if device is None:
-            raise self.error(404, 40400, 'Device %s not found' % request.path_params['device_id'])
+        dummy, device = self.device_of(request)
         return json_response(device, headers={'ETag': device['$meta']['version']})
 
     async def current_fota_execution(self, request):
@@ -196,12 +225,6 @@ class NrfCloud(Vendor):
                 raise self.error(401, 40100, 'Unauthorized: missing or unknown API key')
             self.device_from_jwt(token)
         raise self.error(404, 40410, 'No pending FOTA job execution')
-
-    # Provisioning Service --------------------------------------------------------------------
-
-    async def list_claimed_devices(self, request):
-        team = self.team_for(request)
-        return json_response(self.page(request, list(team.claimed.values())))
 
     # seeding ---------------------------------------------------------------------------------
 
@@ -231,7 +254,7 @@ class NrfCloud(Vendor):
 
     def seed_devices(self, payload):
         team = self.team_by_ref(payload.get('team'))
-        now = utc_iso(self.clock.now())
+        now = self.clock.now()
         added = []
         for item in self.seed_items(payload, 'mock-device'):
             key = None
@@ -242,36 +265,9 @@ class NrfCloud(Vendor):
                     raise BadRequest('public_key of %s is not a PEM public key' % item['id']) from exc
                 if not isinstance(key, ec.EllipticCurvePublicKey):
                     raise BadRequest('public_key of %s must be an EC (ES256) key' % item['id'])
-            team.devices[item['id']] = {
-                'id': item['id'],
-                'name': item.get('name', item['id']),
-                'type': 'Generic',
-                'subType': item.get('subType', ''),
-                'tags': list(item.get('tags', [])),
-                'firmware': {'supports': list(item.get('fwTypes', ['APP', 'MODEM']))},
-                '$meta': {'createdAt': now, 'updatedAt': now, 'version': '1'},
-            }
+            team.devices[item['id']] = device_record(item['id'], now, name=item.get('name'), sub_type=item.get('subType', ''),
+                                                     tags=item.get('tags', []), fw_types=item.get('fwTypes', ['APP', 'MODEM']))
             if key is not None:
                 team.device_keys[item['id']] = key
-            added.append(item['id'])
-        return {'team': team.label, 'added': added}
-
-    def seed_claimed_devices(self, payload):
-        team = self.team_by_ref(payload.get('team'))
-        now = utc_iso(self.clock.now())
-        added = []
-        for item in self.seed_items(payload, 'mock-claimed'):
-            record = {
-                'id': item['id'],
-                'ownerId': team.tenant_id,
-                'ownershipStatus': 'IDENTIFIED',
-                'status': item.get('status', 'READY'),
-                'tags': list(item.get('tags', [])),
-                'claimedAt': now,
-            }
-            for field in ('imei', 'deviceType', 'firmwareId'):
-                if field in item:
-                    record[field] = item[field]
-            team.claimed[item['id']] = record
             added.append(item['id'])
         return {'team': team.label, 'added': added}

@@ -1,0 +1,289 @@
+"""nRF Cloud Provisioning Service (/nrfcloud-provisioning/v1): claiming, claimed devices, commands.
+
+A mixin of the NrfCloud vendor (it uses its teams, ``team_for``, ``error``, ``page`` and clock).
+The devices themselves are simulated in ``nrfcloud_simulator``.
+"""
+
+import csv
+import io
+import uuid
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..common import BadRequest, json_response, read_json
+from . import nrfcloud_attestation as attestation
+from .nrfcloud_commands import KINDS, MAX_COMMANDS, validate_command
+from .nrfcloud_simulator import ClaimedDevice, Modem, public_command
+
+STATUSES = ('READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED')
+MAX_CSV_ROWS = 1000
+DEFAULT_IMEI_PREFIX = '3516'
+
+
+class Refusal(Exception):
+    """A claim the service refuses: HTTP status, nRF error code and message."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ProvisioningService:
+    """Handlers of the Provisioning Service; state lives in the vendor's teams and ``modems``."""
+
+    def provisioning_routes(self):
+        claimed = '/v1/claimed-devices/{device_id}'
+        return [
+            Route('/v1/claimed-devices', self.list_claimed_devices, methods=['GET']),
+            Route('/v1/claimed-devices', self.claim_devices, methods=['POST']),
+            Route(claimed, self.get_claimed_device, methods=['GET']),
+            Route(claimed, self.unclaim_device, methods=['DELETE']),
+            Route(claimed + '/block', self.block_device, methods=['POST']),
+            Route(claimed + '/unblock', self.unblock_device, methods=['POST']),
+            Route(claimed + '/provisioning', self.list_commands, methods=['GET']),
+            Route(claimed + '/provisioning', self.create_command, methods=['POST']),
+            Route(claimed + '/provisioning/{command_id}', self.get_command, methods=['GET']),
+        ]
+
+    # helpers ------------------------------------------------------------------------------------
+
+    def advance(self, team, device, now):
+        def register_cloud_key(dev, public_key):
+            team.device_keys[dev.id] = public_key
+        device.advance(now, self.settings, register_cloud_key)
+
+    def advance_team(self, team, now):
+        for device in team.claimed.values():
+            self.advance(team, device, now)
+
+    def claimed_device(self, request, team=None):
+        """(team, device, now) for the path's device id, moved forward to now; 404 if the team has not claimed it."""
+        team = team or self.team_for(request)
+        device_id = request.path_params['device_id']
+        device = team.claimed.get(device_id)
+        if device is None:
+            raise self.error(404, 40400, 'Claimed device %s not found' % device_id)
+        now = self.clock.now()
+        self.advance(team, device, now)
+        return team, device, now
+
+    def owner_of(self, device_id):
+        for team in self.teams.values():
+            if device_id in team.claimed:
+                return team
+        return None
+
+    def modem_for(self, info):
+        modem = self.modems.get(info['device_id'])
+        if modem is None:
+            modem = Modem(info['device_id'], info['uuid'], attestation.imei_for(info['uuid']), info['device_type'], info['firmware_id'])
+            self.modems[modem.device_id] = modem
+        return modem
+
+    def claim(self, team, token, tags, dryrun=False):
+        """Claim the device of ``token`` for ``team``; raises Refusal."""
+        try:
+            info = attestation.parse_attestation_token(token)
+        except ValueError as exc:
+            raise Refusal(400, 40000, str(exc)) from None
+        owner = self.owner_of(info['device_id'])
+        if owner is team:
+            raise Refusal(409, 40901, 'Device %s is already claimed' % info['device_id'])
+        if owner is not None:
+            raise Refusal(409, 40902, 'Device %s is claimed by another team' % info['device_id'])
+        if dryrun:
+            return None
+        device = ClaimedDevice(self.modem_for(info), team.tenant_id, tags, self.clock.now())
+        team.claimed[device.id] = device
+        return device
+
+    # claiming -----------------------------------------------------------------------------------
+
+    async def claim_devices(self, request):
+        team = self.team_for(request)
+        kinds = (request.headers.get('content-type', '') + ';' + request.headers.get('contenttype', '')).lower()
+        if 'text/csv' in kinds:
+            return await self.bulk_claim(request, team)
+        try:
+            body = await read_json(request)
+        except ValueError as exc:
+            raise self.error(400, 40000, 'Request body: %s' % exc) from None
+        if not isinstance(body, dict) or not isinstance(body.get('claimToken'), str):
+            raise self.error(400, 40000, 'claimToken is required: the attestation token string (AT%ATTESTTOKEN)')
+        unknown = sorted(set(body) - {'claimToken', 'tags'})
+        if unknown:
+            raise self.error(400, 40000, 'unknown field %s; the body takes claimToken and tags' % ', '.join(unknown))
+        tags = body.get('tags', [])
+        if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
+            raise self.error(400, 40000, 'tags must be a list of non-empty strings')
+        dryrun = request.query_params.get('dryrun', '').lower() == 'true'
+        try:
+            device = self.claim(team, body['claimToken'], tags, dryrun)
+        except Refusal as exc:
+            raise self.error(exc.status, exc.code, exc.message) from None
+        if device is None:
+            return Response(status_code=202)
+        return json_response(device.record(self.clock.now()), 201)
+
+    async def bulk_claim(self, request, team):
+        try:
+            rows = [row for row in csv.reader(io.StringIO((await request.body()).decode('utf-8'))) if any(cell.strip() for cell in row)]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self.error(400, 40000, 'the CSV body does not parse: %s' % exc) from None
+        if not rows or len(rows) > MAX_CSV_ROWS:
+            raise self.error(400, 40000, 'a bulk claim CSV has 1 to %d rows "<claimToken>"[,"<tag>,<tag>"]; got %d' % (MAX_CSV_ROWS, len(rows)))
+        claimed, failed = [], []
+        for index, row in enumerate(rows):
+            try:
+                if len(row) > 2:
+                    raise Refusal(400, 40000, 'a row has at most 2 columns: claimToken and comma-joined tags')
+                tags = [tag.strip() for tag in row[1].split(',') if tag.strip()] if len(row) > 1 else []
+                claimed.append(self.claim(team, row[0].strip(), tags).id)
+            except Refusal as exc:
+                failed.append({'index': index, 'code': exc.code, 'message': exc.message})
+        return json_response({'claimedIds': claimed, 'failed': failed})
+
+    # claimed devices ----------------------------------------------------------------------------
+
+    async def list_claimed_devices(self, request):
+        team = self.team_for(request)
+        now = self.clock.now()
+        params = request.query_params
+        status = params.get('status')
+        if status is not None and status not in STATUSES:
+            raise self.error(400, 40000, 'status must be one of %s' % ', '.join(STATUSES))
+        wanted = {tag.strip() for value in params.getlist('tags') for tag in value.split(',') if tag.strip()}
+        records = []
+        for device in team.claimed.values():
+            self.advance(team, device, now)
+            record = device.record(now)
+            if (status is None or record['status'] == status) and wanted.issubset(record['tags']):
+                records.append(record)
+        return json_response(self.page(request, records))
+
+    async def get_claimed_device(self, request):
+        dummy, device, now = self.claimed_device(request)
+        return json_response(device.record(now))
+
+    async def unclaim_device(self, request):
+        team, device, now = self.claimed_device(request)
+        del team.claimed[device.id]
+        # Unclaiming also deletes the device from device management (api/nrfcloud.md §2.2, ATT docs).
+        self.settle(team, now)
+        team.devices.pop(device.id, None)
+        team.device_keys.pop(device.id, None)
+        return Response(status_code=204)
+
+    async def block_device(self, request):
+        dummy, device, now = self.claimed_device(request)
+        device.block(now, self.settings)
+        return Response(status_code=202)
+
+    async def unblock_device(self, request):
+        dummy, device, now = self.claimed_device(request)
+        device.unblock(now, self.settings)
+        return Response(status_code=202)
+
+    # provisioning commands ----------------------------------------------------------------------
+
+    async def create_command(self, request):
+        team = self.team_for(request)
+        try:
+            body = await read_json(request)
+        except ValueError as exc:
+            raise self.error(400, 40000, 'Request body: %s' % exc) from None
+        # after the await: the device is looked up and moved forward at the time the command arrives
+        dummy, device, now = self.claimed_device(request, team)
+        try:
+            validate_command(body)
+        except ValueError as exc:
+            raise self.error(400, 40000, str(exc)) from None
+        if len(device.commands) >= MAX_COMMANDS:
+            raise self.error(400, 40010, 'a device can have at most %d provisioning commands; %s has %d'
+                             % (MAX_COMMANDS, device.id, len(device.commands)))
+        command = device.add_command(body, now, self.settings)
+        return json_response({'id': command['id']}, 201)
+
+    async def list_commands(self, request):
+        dummy, device, dummy2 = self.claimed_device(request)
+        order = {command['id']: command['_seq'] for command in device.commands}
+        views = [public_command(command) for command in device.commands]
+        return json_response(self.page(request, views, sort_key=lambda item: order[item['id']]))
+
+    async def get_command(self, request):
+        dummy, device, dummy2 = self.claimed_device(request)
+        command_id = request.path_params['command_id']
+        for command in device.commands:
+            if command['id'] == command_id:
+                return json_response(public_command(command))
+        raise self.error(404, 40400, 'Provisioning command %s of device %s not found' % (command_id, device.id))
+
+    # seeds and admin ----------------------------------------------------------------------------
+
+    def seed_attestation_tokens(self, payload):
+        count = payload.get('count', 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 10000:
+            raise BadRequest('count must be an integer from 1 to 10000')
+        prefix = payload.get('imei_prefix', DEFAULT_IMEI_PREFIX)
+        if not isinstance(prefix, str) or not prefix.isdigit() or not 2 <= len(prefix) <= 8:
+            raise BadRequest('imei_prefix must be 2 to 8 digits')
+        devices = []
+        for dummy in range(count):
+            self.factory_serial += 1
+            raw = attestation.factory_uuid(self.factory_serial)
+            modem = Modem(attestation.format_uuid(raw), raw, attestation.make_imei(prefix, self.factory_serial),
+                          attestation.DEVICE_TYPES[attestation.DEFAULT_DEVICE_TYPE], attestation.format_uuid(attestation.FIRMWARE_UUID))
+            self.modems[modem.device_id] = modem
+            devices.append({'device_id': modem.device_id, 'imei': modem.imei, 'claim_token': attestation.make_attestation_token(raw)})
+        return {'devices': devices}
+
+    def seed_claimed_devices(self, payload):
+        team = self.team_by_ref(payload.get('team'))
+        now = self.clock.now()
+        added = []
+        for item in self.seed_items(payload, 'mock-claimed'):
+            status = item.get('status')
+            if status is not None and status not in STATUSES:
+                raise BadRequest('status must be one of %s' % ', '.join(STATUSES))
+            try:
+                raw = uuid.UUID(item['id']).bytes
+            except ValueError:
+                raw = uuid.uuid5(attestation.FACTORY_NAMESPACE, item['id']).bytes
+            modem = self.modems.get(item['id']) or Modem(item['id'], raw, item.get('imei'), item.get('deviceType'), item.get('firmwareId'))
+            self.modems[modem.device_id] = modem
+            team.claimed[item['id']] = ClaimedDevice(modem, team.tenant_id, item.get('tags', []), now, seed_status=status)
+            added.append(item['id'])
+        return {'team': team.label, 'added': added}
+
+    def seed_failures(self, payload):
+        device_id, kind = payload.get('device_id'), payload.get('kind')
+        modem = self.modems.get(device_id) if isinstance(device_id, str) else None
+        if modem is None:
+            raise BadRequest('device_id must be the id of a device the mock knows (seeded with attestation-tokens, or claimed)')
+        if kind not in KINDS:
+            raise BadRequest('kind must be one of %s' % ', '.join(KINDS))
+        message = payload.get('message') or 'the device reported an error for %s (failure injected by the mock)' % kind
+        modem.failures[kind] = message
+        return {'device_id': device_id, 'kind': kind, 'message': message}
+
+    def admin_routes(self):
+        """Extra /_mock routes: /_mock/nrfcloud/simulator."""
+        return {'nrfcloud': [Route('/simulator', self.simulator_settings, methods=['GET', 'POST'])]}
+
+    async def simulator_settings(self, request):
+        if request.method == 'POST':
+            try:
+                payload = await read_json(request, empty={})
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from exc
+            if not isinstance(payload, dict):
+                raise BadRequest('body must be a JSON object')
+            # Move every device to now under the old timings before the new ones apply.
+            now = self.clock.now()
+            for team in self.teams.values():
+                self.advance_team(team, now)
+            self.settings.update(payload)
+        return json_response(dict(self.settings.values))
