@@ -39,24 +39,19 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: Work on u-blox with one login for the whole play
-  hosts: localhost
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: Log in to u-blox (api_key and api_secret come from UBLOX_API_KEY and UBLOX_API_SECRET)
-      iotops.provisioning.ublox_token:
-      register: ublox_login
+# In a play on localhost (ansible_python_interpreter: "{{ ansible_playbook_python }}").
+- name: Log in to u-blox (api_key and api_secret come from UBLOX_API_KEY and UBLOX_API_SECRET)
+  iotops.provisioning.ublox_token:
+  register: ublox_login
 
-    - name: Use the token in every u-blox task of this block
-      module_defaults:
-        group/iotops.provisioning.ublox:
-          auth_token: "{{ ublox_login.auth_token }}"
-      block:
-        - name: Show when the token expires
-          ansible.builtin.debug:
-            msg: "AuthToken valid until {{ ublox_login.expires_at }}"
+- name: Use the token in every u-blox task of this block
+  module_defaults:
+    group/iotops.provisioning.ublox:
+      auth_token: "{{ ublox_login.auth_token }}"
+  block:
+    - name: Show when the token expires
+      ansible.builtin.debug:
+        msg: "AuthToken valid until {{ ublox_login.expires_at }}"
 
 - name: Log in with explicit credentials from a vault, through a TLS-inspecting proxy's CA
   iotops.provisioning.ublox_token:
