@@ -213,7 +213,15 @@ stage_molecule() {
     export MOLECULE_EPHEMERAL_DIRECTORY="$BUILD/molecule"
     export MOLECULE_GLOB="extensions/molecule/**/molecule.yml"
     local rc=0
-    molecule test --all || rc=$?
+    if [[ -n "${IOTOPS_MOLECULE_SCENARIOS:-}" ]]; then
+        # a subset for development, e.g. IOTOPS_MOLECULE_SCENARIOS="nrfcloud_provisioning ublox_token"
+        local -a selection=(-s default)
+        local scenario
+        for scenario in $IOTOPS_MOLECULE_SCENARIOS; do selection+=(-s "$scenario"); done
+        molecule test "${selection[@]}" || rc=$?
+    else
+        molecule test --all || rc=$?
+    fi
     stop_leftover_mock
     return "$rc"
 }
