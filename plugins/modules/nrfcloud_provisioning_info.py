@@ -35,9 +35,16 @@ options:
     type: list
     elements: str
   include_commands:
-    description: Read each selected device's command history. Set to V(false) for a quick status overview of many devices.
+    description:
+      - Read each selected device's command history. Set to V(false) for a quick status overview of many devices.
+      - Forced to V(true) by O(expires_within_days), which needs the history.
     type: bool
     default: true
+  expires_within_days:
+    description:
+      - Only devices whose current client certificate (the newest succeeded C(clientCertificate) command) expires within this
+        many days from now - the devices due for certificate rotation.
+    type: int
 seealso:
   - module: iotops.provisioning.nrfcloud_provisioning
 author:
@@ -57,6 +64,11 @@ EXAMPLES = r'''
       - 50434d44-3635-4137-80a1-0c1d2e3f4a5b
       - 50434d44-3635-4137-80a1-0c1d2e3f4a5c
   register: history
+
+- name: Devices whose client certificate expires within 30 days
+  iotops.provisioning.nrfcloud_provisioning_info:
+    expires_within_days: 30
+  register: due
 
 - name: Devices claimed for auto-onboarding, read with 16 parallel requests
   iotops.provisioning.nrfcloud_provisioning_info:
@@ -90,6 +102,10 @@ devices:
       description: The PEM CSR of the newest succeeded CSR command and the response field it came in.
       type: dict
       returned: when O(include_commands=true) and the device returned a CSR
+    client_certificate:
+      description: The device's current client certificate - C(pem), C(subject), C(issuer), C(serial_number), C(not_before), C(not_after).
+      type: dict
+      returned: when O(include_commands=true) and the device has one
 missing:
   description: Ids given in O(device_ids) that the team has not claimed.
   returned: always
@@ -97,11 +113,14 @@ missing:
   elements: str
 '''
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import command_view, latest_csr
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, iso_utc, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import command_view, latest_client_certificate, latest_csr
+from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import certificate_summary, load_certificate
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, validate_concurrency
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
 
@@ -114,6 +133,7 @@ def main():
             status=dict(type='str', choices=['READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED']),
             tags=dict(type='list', elements='str'),
             include_commands=dict(type='bool', default=True),
+            expires_within_days=dict(type='int'),
         ),
         supports_check_mode=True,
     )
@@ -130,13 +150,20 @@ def main():
             devices = [d for d in devices if d.get('status') == params['status']]
         if params['tags']:
             devices = [d for d in devices if set(params['tags']) <= set(d.get('tags') or [])]
-        if params['include_commands']:
+        window = params['expires_within_days']
+        if params['include_commands'] or window is not None:
             histories = map_concurrently(lambda d: client.commands(d['id']), devices, params['concurrency'])
             for device, history in zip(devices, histories):
                 device['commands'] = [command_view(c) for c in history]
                 csr = latest_csr(history)
                 if csr:
                     device['csr'] = csr
+                pem = latest_client_certificate(history)
+                if pem:
+                    device['client_certificate'] = dict(certificate_summary(load_certificate(pem, 'clientCertificate')), pem=pem)
+        if window is not None:
+            limit = iso_utc(time.time() + window * 86400)
+            devices = [d for d in devices if d.get('client_certificate') and d['client_certificate']['not_after'] <= limit]
         found = set(d.get('id') for d in devices)
         module.exit_json(changed=False, devices=devices, missing=sorted(wanted - found))
 

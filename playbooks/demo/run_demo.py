@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The demo: onboard a sample batch across the four vendor clouds of the bundled mock, twice, then rotate certificates.
+
+Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
+`.demo/` in the repository: the mock's state file and private CA, the factory CA of the demo,
+the manifest, the playbook logs and the reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOKS = os.path.join(ROOT, 'playbooks')
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+from mock_server import credentials  # noqa: E402  pylint: disable=wrong-import-position
+from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-import-position
+
+UBLOX_CA = 'demo-factory-ca'
+SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
+
+
+def make_factory_ca(workdir):
+    """The demo's own factory CA (made up, written next to the other demo files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Demo Factory CA')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(key, hashes.SHA256()))
+    paths = os.path.join(workdir, 'factory-ca.pem'), os.path.join(workdir, 'factory-ca.key')
+    with open(paths[0], 'wb') as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with os.fdopen(os.open(paths[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def seed(mock, count):
+    """Factory-fresh devices: half nRF91 trackers, half u-blox modules (with certificates, some expiring soon);
+    every device also has a SIP identity and a BLE tag. Returns the manifest rows."""
+    mock.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.2, 'command_delay': 0.02, 'bulk_delay': 0.2})
+    half = count // 2
+    nrf = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': half})['devices']
+    token = requests.post(mock.url + '/ublox/v1/authenticate', timeout=10,
+                          json={'APIKey': credentials.UBLOX_API_KEY, 'APISecret': credentials.UBLOX_API_SECRET}).json()['AuthToken']
+    requests.post(mock.url + '/ublox/v1/ztp/rootca/create', headers={'Authorization': token}, timeout=10,
+                  json={'CAName': UBLOX_CA, 'CACertificateValidity': 3650, 'DeviceCertificateValidity': 365}).raise_for_status()
+    ublox_devices = [{'ROTPublicUID': '0002%012x' % (0xd000 + i), 'CAName': UBLOX_CA, 'ExpiresInDays': 20 if i % 2 else 300}
+                     for i in range(count - half)]
+    mock.admin.seed('ublox', 'devices', {'devices': ublox_devices})
+    imeis = dict((d['ROTPublicUID'], d['Core']['IMEI']) for d in mock.admin.state()['ublox']['devices'])
+    rows = []
+    for index in range(count):
+        row = dict(serial='DEMO-%04d' % (index + 1), iotcomms_device_id='46700%05d' % (index + 1),
+                   naocloud_mac='AA:BB:CC:%02X:%02X:%02X' % (index // 65536, index // 256 % 256, index % 256),
+                   naocloud_name='Demo tracker %d' % (index + 1))
+        if index < half:
+            row['nrfcloud_claim_token'] = nrf[index]['claim_token']
+        else:
+            rot = ublox_devices[index - half]['ROTPublicUID']
+            row.update(ublox_rot_public_uid=rot, ublox_imei=imeis.get(rot, ''))
+        rows.append(row)
+    return rows
+
+
+def write_manifest(rows, path):
+    columns = ['serial', 'nrfcloud_claim_token', 'ublox_rot_public_uid', 'ublox_imei', 'iotcomms_device_id', 'naocloud_mac', 'naocloud_name']
+    with open(path, 'w') as handle:
+        handle.write(','.join(columns) + '\n')
+        for row in rows:
+            handle.write(','.join(row.get(c, '') for c in columns) + '\n')
+
+
+def environment(mock, workdir):
+    """The credentials the way AWX would inject them: environment variables named as the modules' fallbacks."""
+    env = dict(os.environ)
+    env.update(mock.api_urls())
+    env.update(NRFCLOUD_API_KEY=credentials.NRFCLOUD_TEAM_A_API_KEY, UBLOX_API_KEY=credentials.UBLOX_API_KEY,
+               UBLOX_API_SECRET=credentials.UBLOX_API_SECRET, IOTCOMMS_DOMAIN=credentials.IOTCOMMS_DOMAIN,
+               IOTCOMMS_PRIVATE_KEY_PATH=credentials.IOTCOMMS_PRIVATE_KEY_PATH, NAOCLOUD_API_KEY=credentials.NAOCLOUD_API_KEY)
+    collections = os.path.join(workdir, 'collections')
+    os.makedirs(os.path.join(collections, 'ansible_collections', 'iotops'), exist_ok=True)
+    link = os.path.join(collections, 'ansible_collections', 'iotops', 'provisioning')
+    if not os.path.islink(link):
+        os.symlink(ROOT, link)
+    env.update(ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
+    return env
+
+
+def play(name, args, env, log_path):
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', os.path.join(PLAYBOOKS, 'demo', 'inventory.yml')]
+    start = time.monotonic()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(command + args, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    elapsed = time.monotonic() - start
+    with open(log_path) as log:
+        text = log.read()
+    recap = re.findall(r'^localhost\s+:\s+(.*)$', text, re.M)
+    print('%-38s %6.1f s  %s' % (name, elapsed, re.sub(r'\s+', ' ', recap[-1]).strip() if recap else 'no recap'))
+    if proc.returncode != 0:
+        print(text[-4000:])
+        raise SystemExit('%s failed (exit %d); log: %s' % (name, proc.returncode, log_path))
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--devices', type=int, default=50)
+    options = parser.parse_args()
+    workdir = os.path.join(ROOT, '.demo')
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    with MockServer(os.path.join(workdir, 'mock')) as mock:
+        print('mock server: %s (HTTPS %s)' % (mock.url, mock.https_url))
+        rows = seed(mock, options.devices)
+        manifest = os.path.join(workdir, 'manifest.csv')
+        write_manifest(rows, manifest)
+        make_factory_ca(workdir)
+        env = environment(mock, workdir)
+        common = ['-e', 'demo_dir=%s' % workdir]
+        print('manifest: %s (%d devices)' % (manifest, len(rows)))
+        play('onboard.yml (first run)', [os.path.join(PLAYBOOKS, 'onboard.yml')] + common, env, os.path.join(workdir, 'onboard-1.log'))
+        second = play('onboard.yml (second run)', [os.path.join(PLAYBOOKS, 'onboard.yml')] + common, env,
+                      os.path.join(workdir, 'onboard-2.log'))
+        counts = mock.admin.counters()
+        if not re.search(r'^localhost\s+:.*changed=0\s', second, re.M):
+            raise SystemExit('the second onboarding run changed something; see %s' % os.path.join(workdir, 'onboard-2.log'))
+        play('rotate_certificates.yml', [os.path.join(PLAYBOOKS, 'rotate_certificates.yml')] + common, env,
+             os.path.join(workdir, 'rotate.log'))
+        print('mock calls so far: %d (reads %d, writes %d)' % (counts['total'], counts['by_category']['read'], counts['by_category']['write']))
+    reports = sorted(os.path.join(dirpath, name) for dirpath, dummy, names in os.walk(os.path.join(workdir, 'reports')) for name in names)
+    print('reports:')
+    for path in reports:
+        print('  ' + path)
+
+
+if __name__ == '__main__':
+    main()
