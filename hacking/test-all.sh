@@ -186,7 +186,8 @@ stage_unit() {
         log "SKIPPED: no test files (test_*.py) under tests/unit yet"
         return 77
     fi
-    python -m pytest tests/unit -q
+    # the unit tests of the collection, and the mock server's own tests (the mock is a contract too)
+    python -m pytest tests/unit tests/mock_server/tests -q
 }
 
 stage_sanity() {

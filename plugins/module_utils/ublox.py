@@ -4,13 +4,22 @@
 """u-blox Security Services client: URLs, payload conventions, pagination and error bodies.
 
 Every call is a POST with a JSON body under ``/v1``; calls whose path ends in ``/get`` only read.
+Besides ``call`` and ``list_all`` the client has the reads the u-blox modules share (Root CAs,
+tags and their members, the device index, device info in chunks, the whitelist), and this file
+holds the vendor rules of seed 002 that the modules validate before any write, and the
+normalisers that turn vendor records into the modules' snake_case results.
 """
 
 from __future__ import annotations
 
+import datetime
+import re
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import ublox_pages
 
@@ -25,6 +34,122 @@ ARGSPEC = dict(
     auth_token=dict(type='str', no_log=True, fallback=(env_fallback, ['UBLOX_AUTH_TOKEN'])),
 )
 
+# ---------------------------------------------------------------------------------------------
+# Vendor rules (seed 002, api §A). The mock enforces the same ones.
+
+CA_NAME_MAX = 45
+_CA_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+CA_NAME_RULE = 'at most 45 characters, only letters, digits, underscores, dashes and dots (u-blox CAName rule)'
+CA_VALIDITY = (1825, 3650)
+DEVICE_VALIDITY = (30, 3650)
+RENEW_BEFORE = (1, 365)
+CA_LIMIT = 15
+TAG_NAME_MAX = 255
+TAG_FORBIDDEN = '^`~<>"{}|\\,'
+REGISTRATION_CODE_MAX = 64
+_ROT_RE = re.compile(r'^[0-9a-fA-F]{1,16}$')
+_IMEI_RE = re.compile(r'^[0-9]{15}$')
+_PROFILE_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+INFO_OPTIONS = ('CORE', 'PROVISIONING', 'ZTP')
+# module option name -> u-blox feature authorization name
+AUTHORIZATIONS = {
+    'local_dpr': 'LocalDPR',
+    'local_c2c': 'LocalC2C',
+    'local_c2c_key_pairing': 'LocalC2CKeyPairing',
+    'ztpv1': 'ZTPV1',
+}
+INFO_CHUNK = 100
+
+
+def ca_name_problem(name):
+    """Why ``name`` cannot be a u-blox CAName, or None."""
+    if not isinstance(name, str) or not name:
+        return 'a Root CA name is required'
+    if len(name) > CA_NAME_MAX:
+        return '%r has %d characters; %s' % (name, len(name), CA_NAME_RULE)
+    if not _CA_NAME_RE.match(name):
+        bad = sorted(set(char for char in name if not _CA_NAME_RE.match(char)))
+        return '%r contains %s; %s' % (name, ' '.join(repr(char) for char in bad), CA_NAME_RULE)
+    return None
+
+
+def tag_name_problem(name):
+    """Why ``name`` cannot be a u-blox TagName, or None (seed 002 /tag/create)."""
+    if not isinstance(name, str) or not name:
+        return 'a tag name is required'
+    if len(name) > TAG_NAME_MAX:
+        return '%r has %d characters; u-blox tag names can only be %d characters long' % (name[:20] + '...', len(name), TAG_NAME_MAX)
+    for char in name:
+        if char in TAG_FORBIDDEN:
+            return '%r contains %r; u-blox tag names must not contain any of %s' % (name, char, ' '.join(TAG_FORBIDDEN))
+        if ord(char) < 32 or ord(char) == 127:
+            return '%r contains a control character; u-blox tag names must not contain control characters' % name
+    return None
+
+
+def tag_key(name):
+    """u-blox tag names are case-insensitive: compare them by this key."""
+    return name.casefold()
+
+
+def check_range(value, bounds, option, rule):
+    """Raise ConfigError unless ``bounds[0] <= value <= bounds[1]``."""
+    if value is not None and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError('%s is %s; %s must be from %d to %d days' % (option, value, rule, bounds[0], bounds[1]))
+
+
+def normalize_rot(value, option='rot_public_uids'):
+    """A ROTPublicUID (8-byte root-of-trust UID as hex, api §A.5) in lowercase, or ConfigError."""
+    text = str(value).strip() if value is not None else ''
+    if not _ROT_RE.match(text):
+        raise ConfigError('%s: %r is not a ROTPublicUID; it must be 1 to 16 hexadecimal digits (the 8-byte root-of-trust UID)'
+                          % (option, value))
+    return text.lower()
+
+
+def check_profile_uid(value, option='device_profile_uids'):
+    """A DeviceProfileUID as the Thingstream portal makes them (e.g. AgbCtixjwqLjwV3VWpfPyz), or ConfigError."""
+    text = str(value).strip() if value is not None else ''
+    if not _PROFILE_RE.match(text):
+        raise ConfigError('%s: %r is not a DeviceProfileUID; it is 1 to 64 letters, digits, dashes or underscores, like '
+                          'AgbCtixjwqLjwV3VWpfPyz' % (option, value))
+    return text
+
+
+def normalize_imei(value, option='imeis'):
+    """A 15-digit IMEI with a valid Luhn check digit, or ConfigError."""
+    text = str(value).strip() if value is not None else ''
+    if not _IMEI_RE.match(text):
+        raise ConfigError('%s: %r is not an IMEI; it must be exactly 15 digits' % (option, value))
+    total = 0
+    for index, char in enumerate(reversed(text)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    if total % 10:
+        raise ConfigError('%s: %r is not an IMEI; its last digit is not the Luhn check digit of the first 14' % (option, value))
+    return text
+
+
+def parse_date(text):
+    """Epoch seconds from a u-blox date, or None.
+
+    u-blox writes dates several ways (seed 002): ``2020-04-20T19:00:36Z``, ``2020-04-25T06:22:12+00:00``,
+    ``2020-05-07T11:23:32`` (no zone: UTC) and ``2020-05-10T19:39Z``; all are read as UTC unless an
+    offset says otherwise.
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    value = text.strip()
+    if value.endswith(('Z', 'z')):
+        value = value[:-1] + '+00:00'
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
 
 def parse_error(body):
     """u-blox error bodies are ``{"message": ...}`` (some samples spell it ``Message``)."""
@@ -33,12 +158,76 @@ def parse_error(body):
     return None, body if isinstance(body, str) else None
 
 
+# ---------------------------------------------------------------------------------------------
+# Normalised views for module results.
+
+def ca_view(raw):
+    """A Root CA as the modules return it."""
+    return dict(
+        name=raw.get('CAName'),
+        ca_validity_days=raw.get('CACertificateValidity'),
+        device_certificate_validity_days=raw.get('DeviceCertificateValidity'),
+        renew_before_expiration_days=raw.get('RenewBeforeExpiration'),
+        certificate=raw.get('Certificate'),
+        created_date=raw.get('CreatedDate'),
+        expiration_date=raw.get('ExpirationDate'),
+    )
+
+
+def _authorizations(properties):
+    return {item.get('Name'): item.get('State') for item in (properties or {}).get('Authorizations') or []}
+
+
+def provisioning_view(properties):
+    """Desired or current properties: ``{authorizations: {LocalDPR: ENABLED, ...}, security_heartbeat: int}``."""
+    properties = properties or {}
+    network = properties.get('NetworkParameters') or {}
+    return dict(authorizations=_authorizations(properties), security_heartbeat=network.get('SecurityHeartbeatInSec'))
+
+
+def certificate_view(ztp):
+    """The ZTP part of device info: the current certificate and the pending certificate action."""
+    current = (ztp or {}).get('CurrentProperties') or {}
+    desired = (ztp or {}).get('DesiredProperties') or {}
+    certificate = None
+    if current:
+        certificate = dict(ca_name=current.get('CAName'), serial_number=current.get('CertificateSerialNumber'),
+                           validity_days=current.get('CertificateValidity'), issued_date=current.get('IssuedDate'),
+                           expiration_date=current.get('ExpirationDate'), revoked=bool(current.get('Revoked')))
+    pending = None
+    if desired:
+        pending = dict(action=desired.get('Action'), ca_name=desired.get('CAName'), validity_days=desired.get('CertificateValidity'),
+                       modified_date=desired.get('ModifiedDate'))
+    return certificate, pending
+
+
+def device_view(raw):
+    """One /device/info/get record as the modules return it (only the parts that were asked for)."""
+    result = dict(rot_public_uid=raw.get('ROTPublicUID'))
+    core = raw.get('Core')
+    if core is not None:
+        result.update(imei=core.get('IMEI'), device_serial_number=core.get('DeviceSerialNumber'),
+                      device_profile_uid=core.get('DeviceProfileUID'), type_number=core.get('TypeNumber'),
+                      state=core.get('State'), blacklisted=core.get('IsBlacklisted'), tags=core.get('TagNames') or [],
+                      bootstrap_date=core.get('BootstrapDate'), last_seen=core.get('LastSeen'))
+    provisioning = raw.get('Provisioning')
+    if provisioning is not None:
+        result['provisioning'] = dict(desired=provisioning_view(provisioning.get('DesiredProperties')),
+                                      current=provisioning_view(provisioning.get('CurrentProperties')))
+    if 'ZTP' in raw:
+        result['certificate'], result['pending_certificate_action'] = certificate_view(raw['ZTP'])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+
 class UbloxClient:
     """Calls of the u-blox API for the modules; one instance per module run."""
 
     def __init__(self, http, auth):
         self.http = http
         self.auth = auth
+        self._device_ids = None
 
     def call(self, path, body=None, verify_write=None, expect=(200,)):
         """POST ``body`` to ``path``; a path ending in ``/get`` is a read and may be retried freely."""
@@ -53,6 +242,93 @@ class UbloxClient:
             request['PageNumber'] = page
             return self.call(path, request)
         return ublox_pages(fetch, list_key, concurrency=concurrency)
+
+    def find(self, path, body):
+        """A ``.../get`` answer, or None when u-blox answers 404 (the named resource does not exist)."""
+        try:
+            return self.call(path, body)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # Root CAs ------------------------------------------------------------------------------
+
+    def root_cas(self):
+        """{CAName: record} of every Root CA (all pages)."""
+        return {ca['CAName']: ca for ca in self.list_all('/ztp/rootca/get', 'CAs')}
+
+    def root_ca(self, name):
+        """One Root CA record, or None."""
+        body = self.find('/ztp/rootca/get', {'CAName': name})
+        for ca in (body or {}).get('CAs') or []:
+            if ca.get('CAName') == name:
+                return ca
+        return None
+
+    def ca_devices(self, name):
+        """The devices holding a certificate from Root CA ``name`` (all pages)."""
+        return self.list_all('/ztp/rootca/device/get', 'Devices', {'CAName': name})
+
+    def crls(self, names):
+        """{CAName: {"CRL", "RevokedSerialNumbers"}} for the named Root CAs."""
+        body = self.call('/ztp/rootca/crl/get', {'CANames': list(names)}) or {}
+        return {crl.get('CAName'): crl for crl in body.get('CRLs') or []}
+
+    # tags ----------------------------------------------------------------------------------
+
+    def tags(self):
+        """{tag_key(name): record} of every tag (all pages)."""
+        return {tag_key(tag['TagName']): tag for tag in self.list_all('/tag/get', 'Tags')}
+
+    def devices_with_tags(self, names):
+        """ROTPublicUIDs assigned any of the tags ``names`` (all pages), lowercase."""
+        return set(rot.lower() for rot in self.list_all('/device/rotpublicuid/get', 'ROTPublicUIDs', {'TagNames': list(names)}))
+
+    def profiles_with_tags(self, names):
+        """DeviceProfileUIDs assigned any of the tags ``names`` (all pages)."""
+        profiles = self.list_all('/deviceprofile/get', 'DeviceProfiles', {'TagNames': list(names)})
+        return set(profile['DeviceProfileUID'] for profile in profiles)
+
+    def device_profiles(self):
+        """{DeviceProfileUID: record} of every device profile (all pages)."""
+        return {profile['DeviceProfileUID']: profile for profile in self.list_all('/deviceprofile/get', 'DeviceProfiles')}
+
+    # devices -------------------------------------------------------------------------------
+
+    def device_ids(self):
+        """Every ROTPublicUID of the account, read once per module run (all pages), lowercase."""
+        if self._device_ids is None:
+            self._device_ids = set(rot.lower() for rot in self.list_all('/device/list/get', 'ROTPublicUIDs', {'Filter': 'ALL'}))
+        return self._device_ids
+
+    def device_list(self, device_filter='ALL'):
+        """ROTPublicUIDs of the account with a filter (ALL, WHITELISTED, BLACKLISTED)."""
+        return [rot.lower() for rot in self.list_all('/device/list/get', 'ROTPublicUIDs', {'Filter': device_filter})]
+
+    def device_info(self, rots, options=INFO_OPTIONS, concurrency=4):
+        """{ROTPublicUID: /device/info/get record} for ``rots``, asked 100 at a time; unknown devices are absent."""
+        rots = sorted(set(rots))
+        chunks = [rots[start:start + INFO_CHUNK] for start in range(0, len(rots), INFO_CHUNK)]
+
+        def fetch(chunk):
+            return (self.call('/device/info/get', {'ROTPublicUIDs': chunk, 'Options': list(options)}) or {}).get('DeviceInfo') or []
+        index = {}
+        for records in map_concurrently(fetch, chunks, concurrency):
+            for record in records:
+                index[str(record.get('ROTPublicUID')).lower()] = record
+        return index
+
+    def device_info_by_serials(self, serials, options=INFO_OPTIONS):
+        """/device/info/get records of the devices with these DeviceSerialNumbers."""
+        if not serials:
+            return {}
+        body = self.call('/device/info/get', {'DeviceSerialNumbers': list(serials), 'Options': list(options)}) or {}
+        return {str(record.get('ROTPublicUID')).lower(): record for record in body.get('DeviceInfo') or []}
+
+    def whitelist(self):
+        """Whitelist entries ``{"Id", "Type"}`` (all pages)."""
+        return self.list_all('/device/whitelist/get', 'DeviceWhitelist')
 
 
 def ublox_client(module, register_runtime_secrets=True, concurrency=1):

@@ -1,0 +1,535 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rotate u-blox ZTP device certificates: renew, update, revoke, delete, transfer to another Root CA."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: ublox_device_certificate
+short_description: Renew, update, revoke, delete or transfer u-blox ZTP device certificates
+version_added: 0.1.0
+description:
+  - Runs one u-blox Security Services device certificate action on a set of devices, named by ROTPublicUID, by
+    certificate serial number, by tag, or (for some actions) as every device holding a certificate from a Root CA.
+  - The module reads the devices' certificates first (every page, 100 devices per device-info call) and acts only where
+    the action is still needed, so running the same task again changes nothing.
+    V(renew) and V(update) act on certificates that expire within O(renew_within_days) (and, for O(issued_before),
+    were issued before that date) and are not revoked; V(transfer) on devices not yet on the target Root CA; V(revoke) on certificates not
+    yet revoked; V(delete) on devices that still hold a certificate.
+  - u-blox applies V(renew), V(update), V(delete) and V(transfer) at each device's next security heartbeat. Until then
+    the action is pending, and a device with the same action pending is not asked again. V(revoke) takes effect at once
+    (the certificate goes on the Root CA's revocation list).
+  - One call is sent per action for all devices (per source Root CA for V(transfer)); u-blox revokes one certificate per
+    call, so V(revoke) sends one call per certificate, O(concurrency) at a time.
+extends_documentation_fragment:
+  - iotops.provisioning.ublox
+  - iotops.provisioning.connection
+  - iotops.provisioning.batch
+  - iotops.provisioning.attributes
+  - iotops.provisioning.attributes.actiongroup_ublox
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is sent to u-blox; RV(acted_on) lists the devices the action would be sent for.
+  diff_mode:
+    support: full
+    details:
+      - For each device acted on, the certificate action pending before and after.
+options:
+  action:
+    description:
+      - V(renew) gives the devices a new certificate with the same key pair (new serial number and expiry).
+      - V(update) gives them a new certificate with a new key pair; u-blox removes the old certificate at the first
+        heartbeat and provisions the new one at the second.
+      - V(revoke) puts the certificates on the Root CA's revocation list; it does not remove them from the devices.
+      - V(delete) removes the certificate and key pair from the devices.
+      - V(transfer) replaces the certificates with ones signed by O(ca_name).
+    type: str
+    required: true
+    choices: [renew, update, revoke, delete, transfer]
+  ca_name:
+    description:
+      - For V(renew), V(update) and V(revoke) the Root CA that signed the certificates (required). Devices holding a
+        certificate from another Root CA are skipped.
+      - For V(transfer) the target Root CA (required).
+      - For V(delete), optional - only devices holding a certificate from this Root CA are acted on.
+    type: str
+  from_ca:
+    description:
+      - For V(transfer), only devices holding a certificate from this Root CA are moved. Without it devices are moved
+        from whatever Root CA they are on (one call per source Root CA).
+    type: str
+  rot_public_uids:
+    description:
+      - Devices by ROTPublicUID (1 to 16 hexadecimal digits).
+    type: list
+    elements: str
+  serial_numbers:
+    description:
+      - Devices by the serial number of their current certificate (for V(revoke) also an older certificate's serial).
+    type: list
+    elements: str
+  tags:
+    description:
+      - Every device carrying any of these tags (tag names are case-insensitive).
+    type: list
+    elements: str
+  renew_within_days:
+    description:
+      - For V(renew) (required) and V(update), act only on certificates that expire within this many days from now.
+      - Must be less than the validity of the new certificates (O(validity_days), or the Root CA's device certificate
+        validity), otherwise every run would renew them again.
+    type: int
+  issued_before:
+    description:
+      - For V(renew) and V(update), act only on certificates issued before this date and time (ISO 8601, for example
+        V(2026-01-01) or V(2026-01-01T00:00:00Z); UTC unless an offset is given). For V(update) this or
+        O(renew_within_days) is required.
+    type: str
+  validity_days:
+    description:
+      - For V(renew), the validity of the new certificates in days, from 30 to 3650. Defaults to the Root CA's device
+        certificate validity. u-blox never lets a device certificate outlive its Root CA.
+    type: int
+notes:
+  - Without O(rot_public_uids), O(serial_numbers) and O(tags), V(renew) and V(update) act on every device holding a
+    certificate from O(ca_name), and V(transfer) on every device holding one from O(from_ca). V(revoke) and V(delete)
+    need an explicit selection.
+  - Devices the action does not apply to (no certificate, another Root CA, an update still in progress) are reported with
+    the reason and are not failures; devices u-blox does not know are failures.
+seealso:
+  - module: iotops.provisioning.ublox_rootca
+  - module: iotops.provisioning.ublox_rootca_info
+  - module: iotops.provisioning.ublox_device_info
+author:
+  - iotops.provisioning maintainers (@iotops)
+'''
+
+EXAMPLES = r'''
+- name: Renew every certificate of the Root CA that expires within 30 days
+  iotops.provisioning.ublox_device_certificate:
+    action: renew
+    ca_name: devices.example.com
+    renew_within_days: 30
+    validity_days: 365
+  register: renewal
+
+- name: Show which devices get a new certificate at their next heartbeat
+  ansible.builtin.debug:
+    var: renewal.acted_on
+
+- name: New key pairs for the devices of line 1 whose certificate was issued before the key ceremony
+  iotops.provisioning.ublox_device_certificate:
+    action: update
+    ca_name: devices.example.com
+    tags: [line-1]
+    issued_before: "2026-03-01T00:00:00Z"
+
+- name: Move the pilot devices from the test Root CA to production
+  iotops.provisioning.ublox_device_certificate:
+    action: transfer
+    from_ca: test.devices.example.com
+    ca_name: devices.example.com
+    tags: [pilot]
+
+- name: Revoke the certificates of two stolen devices
+  iotops.provisioning.ublox_device_certificate:
+    action: revoke
+    ca_name: devices.example.com
+    rot_public_uids:
+      - "0002000089280087"
+    serial_numbers:
+      - 73068c914de40ccaee84e03a66b4858
+    concurrency: 2
+
+- name: Remove the certificates from decommissioned devices
+  iotops.provisioning.ublox_device_certificate:
+    action: delete
+    tags: [decommissioned]
+'''
+
+RETURN = r'''
+acted_on:
+  description: The ROTPublicUIDs the action was sent for (or would be, in check mode); for V(revoke) by serial number of a
+    certificate no device holds, the serial number.
+  returned: always
+  type: list
+  elements: str
+  sample: ["0002000089280087"]
+results:
+  description: One entry per selected device (and per serial number not held by any device).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    item:
+      description: The device's ROTPublicUID, or the serial number.
+      type: str
+    changed:
+      description: Whether the action was sent for this device.
+      type: bool
+    failed:
+      description: Whether this device failed (unknown to u-blox, or the call failed).
+      type: bool
+    msg:
+      description: Why it failed.
+      type: str
+      returned: on failure
+    status:
+      description: V(acted) (the action was sent), V(done) (nothing left to do), V(pending) (the same action waits for the
+        device's heartbeat), V(skipped) (the action does not apply to this device).
+      type: str
+    reason:
+      description: Why nothing was sent, for V(done), V(pending) and V(skipped).
+      type: str
+      returned: when O(action) was not sent for the device
+    certificate:
+      description: The device's certificate before the task (Root CA, serial number, validity, issue and expiry dates,
+        revoked), or null when it holds none.
+      type: dict
+      returned: for devices
+summary:
+  description: Counts of the devices.
+  returned: always
+  type: dict
+  sample: {total: 250, changed: 40, ok: 210, failed: 0}
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, exit_batch, validate_concurrency
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
+    ARGSPEC,
+    DEVICE_VALIDITY,
+    ca_name_problem,
+    certificate_view,
+    check_range,
+    normalize_rot,
+    parse_date,
+    tag_name_problem,
+    ublox_client,
+)
+
+DAY = 86400
+PENDING_ACTION = {'renew': 'RENEW', 'update': 'UPDATE', 'delete': 'DELETE', 'transfer': 'TRANSFER'}
+
+
+def validate(params):
+    """Every rule that needs no state, before any request."""
+    action = params['action']
+    for option in ('ca_name', 'from_ca'):
+        if params[option] is not None:
+            problem = ca_name_problem(params[option])
+            if problem:
+                raise ConfigError('%s %s' % (option, problem))
+    if action in ('renew', 'update', 'revoke', 'transfer') and not params['ca_name']:
+        raise ConfigError('ca_name is required with action=%s (%s)' % (
+            action, 'the target Root CA' if action == 'transfer' else 'the Root CA that signed the certificates'))
+    if params['from_ca'] is not None and action != 'transfer':
+        raise ConfigError('from_ca only applies to action=transfer')
+    if action == 'transfer' and params['from_ca'] == params['ca_name']:
+        raise ConfigError('from_ca and ca_name are both %s; a transfer needs two different Root CAs' % params['ca_name'])
+    if params['rot_public_uids'] is not None:
+        params['rot_public_uids'] = sorted(set(normalize_rot(rot, 'rot_public_uids') for rot in params['rot_public_uids']))
+    if params['serial_numbers'] is not None:
+        serials = []
+        for serial in params['serial_numbers']:
+            text = str(serial).strip().lower()
+            if not text or any(char not in '0123456789abcdef' for char in text):
+                raise ConfigError('serial_numbers: %r is not a certificate serial number (hexadecimal digits)' % serial)
+            serials.append(text)
+        params['serial_numbers'] = sorted(set(serials))
+    for tag in params['tags'] or ():
+        problem = tag_name_problem(tag)
+        if problem:
+            raise ConfigError('tags: %s' % problem)
+    selected = params['rot_public_uids'] or params['serial_numbers'] or params['tags']
+    for option in ('rot_public_uids', 'serial_numbers', 'tags'):
+        if params[option] == []:
+            raise ConfigError('%s is empty; leave it out or name at least one device' % option)
+    if action in ('revoke', 'delete') and not selected:
+        raise ConfigError('action=%s needs the devices: give rot_public_uids, serial_numbers or tags' % action)
+    if action == 'transfer' and not selected and not params['from_ca']:
+        raise ConfigError('action=transfer needs rot_public_uids, serial_numbers or tags, or from_ca to move every device of that Root CA')
+    if action in ('renew', 'update'):
+        if action == 'renew' and params['renew_within_days'] is None:
+            raise ConfigError('renew_within_days is required with action=renew: only certificates that expire within that many days '
+                              'are renewed, which makes the task safe to run again')
+        if params['renew_within_days'] is None and params['issued_before'] is None:
+            raise ConfigError('action=update needs renew_within_days or issued_before: they say which certificates still need a new key '
+                              'pair, so a second run does not replace them again')
+    else:
+        given = [option for option in ('renew_within_days', 'issued_before', 'validity_days') if params[option] is not None]
+        if given:
+            raise ConfigError('%s only appl%s to action=renew and action=update' % (', '.join(given), 'ies' if len(given) == 1 else 'y'))
+    if params['validity_days'] is not None and action != 'renew':
+        raise ConfigError('validity_days only applies to action=renew')
+    check_range(params['validity_days'], DEVICE_VALIDITY, 'validity_days', 'the device certificate validity (DeviceCertificateValidity)')
+    if params['renew_within_days'] is not None and not 0 <= params['renew_within_days'] <= DEVICE_VALIDITY[1]:
+        raise ConfigError('renew_within_days is %d; it must be from 0 to %d days' % (params['renew_within_days'], DEVICE_VALIDITY[1]))
+    if params['issued_before'] is not None:
+        stamp = parse_date(params['issued_before'])
+        if stamp is None:
+            raise ConfigError('issued_before: %r is not an ISO 8601 date or date and time (for example 2026-01-01 or '
+                              '2026-01-01T00:00:00Z)' % params['issued_before'])
+        params['issued_before_epoch'] = stamp
+
+
+def days(seconds):
+    return int(seconds // DAY)
+
+
+class Planner:
+    """Decides, device by device, whether the action is still needed."""
+
+    def __init__(self, params, now):
+        self.params = params
+        self.action = params['action']
+        self.now = now
+
+    def decide(self, certificate, pending):
+        """('act' | 'done' | 'pending' | 'skipped', reason)."""
+        action, params = self.action, self.params
+        wanted = PENDING_ACTION.get(action)
+        if pending and pending.get('action') == 'UPDATE' and action != 'update':
+            return 'skipped', 'a certificate update (new key pair) is still in progress; u-blox refuses other actions until it ends'
+        if action == 'delete':
+            if pending and pending.get('action') == 'DELETE':
+                return 'pending', 'deletion pending until the next security heartbeat'
+            if certificate is None:
+                return 'done', 'holds no certificate'
+            if params['ca_name'] and certificate['ca_name'] != params['ca_name']:
+                return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
+            return 'act', None
+        if certificate is None:
+            if pending and pending.get('action') == wanted:
+                return 'pending', '%s pending until the next security heartbeat' % action
+            return 'skipped', 'holds no certificate'
+        if action == 'transfer':
+            if certificate['ca_name'] == params['ca_name']:
+                return 'done', 'already on Root CA %s' % params['ca_name']
+            if pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == params['ca_name']:
+                return 'pending', 'transfer to %s pending until the next security heartbeat' % params['ca_name']
+            if params['from_ca'] and certificate['ca_name'] != params['from_ca']:
+                return 'skipped', 'certificate is from Root CA %s, not from_ca' % certificate['ca_name']
+            return 'act', None
+        if certificate['ca_name'] != params['ca_name']:
+            return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
+        if action == 'revoke':
+            if certificate['revoked']:
+                return 'done', 'certificate %s is already revoked' % certificate['serial_number']
+            return 'act', None
+        if pending and pending.get('action') == wanted:
+            return 'pending', '%s pending until the next security heartbeat' % action
+        if pending:
+            return 'skipped', ('%s to %s is pending until the next security heartbeat; a %s now would replace it'
+                               % (pending.get('action'), pending.get('ca_name'), action))
+        expires = parse_date(certificate.get('expiration_date'))
+        issued = parse_date(certificate.get('issued_date'))
+        if params['renew_within_days'] is not None and expires is not None:
+            left = expires - self.now
+            if left > params['renew_within_days'] * DAY:
+                return 'done', 'expires in %d days, not within %d' % (days(left), params['renew_within_days'])
+        if params.get('issued_before_epoch') is not None and issued is not None and issued >= params['issued_before_epoch']:
+            return 'done', 'issued %s, not before %s' % (certificate.get('issued_date'), params['issued_before'])
+        if certificate['revoked']:
+            return 'skipped', ('certificate %s is revoked; a new certificate would make the device trusted again, so it is not %s'
+                               % (certificate['serial_number'], 'renewed' if action == 'renew' else 'updated'))
+        return 'act', None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            ARGSPEC,
+            action=dict(type='str', required=True, choices=['renew', 'update', 'revoke', 'delete', 'transfer']),
+            ca_name=dict(type='str'),
+            from_ca=dict(type='str'),
+            rot_public_uids=dict(type='list', elements='str'),
+            serial_numbers=dict(type='list', elements='str'),
+            tags=dict(type='list', elements='str'),
+            renew_within_days=dict(type='int'),
+            issued_before=dict(type='str'),
+            validity_days=dict(type='int'),
+            **BATCH_ARGSPEC),
+        supports_check_mode=True,
+    )
+
+    def work():
+        params = module.params
+        validate_concurrency(params)
+        validate(params)
+        action = params['action']
+        client = ublox_client(module, concurrency=params['concurrency'])
+        concurrency = params['concurrency']
+
+        # The Root CAs named must exist; renew needs the validity of the new certificates.
+        cas = client.root_cas()
+        for option in ('ca_name', 'from_ca'):
+            if params[option] and params[option] not in cas:
+                raise ConfigError('%s: u-blox has no Root CA %s (it has: %s)' % (option, params[option], ', '.join(sorted(cas)) or 'none'))
+        validity = None
+        if action == 'renew':
+            validity = params['validity_days'] or cas[params['ca_name']].get('DeviceCertificateValidity')
+            if params['renew_within_days'] is not None and validity is not None and params['renew_within_days'] >= validity:
+                raise ConfigError('renew_within_days (%d) is not less than the validity of the renewed certificates (%d days): they would '
+                                  'expire within the window again and every run would renew them. Lower renew_within_days or raise '
+                                  'validity_days' % (params['renew_within_days'], validity))
+
+        # Which devices: explicit ROTPublicUIDs, devices with the tags, holders of the serial numbers, or every holder of the CA.
+        rots = set(params['rot_public_uids'] or ())
+        if params['tags']:
+            tags = client.tags()
+            missing = [tag for tag in params['tags'] if tag.casefold() not in tags]
+            if missing:
+                raise ConfigError('tags: u-blox has no tag %s' % ', '.join(missing))
+            rots |= client.devices_with_tags(params['tags'])
+        holder_cas = []
+        if params['serial_numbers'] or not (params['rot_public_uids'] or params['tags']):
+            if action in ('renew', 'update', 'revoke'):
+                holder_cas = [params['ca_name']]
+            elif action == 'transfer' and params['from_ca']:
+                holder_cas = [params['from_ca']]
+            elif action == 'delete' and params['ca_name']:
+                holder_cas = [params['ca_name']]
+            else:
+                holder_cas = sorted(cas)
+        by_serial = {}
+        for holders in map_concurrently(client.ca_devices, holder_cas, concurrency):
+            for holder in holders:
+                by_serial[str(holder.get('CertificateSerialNumber')).lower()] = str(holder.get('ROTPublicUID')).lower()
+        loose_serials = []
+        if params['serial_numbers']:
+            for serial in params['serial_numbers']:
+                if serial in by_serial:
+                    rots.add(by_serial[serial])
+                else:
+                    loose_serials.append(serial)
+        elif not (params['rot_public_uids'] or params['tags']):
+            rots |= set(by_serial.values())
+        revoked = set()
+        if loose_serials:
+            if action != 'revoke':
+                raise ConfigError('serial_numbers: no device holds a certificate with serial number %s%s' % (
+                    ', '.join(loose_serials[:10]), ' from Root CA %s' % holder_cas[0] if len(holder_cas) == 1 else ''))
+            revoked = set(serial.lower() for serial in (client.crls([params['ca_name']]).get(params['ca_name']) or {}).get(
+                'RevokedSerialNumbers') or [])
+
+        infos = client.device_info(rots, options=('ZTP',), concurrency=concurrency)
+        planner = Planner(params, time.time())
+        results, act, diffs = [], [], {}
+        for rot in sorted(rots):
+            record = infos.get(rot)
+            if record is None:
+                results.append(dict(item=rot, changed=False, failed=True, status='failed',
+                                    msg='u-blox knows no device with ROTPublicUID %s' % rot))
+                continue
+            certificate, pending = certificate_view(record.get('ZTP'))
+            status, reason = planner.decide(certificate, pending)
+            result = dict(item=rot, changed=False, failed=False, status=status, certificate=certificate)
+            if status == 'act':
+                act.append(rot)
+                result.update(status='acted', changed=True)
+                diffs[rot] = dict(before=dict(certificate=certificate, pending_certificate_action=pending),
+                                  after=dict(certificate=certificate, pending_certificate_action=dict(
+                                      action=PENDING_ACTION.get(action, 'REVOKE'),
+                                      ca_name=params['ca_name'] if action != 'delete' else (certificate or {}).get('ca_name'))))
+            else:
+                result['reason'] = reason
+            results.append(result)
+        for serial in loose_serials:
+            if serial in revoked:
+                results.append(dict(item=serial, changed=False, failed=False, status='done',
+                                    reason='certificate %s is already revoked' % serial))
+            else:
+                act.append(serial)
+                results.append(dict(item=serial, changed=True, failed=False, status='acted'))
+                diffs[serial] = dict(before=dict(revoked=False), after=dict(revoked=True))
+
+        failures = {}
+        if act and not module.check_mode:
+            failures = send(client, params, action, act, infos, validity, loose_serials, concurrency)
+        for result in results:
+            if result['item'] in failures:
+                result.update(changed=False, failed=True, status='failed', msg=failures[result['item']])
+            if result['item'] in diffs and not result['failed']:
+                result['diff'] = diffs[result['item']]  # exit_batch keeps it only with --diff
+        acted_on = [item for item in act if item not in failures]
+        exit_batch(module, results, noun='devices', acted_on=acted_on)
+
+    run(module, work)
+
+
+def pending_matches(client, rots, action, ca_name):
+    """verify_write for a bulk action: the action is pending (or done) on every device."""
+    def verify():
+        infos = client.device_info(rots, options=('ZTP',))
+        for rot in rots:
+            certificate, pending = certificate_view((infos.get(rot) or {}).get('ZTP'))
+            if pending and pending.get('action') == action and (ca_name is None or pending.get('ca_name') == ca_name):
+                continue
+            return None
+        return {'verified': len(rots)}
+    return verify
+
+
+def send(client, params, action, act, infos, validity, loose_serials, concurrency):
+    """Send the action; returns {item: message} for the items whose call failed."""
+    failures = {}
+
+    def bulk(path, body, rots, pending_ca):
+        try:
+            client.call(path, body, verify_write=pending_matches(client, rots, PENDING_ACTION[action], pending_ca))
+        except IotopsError as exc:
+            message = client.http.redact(exc.msg)
+            for rot in rots:
+                failures[rot] = message
+
+    ca_name = params['ca_name']
+    if action == 'renew':
+        bulk('/ztp/devicecertificate/renew', {'CAName': ca_name, 'DeviceCertificateValidity': validity, 'ROTPublicUIDs': act}, act, ca_name)
+    elif action == 'update':
+        bulk('/ztp/devicecertificate/update', {'CAName': ca_name, 'ROTPublicUIDs': act}, act, ca_name)
+    elif action == 'delete':
+        bulk('/ztp/devicecertificate/delete', {'ROTPublicUIDs': act}, act, None)
+    elif action == 'transfer':
+        groups = {}
+        for rot in act:
+            certificate, dummy = certificate_view(infos[rot].get('ZTP'))
+            groups.setdefault(certificate['ca_name'], []).append(rot)
+        for source in sorted(groups):
+            bulk('/ztp/devicecertificate/rootca/transfer', {'FromCA': source, 'ToCA': ca_name, 'ROTPublicUIDs': groups[source]},
+                 groups[source], ca_name)
+    else:
+        def revoke(item):
+            body = {'CAName': ca_name}
+            if item in loose_serials:
+                body['SerialNumber'] = item
+            else:
+                body['ROTPublicUID'] = item
+
+            def verify():
+                crl = client.crls([ca_name]).get(ca_name) or {}
+                serial = item if item in loose_serials else (certificate_view(infos[item].get('ZTP'))[0] or {}).get('serial_number')
+                return {'revoked': serial} if serial in (crl.get('RevokedSerialNumbers') or []) else None
+            try:
+                client.call('/ztp/devicecertificate/revoke', body, verify_write=verify)
+            except IotopsError as exc:
+                return item, client.http.redact(exc.msg)
+            return item, None
+        for item, message in map_concurrently(revoke, act, concurrency):
+            if message:
+                failures[item] = message
+    return failures
+
+
+if __name__ == '__main__':
+    main()
