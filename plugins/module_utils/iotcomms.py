@@ -5,15 +5,22 @@
 
 Paths carry the ``/provisioning`` prefix and the domain: ``/provisioning/device/{domain}``.
 Answers are wrapped as ``{"success": true, ...}``; errors as ``{"success": false, "message": ...}``.
+
+Devices: create with ``PUT /provisioning/device/{domain}`` (deviceId in the body), read the list
+once, change with one RFC 6902 JSON Patch per device, delete, and create many with a bulk CSV job.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import time
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_iotcomms_jwt import MAX_LIFETIME, IotcommsJwtAuth
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 
 VENDOR = 'iotcomms'
@@ -38,6 +45,38 @@ def parse_error(body):
     return None, body if isinstance(body, str) else None
 
 
+# Why a JWT was refused (the mock's and the seed's rules) -> what the user can do about it.
+JWT_HINTS = (
+    ('signature', 'the signing key (private_key_path or private_key) is not the one whose public key was uploaded for this domain '
+                  'in the iotcomms.io web UI (CONFIGURATIONS / API ACCESS)'),
+    ('older than one hour', 'the controller clock is behind: iat is the time of the controller, and iotcomms.io refuses a token '
+                            'issued more than one hour ago'),
+    ('in the future', 'the controller clock is ahead of the iotcomms.io clock'),
+    ('90 minutes', 'jwt_lifetime must be at most 5400 seconds: iotcomms.io refuses an exp more than 90 minutes after iat'),
+    ('exp is in the past', 'the controller clock is behind, or jwt_lifetime is too short'),
+    ('not a provisioned domain', 'domain (IOTCOMMS_DOMAIN) names no tenant domain of this iotcomms.io region (api_url)'),
+    ('does not match the domain', 'domain is the sub claim of the JWT and must be the domain of the path'),
+)
+
+BULK_POLL_FIRST = 0.1
+BULK_POLL_MAX = 2.0
+BULK_DONE_STATES = ('completed', 'completedWithErrors', 'failed')
+
+
+JWT_GENERIC_HINT = ('iotcomms.io refused the JWT the module signed: check that the public key of private_key_path was uploaded for '
+                    'this domain, that domain is the tenant domain, and that the controller clock is right')
+
+
+def jwt_hint(status, message):
+    """What to do about a refused request (401/403) whose vendor message is ``message``; None for other errors."""
+    if status not in (401, 403):
+        return None
+    for words, hint in JWT_HINTS:
+        if message and words in message:
+            return hint
+    return JWT_GENERIC_HINT if status == 401 else None
+
+
 class IotcommsClient:
     """Calls of the Provisioning API, with the domain filled into the paths."""
 
@@ -50,7 +89,117 @@ class IotcommsClient:
         return '/'.join(['/provisioning', resource, quote(self.domain, safe='')] + [quote(str(p), safe='') for p in parts])
 
     def request(self, method, path, **kwargs):
-        return self.http.request(method, path, **kwargs)
+        """A request; a refused JWT gets the rule the vendor named plus what to do about it."""
+        try:
+            return self.http.request(method, path, **kwargs)
+        except ApiError as exc:
+            hint = jwt_hint(exc.status, exc.vendor_message)
+            if hint:
+                exc.msg = '%s (%s)' % (exc.msg, hint)
+                exc.args = (exc.msg,)
+            raise
+
+    # devices -------------------------------------------------------------------------------------
+
+    def list_devices(self):
+        """Every device of the domain, as the API returns them (the list is one answer: no paging is documented)."""
+        body = self.request('GET', self.path('device')).body
+        devices = body.get('devices') if isinstance(body, dict) else body
+        if not isinstance(devices, list):
+            raise IotopsError('iotcomms GET %s: the answer holds no device list' % self.path('device'))
+        return devices
+
+    def get_device(self, device_id):
+        """One device, or None if the domain has no such device."""
+        try:
+            body = self.request('GET', self.path('device', device_id)).body
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body.get('device', body) if isinstance(body, dict) else None
+
+    def create_device(self, device):
+        """``PUT /provisioning/device/{domain}`` with the deviceId in the body; re-read if the outcome is unknown."""
+        device_id = device['deviceId']
+        body = self.request('PUT', self.path('device'), json_body=device, expect=(200, 201),
+                            verify_write=lambda: self.get_device(device_id)).body
+        return body.get('device') if isinstance(body, dict) else None
+
+    def patch_device(self, device_id, ops, verify):
+        """One RFC 6902 JSON Patch; ``verify(device)`` tells whether a re-read device already holds the change."""
+        def verify_write():
+            found = self.get_device(device_id)
+            return found if found is not None and verify(found) else None
+        body = self.request('PATCH', self.path('device', device_id), json_body=ops, verify_write=verify_write).body
+        return body.get('device') if isinstance(body, dict) else None
+
+    def delete_device(self, device_id):
+        """Delete; a re-read that finds no device means an unknown outcome was a success."""
+        def verify_write():
+            return {} if self.get_device(device_id) is None else None
+        self.request('DELETE', self.path('device', device_id), expect=(200, 202, 204), verify_write=verify_write)
+
+    # bulk CSV --------------------------------------------------------------------------------------
+
+    def bulk_upload(self, bulk_id, csv_text):
+        """``PUT /provisioning/device/{domain}/bulk/{bulkId}`` with a text/csv body; answered at once."""
+        def verify_write():
+            return self.bulk_status(bulk_id)
+        self.request('PUT', self.path('device', 'bulk', bulk_id), data=csv_text.encode('utf-8'),
+                     headers={'Content-Type': 'text/csv; charset=utf-8'}, verify_write=verify_write)
+
+    def bulk_status(self, bulk_id):
+        """The status object of a bulk job, or None if there is no such job."""
+        try:
+            body = self.request('GET', self.path('device', 'bulk', bulk_id)).body
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body.get('status') if isinstance(body, dict) else None
+
+    def wait_bulk(self, bulk_id, timeout, sleep=time.sleep, clock=time.monotonic):
+        """Poll a bulk job until it is done; raise IotopsError after ``timeout`` seconds."""
+        deadline = clock() + timeout
+        delay = BULK_POLL_FIRST
+        while True:
+            status = self.bulk_status(bulk_id) or {}
+            if status.get('state') in BULK_DONE_STATES:
+                return status
+            if clock() + delay > deadline:
+                raise IotopsError('iotcomms bulk job %s is still %s after %s seconds (bulk_timeout); it goes on in iotcomms.io. '
+                                  'Re-run the task later: it reads the devices first and creates only what is missing'
+                                  % (bulk_id, status.get('state') or 'unknown', timeout))
+            sleep(delay)
+            delay = min(delay * 2, BULK_POLL_MAX)
+
+
+def devices_csv(devices):
+    """CSV text of device bodies: one column per property, dotted names for nested ones (api §B.4)."""
+    rows = [flatten(device) for device in devices]
+    columns = ['deviceId']
+    for row in rows:
+        for name in row:
+            if name not in columns:
+                columns.append(name)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator='\r\n', restval='')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def flatten(device, prefix=''):
+    """``{"authorized": {"domain": "x"}}`` -> ``{"authorized.domain": "x"}``."""
+    flat = {}
+    for key, value in device.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, prefix + key + '.'))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def iotcomms_client(module, concurrency=1):

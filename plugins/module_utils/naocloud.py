@@ -5,16 +5,24 @@
 
 Auth: an OAuth2 access token (Bearer) or a session JWT (raw) when ``access_token`` is given,
 else a session opened with email/password, else the API key sent raw.
+
+Resources: sites, and the BLE tracking tags of a site (``nao_trackables``): create, list with
+filters, update (PUT keeps the attributes left out), delete, and the batch that replaces every
+tag of the site and answers with a 303 background job (``_naocloud_jobs``).
 """
 
 from __future__ import annotations
+
+import time
+from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_api_key import NaoCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_oauth2 import NaoCloudOAuth2Auth
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_session import NaoCloudSessionAuth
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._naocloud_jobs import wait_for_job
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import naocloud_pages
 
@@ -39,13 +47,32 @@ def parse_error(body):
         for error in body['errors']:
             if isinstance(error, dict):
                 codes.append(str(error.get('code') or error.get('status') or ''))
-                texts.append(' - '.join(str(error[k]) for k in ('title', 'detail', 'source') if error.get(k)))
+                texts.append(' - '.join(_error_part(error[k]) for k in ('title', 'detail', 'source') if error.get(k)))
             else:
                 texts.append(str(error))
         return ', '.join(c for c in codes if c) or None, '; '.join(t for t in texts if t) or None
     if isinstance(body, dict):
         return None, body.get('message') or body.get('error')
     return None, body if isinstance(body, str) else None
+
+
+def _error_part(value):
+    """A JSON:API error member as text; ``source`` is shown as its pointer or parameter."""
+    if isinstance(value, dict):
+        where = value.get('pointer') or value.get('parameter')
+        return 'at %s' % where if where else str(value)
+    return str(value)
+
+
+def flatten(item):
+    """A JSON:API item as one dict: its attributes, with ``id`` as an integer when it is one."""
+    flat = dict((item or {}).get('attributes') or {})
+    raw = flat.get('id', (item or {}).get('id'))
+    try:
+        flat['id'] = int(raw)
+    except (TypeError, ValueError):
+        flat['id'] = raw
+    return flat
 
 
 def select_auth(params, need_session=False):
@@ -81,6 +108,91 @@ class NaoCloudClient:
             return self.request('GET', path, params=query).body
         return naocloud_pages(fetch, page_size=page_size)
 
+    # sites -----------------------------------------------------------------------------------------
+
+    def list_sites(self):
+        return [flatten(item) for item in self.list_all('/sites')]
+
+    def get_site(self, site_id):
+        """One site, or None if there is no such site (or the user cannot see it)."""
+        try:
+            body = self.request('GET', '/sites/%s' % quote(str(site_id), safe='')).body
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return flatten((body or {}).get('data'))
+
+    # tracking tags ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def trackables_path(site_id, *parts):
+        return '/'.join(['/sites', quote(str(site_id), safe=''), 'nao_trackables'] + [quote(str(part), safe='') for part in parts])
+
+    def list_trackables(self, site_id, filters=None):
+        """Every tag of the site (all pages), as flat dicts; ``filters`` are the API's query parameters."""
+        return [flatten(item) for item in self.list_all(self.trackables_path(site_id), params=filters)]
+
+    def find_trackable(self, site_id, tracking_id):
+        found = self.list_trackables(site_id, {'filter[tracking_id_eq]': tracking_id})
+        return found[0] if found else None
+
+    def get_trackable(self, site_id, trackable_id):
+        try:
+            body = self.request('GET', self.trackables_path(site_id, trackable_id)).body
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return flatten((body or {}).get('data'))
+
+    def create_trackable(self, site_id, attributes):
+        """``POST /sites/{id}/nao_trackables``; after an unknown outcome the tag is looked up by its tracking_id."""
+        body = self.request('POST', self.trackables_path(site_id), json_body={'nao_trackable': attributes}, expect=(200, 201),
+                            verify_write=lambda: self.find_trackable(site_id, attributes['tracking_id'])).body
+        return flatten((body or {}).get('data'))
+
+    def update_trackable(self, site_id, trackable_id, attributes):
+        """``PUT`` with only the attributes to change (NAO Cloud keeps the others)."""
+        def verify_write():
+            found = self.get_trackable(site_id, trackable_id)
+            return found if found is not None and all(found.get(k) == v for k, v in attributes.items()) else None
+        body = self.request('PUT', self.trackables_path(site_id, trackable_id), json_body={'nao_trackable': attributes},
+                            verify_write=verify_write).body
+        return flatten((body or {}).get('data'))
+
+    def delete_trackable(self, site_id, trackable_id):
+        def verify_write():
+            return {} if self.get_trackable(site_id, trackable_id) is None else None
+        self.request('DELETE', self.trackables_path(site_id, trackable_id), expect=(200, 202, 204), verify_write=verify_write)
+
+    def replace_trackables(self, site_id, tags, timeout=300.0, interval=1.0, sleep=time.sleep):
+        """Make the site hold exactly ``tags`` with the batch endpoint, and wait for its background job.
+
+        The batch replaces every tag of the site. A 303 leads to a background job that is polled until it
+        finished; a failed job raises with the job's message.
+        """
+        path = self.trackables_path(site_id, 'batch')
+        wanted = {tag['tracking_id']: tag for tag in tags}
+
+        def verify_write():
+            # The same batch sent twice gives the same tags, so "not applied yet" is always safe to resend.
+            held = {tag.get('tracking_id'): tag for tag in self.list_trackables(site_id)}
+            if held.keys() != wanted.keys():
+                return None
+            if any(any(held[mac].get(k) != v for k, v in tag.items()) for mac, tag in wanted.items()):
+                return None
+            return {'data': None}
+
+        response = self.request('PUT', path, json_body={'nao_trackables': list(tags)}, expect=(200, 201, 202, 204, 303),
+                                verify_write=verify_write)
+        if response.recovered:
+            return None
+        job = wait_for_job(self, response, 'PUT %s' % path, timeout=timeout, interval=interval, sleep=sleep)
+        if job is None and response.status not in (200, 201, 204):
+            raise IotopsError('naocloud PUT %s: HTTP %s without a background job to follow' % (path, response.status))
+        return job
+
 
 def naocloud_client(module, need_session=False, register_runtime_secrets=True, concurrency=1):
     """Validate the NAO Cloud options of ``module`` and return a client; no request is sent yet."""
@@ -93,4 +205,12 @@ def naocloud_client(module, need_session=False, register_runtime_secrets=True, c
                           '(NAOCLOUD_EMAIL, NAOCLOUD_PASSWORD), or access_token (NAOCLOUD_ACCESS_TOKEN)')
     auth.validate()
     http = http_client(module, VENDOR, params['api_url'], auth, parse_error, new_redactor(module, register_runtime_secrets), concurrency)
+    # A 303 See Other (background job) is not followed by requests: the job id is taken from Location and the
+    # job is read from api_url, so the credentials never go to a host that a response names.
+    http.session.get_redirect_target = _no_redirect
     return NaoCloudClient(http)
+
+
+def _no_redirect(response):  # pylint: disable=unused-argument
+    """``requests.Session.get_redirect_target`` that never redirects."""
+    return None

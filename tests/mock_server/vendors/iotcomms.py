@@ -1,13 +1,27 @@
-"""iotcomms.io provisioning API (/iotcomms/provisioning): customer-signed RS256 JWTs and SIP devices."""
+"""iotcomms.io provisioning API (/iotcomms/provisioning): customer-signed RS256 JWTs and SIP devices.
 
+Devices of a tenant domain: create (``PUT /provisioning/device/{domain}``, deviceId in the body),
+list, get, RFC 6902 PATCH (applied with the ``jsonpatch`` library, so exactly as the RFC says),
+delete, bulk CSV jobs (``PUT|GET /provisioning/device/{domain}/bulk/{bulkId}``) and OPTIONS.
+"""
+
+import collections
+import copy
+import csv
+import io
+import json
+import re
+
+import jsonpatch
+import jsonpointer
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.routing import Route
 
 from .. import credentials
-from ..common import ApiError, BadRequest, bearer_token, decode_json_segment, is_number, json_response
-from .base import Vendor, seed_list
+from ..common import ApiError, BadRequest, bearer_token, decode_json_segment, is_number, json_response, read_json, utc_iso
+from .base import Vendor, seed_count, seed_list
 
 PREFIX = 'iotcomms'
 
@@ -15,10 +29,28 @@ IAT_MAX_AGE = 3600        # "Tokens older than one hour will be rejected" (seed 
 IAT_MAX_FUTURE = 60       # clock skew the mock tolerates for iat
 EXP_MAX_AFTER_IAT = 5400  # "cannot exceed 90 minutes from the issuance time" (seed 004)
 
-# Methods each path answers today; later issues add PUT (collection) and PATCH/DELETE (item).
-COLLECTION_METHODS = ('OPTIONS', 'GET')
-ITEM_METHODS = ('OPTIONS', 'GET')
+# What each path answers (the OPTIONS Allow header, seed 004).
+COLLECTION_METHODS = ('OPTIONS', 'GET', 'PUT')
+ITEM_METHODS = ('OPTIONS', 'GET', 'PATCH', 'DELETE')
+BULK_METHODS = ('OPTIONS', 'GET', 'PUT')
 WRITE_ONLY_FIELDS = ('password',)
+
+# Device field rules of the mock (docs/mock-assumptions.md, iotcomms rows).
+AUTH_TYPES = ('disabled', 'deviceid', 'credentials')
+DEFAULTS = {'authType': 'disabled', 'deviceType': 'alarmUnit', 'deviceCLI': '', 'macAddress': '', 'description': ''}
+DEVICE_ID_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$')
+DEVICE_TYPE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9]{0,63}$')
+DEVICE_CLI_RE = re.compile(r'^\+?[0-9]{2,20}$')
+MAC_RE = re.compile(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$')
+PROPERTY_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,63}$')
+BULK_ID_RE = re.compile(r'^[A-Za-z0-9._-]{1,64}$')
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DESCRIPTION_MAX = 255
+BULK_MAX_BYTES = 10 * 1024 * 1024   # "a text/csv body < 10 MB" (api §B.4)
+BULK_BASE_SECONDS = 0.05            # a bulk job takes this long on the mock clock ...
+BULK_ROW_SECONDS = 0.0002           # ... plus this per row
+WRITE_LOG_SIZE = 1000
+MASK = '********'
 
 
 def load_public_key(pem):
@@ -28,18 +60,53 @@ def load_public_key(pem):
     return key
 
 
+class Invalid(ValueError):
+    """A device that breaks a field rule; the text names the field and the rule."""
+
+
+def check_device(record):
+    """Raise Invalid if a (complete) device record breaks a rule; normalise macAddress in place."""
+    device_id = record.get('deviceId')
+    if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+        raise Invalid('deviceId must be 1 to 64 characters of letters, digits and . _ ~ + -, starting with a letter or digit; '
+                      'got %s' % json.dumps(device_id))
+    if record.get('authType') not in AUTH_TYPES:
+        raise Invalid('authType must be one of %s; got %s' % (', '.join(AUTH_TYPES), json.dumps(record.get('authType'))))
+    if not isinstance(record.get('deviceType'), str) or not DEVICE_TYPE_RE.match(record['deviceType']):
+        raise Invalid('deviceType must be a name of letters and digits starting with a letter (e.g. alarmUnit); got %s'
+                      % json.dumps(record.get('deviceType')))
+    cli = record.get('deviceCLI')
+    if not isinstance(cli, str) or (cli and not DEVICE_CLI_RE.match(cli)):
+        raise Invalid('deviceCLI must be empty or a phone number of 2 to 20 digits with an optional leading +; got %s' % json.dumps(cli))
+    mac = record.get('macAddress')
+    if not isinstance(mac, str) or (mac and not MAC_RE.match(mac)):
+        raise Invalid('macAddress must be empty or six hex pairs separated by colons (AA:BB:CC:DD:EE:FF); got %s' % json.dumps(mac))
+    record['macAddress'] = mac.upper()
+    description = record.get('description')
+    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
+        raise Invalid('description must be a string of at most %d characters' % DESCRIPTION_MAX)
+    password = record.get('password')
+    if password is not None and (not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX):
+        raise Invalid('password must be a string of %d to %d characters' % (PASSWORD_MIN, PASSWORD_MAX))
+    if record['authType'] == 'credentials' and not password:
+        raise Invalid('password is required when authType is credentials')
+    for name in record:
+        if not PROPERTY_RE.match(name):
+            raise Invalid('property names must be letters, digits and _ starting with a letter; got %s' % json.dumps(name))
+
+
 class Domain:
-    """A provisioned tenant domain: its uploaded JWT public key and its devices."""
+    """A provisioned tenant domain: its uploaded JWT public key, its devices and its bulk jobs."""
 
     def __init__(self, name, public_key):
         self.name = name
         self.public_key = public_key
         self.devices = {}
+        self.bulk_jobs = {}
 
     def put_device(self, device):
-        """Create or replace a device (the store API later PUT/PATCH handlers use)."""
-        record = {'deviceId': device['deviceId'], 'authType': 'disabled', 'deviceType': 'alarmUnit',
-                  'deviceCLI': '', 'macAddress': '', 'description': ''}
+        """Create or replace a device without checks (seeding)."""
+        record = dict(DEFAULTS)
         record.update(device)
         self.devices[record['deviceId']] = record
         return record
@@ -52,7 +119,65 @@ class Domain:
         return {key: value for key, value in record.items() if key not in WRITE_ONLY_FIELDS}
 
     def dump(self):
-        return {'devices': [self.public(record) for record in self.devices.values()]}
+        return {'devices': [self.public(record) for record in self.devices.values()],
+                'bulk_jobs': [job.status() for job in self.bulk_jobs.values()]}
+
+
+def unflatten(row):
+    """CSV columns to a device: empty cells are left out, dotted names become nested objects."""
+    device = {}
+    for name, value in row.items():
+        if value in (None, ''):
+            continue
+        parts = name.split('.')
+        target = device
+        for part in parts[:-1]:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                raise Invalid('column %s conflicts with column %s' % (name, part))
+            target = nested
+        target[parts[-1]] = value
+    return device
+
+
+class BulkJob:
+    """A bulk CSV job: accepted at once, applied when its time on the mock clock has come."""
+
+    def __init__(self, bulk_id, rows, created, finish_at):
+        self.bulk_id = bulk_id
+        self.rows = rows
+        self.created = created
+        self.finish_at = finish_at
+        self.finished = None
+        self.result = {'created': 0, 'updated': 0, 'failed': 0, 'errors': []}
+
+    def settle(self, domain, now):
+        if self.finished is not None or now < self.finish_at:
+            return
+        for number, row in enumerate(self.rows, start=1):
+            device_id = row.get('deviceId')
+            try:
+                device = unflatten(row)
+                existing = domain.devices.get(device_id)
+                record = copy.deepcopy(existing) if existing is not None else dict(DEFAULTS)
+                record.update(device)
+                check_device(record)
+            except Invalid as exc:
+                self.result['failed'] += 1
+                self.result['errors'].append({'row': number, 'deviceId': device_id, 'message': str(exc)})
+                continue
+            domain.devices[record['deviceId']] = record
+            self.result['updated' if existing is not None else 'created'] += 1
+        self.finished = self.finish_at
+
+    def status(self):
+        done = self.finished is not None
+        state = 'running' if not done else ('completed' if not self.result['failed'] else 'completedWithErrors')
+        status = {'bulkId': self.bulk_id, 'state': state, 'total': len(self.rows),
+                  'processed': len(self.rows) if done else 0, 'createdAt': utc_iso(self.created),
+                  'finishedAt': utc_iso(self.finished) if done else None}
+        status.update(self.result)
+        return status
 
 
 class Iotcomms(Vendor):
@@ -65,19 +190,30 @@ class Iotcomms(Vendor):
         with open(credentials.IOTCOMMS_PUBLIC_KEY_PATH, 'rb') as handle:
             self.default_key = load_public_key(handle.read())
         self.domains = {}
+        self.writes = collections.deque(maxlen=WRITE_LOG_SIZE)
         self.mounts = {PREFIX: [
             Route('/provisioning/device/{domain}', self.list_devices, methods=['GET']),
+            Route('/provisioning/device/{domain}', self.create_device, methods=['PUT']),
             Route('/provisioning/device/{domain}', self.options_collection, methods=['OPTIONS']),
+            Route('/provisioning/device/{domain}/bulk/{bulk_id}', self.bulk_status, methods=['GET']),
+            Route('/provisioning/device/{domain}/bulk/{bulk_id}', self.bulk_upload, methods=['PUT']),
+            Route('/provisioning/device/{domain}/bulk/{bulk_id}', self.options_bulk, methods=['OPTIONS']),
             Route('/provisioning/device/{domain}/{device_id}', self.get_device, methods=['GET']),
+            Route('/provisioning/device/{domain}/{device_id}', self.patch_device, methods=['PATCH']),
+            Route('/provisioning/device/{domain}/{device_id}', self.delete_device, methods=['DELETE']),
             Route('/provisioning/device/{domain}/{device_id}', self.options_item, methods=['OPTIONS']),
         ]}
         self.reset()
 
     def reset(self):
         self.domains = {credentials.IOTCOMMS_DOMAIN: Domain(credentials.IOTCOMMS_DOMAIN, self.default_key)}
+        self.writes.clear()
 
     def dump(self):
-        return {'domains': {name: domain.dump() for name, domain in self.domains.items()}}
+        now = self.clock.now()
+        for domain in self.domains.values():
+            self.settle(domain, now)
+        return {'domains': {name: domain.dump() for name, domain in self.domains.items()}, 'writes': list(self.writes)}
 
     def error_response(self, status, message, prefix=None):
         return json_response({'success': False, 'message': message}, status)
@@ -88,7 +224,7 @@ class Iotcomms(Vendor):
         return ApiError(json_response({'success': False, 'message': 'JWT rejected: ' + rule}, status))
 
     def authorize(self, request):
-        """Check the JWT against the seed 004 rules and return the domain of the path."""
+        """Check the JWT against the seed 004 rules and return the domain of the path (its due bulk jobs applied)."""
         token = bearer_token(request.headers.get('authorization'))
         if not token:
             raise self.reject('no Authorization: Bearer token')
@@ -130,7 +266,31 @@ class Iotcomms(Vendor):
                 raise self.reject('exp is in the past')
         if sub != request.path_params['domain']:
             raise self.reject('sub %s does not match the domain of the path' % sub, status=403)
+        self.settle(domain, now)
         return domain
+
+    @staticmethod
+    def settle(domain, now):
+        for job in domain.bulk_jobs.values():
+            job.settle(domain, now)
+
+    def log_write(self, request, body, content_type='application/json'):
+        """Remember a write (password values masked) so tests can assert on exactly what was sent."""
+        self.writes.append({'method': request.method, 'path': request.url.path, 'content_type': content_type,
+                            'body': mask_passwords(body)})
+
+    async def json_body(self, request):
+        try:
+            return await read_json(request)
+        except ValueError:
+            raise self.fail(400, 'the request body must be JSON') from None
+
+    def find(self, domain, request):
+        device_id = request.path_params['device_id']
+        record = domain.devices.get(device_id)
+        if record is None:
+            raise self.fail(404, 'Device %s not found in domain %s' % (device_id, domain.name))
+        return record
 
     # devices ---------------------------------------------------------------------------------
 
@@ -140,10 +300,111 @@ class Iotcomms(Vendor):
 
     async def get_device(self, request):
         domain = self.authorize(request)
-        record = domain.devices.get(request.path_params['device_id'])
-        if record is None:
-            raise self.fail(404, 'Device %s not found in domain %s' % (request.path_params['device_id'], domain.name))
+        return json_response({'success': True, 'device': domain.public(self.find(domain, request))})
+
+    async def create_device(self, request):
+        domain = self.authorize(request)
+        body = await self.json_body(request)
+        self.log_write(request, body)
+        if not isinstance(body, dict):
+            raise self.fail(400, 'the request body must be a JSON object (one device)')
+        if 'deviceId' not in body:
+            raise self.fail(400, 'deviceId is required in the body')
+        if body['deviceId'] in domain.devices:
+            raise self.fail(409, 'Device %s already exists in domain %s; change it with PATCH' % (body['deviceId'], domain.name))
+        record = dict(DEFAULTS)
+        record.update(copy.deepcopy(body))
+        try:
+            check_device(record)
+        except Invalid as exc:
+            raise self.fail(400, str(exc)) from None
+        domain.devices[record['deviceId']] = record
         return json_response({'success': True, 'device': domain.public(record)})
+
+    async def patch_device(self, request):
+        domain = self.authorize(request)
+        record = self.find(domain, request)
+        ops = await self.json_body(request)
+        self.log_write(request, ops)
+        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+            raise self.fail(400, 'the PATCH body must be an RFC 6902 JSON Patch: a JSON array of operation objects')
+        for op in ops:
+            for key in ('path', 'from'):
+                pointer = op.get(key)
+                if not isinstance(pointer, str):
+                    continue
+                if (pointer == '/deviceId' or pointer.startswith('/deviceId/')) and op.get('op') != 'test':
+                    raise self.fail(400, 'deviceId cannot be changed; delete the device and create it again')
+                if pointer == '/password' and (op.get('op') not in ('add', 'replace', 'remove') or key == 'from'):
+                    raise self.fail(400, 'password is write-only: only add, replace and remove may target /password')
+        try:
+            patched = jsonpatch.JsonPatch(ops).apply(copy.deepcopy(record))
+        except jsonpatch.JsonPatchTestFailed as exc:
+            raise self.fail(409, 'JSON Patch test operation failed: %s' % exc) from None
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError, ValueError) as exc:
+            raise self.fail(400, 'JSON Patch cannot be applied: %s' % exc) from None
+        if not isinstance(patched, dict):
+            raise self.fail(400, 'JSON Patch cannot replace the whole device')
+        try:
+            check_device(patched)
+        except Invalid as exc:
+            raise self.fail(400, str(exc)) from None
+        domain.devices[patched['deviceId']] = patched
+        return json_response({'success': True, 'device': domain.public(patched)})
+
+    async def delete_device(self, request):
+        domain = self.authorize(request)
+        self.find(domain, request)
+        self.log_write(request, None)
+        domain.delete_device(request.path_params['device_id'])
+        return json_response({'success': True})
+
+    # bulk ------------------------------------------------------------------------------------
+
+    async def bulk_upload(self, request):
+        domain = self.authorize(request)
+        bulk_id = request.path_params['bulk_id']
+        if not BULK_ID_RE.match(bulk_id):
+            raise self.fail(400, 'bulkId must be 1 to 64 letters, digits, dots, dashes or underscores')
+        content_type = request.headers.get('content-type', '')
+        if not content_type.split(';')[0].strip().lower() == 'text/csv':
+            raise self.fail(415, 'the bulk body must be text/csv, got %s' % (content_type or 'no Content-Type'))
+        raw = await request.body()
+        if len(raw) >= BULK_MAX_BYTES:
+            raise self.fail(413, 'the CSV body must be smaller than 10 MB')
+        try:
+            text = raw.decode('utf-8-sig')
+        except UnicodeDecodeError:
+            raise self.fail(400, 'the CSV body must be UTF-8') from None
+        self.log_write(request, mask_csv_passwords(text), content_type='text/csv')
+        if bulk_id in domain.bulk_jobs:
+            raise self.fail(409, 'bulk job %s already exists in domain %s; use a new bulkId' % (bulk_id, domain.name))
+        reader = csv.DictReader(io.StringIO(text))
+        header = reader.fieldnames or []
+        if 'deviceId' not in header:
+            raise self.fail(400, 'the CSV header row must name the device properties and include deviceId')
+        if len(set(header)) != len(header):
+            raise self.fail(400, 'the CSV header row names a property twice')
+        rows = []
+        for row in reader:
+            if None in row:
+                raise self.fail(400, 'CSV row %d has more cells than the header row' % (len(rows) + 1))
+            rows.append(row)
+        if not rows:
+            raise self.fail(400, 'the CSV body holds no device rows')
+        now = self.clock.now()
+        job = BulkJob(bulk_id, rows, now, now + BULK_BASE_SECONDS + BULK_ROW_SECONDS * len(rows))
+        domain.bulk_jobs[bulk_id] = job
+        return json_response({'success': True, 'bulkId': bulk_id})
+
+    async def bulk_status(self, request):
+        domain = self.authorize(request)
+        job = domain.bulk_jobs.get(request.path_params['bulk_id'])
+        if job is None:
+            raise self.fail(404, 'bulk job %s not found in domain %s' % (request.path_params['bulk_id'], domain.name))
+        return json_response({'success': True, 'status': job.status()})
+
+    # OPTIONS ---------------------------------------------------------------------------------
 
     async def options_collection(self, request):
         # CORS-preflight style: no JWT needed, body {} (OpenAPI sample), Allow lists the methods.
@@ -152,14 +413,23 @@ class Iotcomms(Vendor):
     async def options_item(self, request):
         return json_response({}, headers={'Allow': ', '.join(ITEM_METHODS)})
 
+    async def options_bulk(self, request):
+        return json_response({}, headers={'Allow': ', '.join(BULK_METHODS)})
+
     # seeding ---------------------------------------------------------------------------------
 
     def seed_devices(self, payload):
         domain = self.domains.get(payload.get('domain', credentials.IOTCOMMS_DOMAIN))
         if domain is None:
             raise BadRequest('unknown domain %r' % payload.get('domain'))
+        count = seed_count(payload)
+        if count:
+            prefix = payload.get('prefix', 'seed-')
+            items = [{'deviceId': '%s%05d' % (prefix, number)} for number in range(1, count + 1)]
+        else:
+            items = seed_list(payload, 'devices')
         added = []
-        for item in seed_list(payload, 'devices'):
+        for item in items:
             if not isinstance(item, dict) or not isinstance(item.get('deviceId'), str) or not item['deviceId']:
                 raise BadRequest('each device needs a non-empty string deviceId')
             added.append(domain.put_device(item)['deviceId'])
@@ -176,3 +446,32 @@ class Iotcomms(Vendor):
             raise BadRequest('public_key must be an RSA public key in PEM: %s' % exc) from exc
         self.domains[name] = Domain(name, key)
         return {'added': [name]}
+
+
+def mask_passwords(body):
+    """A copy of a device body or JSON Patch with password values masked."""
+    if isinstance(body, dict):
+        masked = dict(body)
+        if 'password' in masked:
+            masked['password'] = MASK
+        return masked
+    if isinstance(body, list):
+        return [dict(op, value=MASK) if isinstance(op, dict) and op.get('path') == '/password' and 'value' in op else op
+                for op in body]
+    return body
+
+
+def mask_csv_passwords(text):
+    """The CSV text with the cells of a password column masked."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or 'password' not in rows[0]:
+        return text
+    column = rows[0].index('password')
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    writer.writerow(rows[0])
+    for row in rows[1:]:
+        if len(row) > column and row[column]:
+            row[column] = MASK
+        writer.writerow(row)
+    return out.getvalue()

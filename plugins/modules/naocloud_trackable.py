@@ -1,0 +1,433 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""BLE tracking tags ("trackables") of a NAO Cloud site: create, update, delete, or make the site hold exactly a set."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: naocloud_trackable
+short_description: Manage the BLE tracking tags of a NAO Cloud site
+version_added: 0.1.0
+description:
+  - Creates, updates and deletes the BLE tracking tags (C(nao_trackables)) of a NAO Cloud site. A tag is identified by its
+    O(trackables[].tracking_id), the tag's Bluetooth MAC address.
+  - Takes one tag or a list of thousands. The module reads the site's tags once (every page), compares each tag with the task,
+    and sends only what differs, O(concurrency) requests at a time over one HTTP session - C(POST) to create, C(PUT) with only the
+    changed attributes to update (NAO Cloud keeps the attributes left out), C(DELETE) to delete.
+  - With O(exclusive=true) the site is made to hold exactly the tags of the task that are V(present); every other tag of the site
+    is deleted. Only then does the module use the batch endpoint C(PUT /sites/{site_id}/nao_trackables/batch), which replaces
+    B(all) tags of the site in one request, and waits for the background job that NAO Cloud answers with (C(303 See Other)).
+    Without O(exclusive), the batch endpoint is never used, so tags the task does not name are never touched.
+  - Only the attributes given in the task are managed. An attribute left out keeps the value the tag has.
+extends_documentation_fragment:
+  - iotops.provisioning.naocloud
+  - iotops.provisioning.connection
+  - iotops.provisioning.batch
+  - iotops.provisioning.attributes
+  - iotops.provisioning.attributes.actiongroup_naocloud
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the site's tags and reports what would change; sends no write and starts no background job.
+  diff_mode:
+    support: full
+    details:
+      - The managed attributes (name, tracking_id, category) of each changed tag before and after, keyed by tracking_id.
+options:
+  site_id:
+    description:
+      - The id of the NAO Cloud site that holds the tags; see M(iotops.provisioning.naocloud_site_info).
+    type: int
+    required: true
+  trackables:
+    description:
+      - The tags, one entry per tag. A single tag is a list of one. Each O(trackables[].tracking_id) may appear once.
+      - With O(exclusive=true), an empty list deletes every tag of the site.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      tracking_id:
+        description:
+          - The tag's MAC address, six hex pairs separated by colons or dashes, in any case. It is sent and compared as
+            C(AA:BB:CC:DD:EE:FF), the form NAO Cloud documents.
+        type: str
+        required: true
+      name:
+        description:
+          - The name of the tag, 1 to 255 characters. Required to create a tag.
+        type: str
+      category:
+        description:
+          - The category of the tag, at most 255 characters; an empty string removes the category.
+        type: str
+      state:
+        description:
+          - V(present) creates or updates the tag, V(absent) deletes it. If not set, the module's O(state) applies.
+        type: str
+        choices: [present, absent]
+  state:
+    description:
+      - The state of the tags whose O(trackables[].state) is not set.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - V(true) makes the site hold exactly the V(present) tags of O(trackables) and deletes every other tag of the site, with one
+        request to the batch endpoint that replaces all tags of the site, followed by its background job.
+      - For a tag of the site that the task keeps but whose O(trackables[].category) is not given, the module sends the category the
+        tag has, so the replacement does not lose it.
+      - V(false) works tag by tag and never touches a tag the task does not name.
+    type: bool
+    default: false
+  job_timeout:
+    description:
+      - How many seconds to wait for the background job of an O(exclusive=true) change. A job that takes longer goes on in NAO
+        Cloud; the task fails and a later run reads the result first.
+    type: float
+    default: 300
+  job_poll_interval:
+    description:
+      - Seconds between two reads of the background job.
+    type: float
+    default: 1
+notes:
+  - "The module runs on the controller (C(delegate_to: localhost))."
+  - NAO Cloud requires the user to be site creator, site admin or tracking manager of the site.
+seealso:
+  - module: iotops.provisioning.naocloud_trackable_info
+  - module: iotops.provisioning.naocloud_site_info
+  - module: iotops.provisioning.naocloud_token
+  - name: NAO Cloud tags commissioning
+    description: Creating tags one by one and by batch.
+    link: https://polestar.zohodesk.com/portal/en/kb/articles/tags-commissioning
+  - name: NAO Cloud asynchronous processing
+    description: The 303 See Other answer and the background job it leads to.
+    link: https://polestar.zohodesk.com/portal/en/kb/articles/7-asynchronous-processing
+author:
+  - iotops.provisioning maintainers (@iotops)
+'''
+
+EXAMPLES = r'''
+- name: Commission three tags on the factory hall (API key from NAOCLOUD_API_KEY)
+  iotops.provisioning.naocloud_trackable:
+    site_id: 101
+    trackables:
+      - tracking_id: "AA:BB:CC:00:00:01"
+        name: Forklift 1
+        category: forklift
+      - tracking_id: "aa-bb-cc-00-00-02"
+        name: Forklift 2
+        category: forklift
+      - tracking_id: "AA:BB:CC:00:00:03"
+        name: Pallet jack 1
+  delegate_to: localhost
+
+- name: Make the warehouse hold exactly the tags of the inventory, with a session opened by e-mail and password
+  iotops.provisioning.naocloud_trackable:
+    api_url: https://www.nao-cloud.com/api/v2
+    email: "{{ nao_operator_email }}"
+    password: "{{ vault_nao_operator_password }}"
+    site_id: 102
+    exclusive: true
+    job_timeout: 600
+    job_poll_interval: 2
+    trackables: "{{ inventory_tags }}"
+  delegate_to: localhost
+
+- name: Retire a tag and rename another, with an OAuth2 access token, 4 requests at a time
+  iotops.provisioning.naocloud_trackable:
+    access_token: "{{ nao_oauth_token }}"
+    access_token_type: oauth2
+    concurrency: 4
+    site_id: 101
+    state: absent
+    trackables:
+      - tracking_id: "AA:BB:CC:00:00:03"
+      - tracking_id: "AA:BB:CC:00:00:02"
+        name: Forklift 2 (spare)
+        state: present
+  delegate_to: localhost
+
+- name: Commission a tag directly, without the environment's proxy, with patient retries
+  iotops.provisioning.naocloud_trackable:
+    site_id: 101
+    use_proxy: false
+    validate_certs: true
+    ca_path: /etc/pki/corporate-ca.pem
+    timeout: 20
+    retries: 8
+    retry_max_wait: 120
+    trackables:
+      - tracking_id: "AA:BB:CC:00:00:10"
+        name: Crane 1
+  delegate_to: localhost
+
+- name: Use the session JWT of naocloud_token and the API key to renew it
+  iotops.provisioning.naocloud_trackable:
+    api_key: "{{ vault_nao_api_key }}"
+    access_token: "{{ nao_login.access_token }}"
+    access_token_type: session
+    site_id: 101
+    trackables:
+      - tracking_id: "AA:BB:CC:00:00:01"
+        category: ""
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+results:
+  description:
+    - One entry per tag of O(trackables), in the same order; with O(exclusive=true), then one entry per other tag of the site that
+      was (or would be) deleted.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    item:
+      description: The tracking_id of the tag, as C(AA:BB:CC:DD:EE:FF).
+      type: str
+      sample: 'AA:BB:CC:00:00:01'
+    action:
+      description: What was done (or, in check mode, would be done) - V(create), V(update), V(delete) or V(none).
+      type: str
+      sample: create
+    changed:
+      description: Whether the tag was (or would be) changed.
+      type: bool
+    failed:
+      description: Whether this tag failed; RV(results[].msg) says why.
+      type: bool
+    msg:
+      description: Why the tag failed.
+      type: str
+      returned: when failed
+    trackable:
+      description: The tag after the task (predicted in check mode and for O(exclusive=true)); its C(id) is missing for a tag
+        not created yet.
+      type: dict
+      returned: when the tag is present after the task
+      sample: {"id": 17, "name": "Forklift 1", "tracking_id": "AA:BB:CC:00:00:01", "category": "forklift", "is_active": true}
+summary:
+  description: Counts of the tags in RV(results).
+  returned: always
+  type: dict
+  sample: {"total": 3, "changed": 1, "ok": 2, "failed": 0}
+job:
+  description: The background job of an O(exclusive=true) change, as NAO Cloud reports it when it finished.
+  returned: when a batch was sent
+  type: dict
+  sample: {"id": 48145, "status": "success", "message": "success", "has_finished": true}
+'''
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
+    BATCH_ARGSPEC,
+    exit_batch,
+    require_unique,
+    run_items,
+    validate_concurrency,
+    validate_items,
+)
+from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client
+
+MAC_RE = re.compile(r'^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$')
+NAME_MAX = 255
+CATEGORY_MAX = 255
+MANAGED = ('name', 'tracking_id', 'category')
+
+TRACKABLE_SPEC = dict(
+    tracking_id=dict(type='str', required=True),
+    name=dict(type='str'),
+    category=dict(type='str'),
+    state=dict(type='str', choices=['present', 'absent']),
+)
+
+
+def normalize_mac(value):
+    return value.replace('-', ':').upper()
+
+
+def validate_trackable(item):
+    mac = item['tracking_id']
+    if not MAC_RE.match(mac or ''):
+        raise ConfigError('tracking_id %r is not a MAC address: NAO Cloud tags are identified by six hex pairs separated by colons '
+                          '(AA:BB:CC:DD:EE:FF; dashes and lower case are accepted and converted)' % mac)
+    if item['state'] == 'absent':
+        return
+    name = item.get('name')
+    if name is not None and (not name.strip() or len(name) > NAME_MAX):
+        raise ConfigError('name must be 1 to %d characters and not blank, got %r' % (NAME_MAX, name))
+    category = item.get('category')
+    if category is not None and len(category) > CATEGORY_MAX:
+        raise ConfigError('category is %d characters long; NAO Cloud takes at most %d' % (len(category), CATEGORY_MAX))
+
+
+def wanted_attributes(item):
+    """The attributes the task manages: name and category only when given; '' as category means none."""
+    wanted = {}
+    if item.get('name') is not None:
+        wanted['name'] = item['name']
+    if item.get('category') is not None:
+        wanted['category'] = item['category'] or None
+    return wanted
+
+
+def managed(tag):
+    return {key: tag.get(key) for key in MANAGED} if tag else {}
+
+
+class Planner:
+    """Compares each tag of the task with the site's tags and says what to send."""
+
+    def __init__(self, current):
+        self.current = current
+
+    def plan(self, item):
+        mac = item['tracking_id']
+        have = self.current.get(mac)
+        plan = dict(item=mac, state=item['state'], have=have)
+        if item['state'] == 'absent':
+            plan.update(action='delete' if have else 'none', before=managed(have), after={})
+            return plan
+        wanted = wanted_attributes(item)
+        if have is None:
+            attributes = dict(wanted, tracking_id=mac)
+            if attributes.get('category') is None:
+                attributes.pop('category', None)
+            after = dict({'category': None}, **attributes)
+            plan.update(action='create', attributes=attributes, before={}, after=managed(after), tag=after)
+            return plan
+        changes = {key: value for key, value in wanted.items() if have.get(key) != value}
+        tag = dict(have, **changes)
+        plan.update(action='update' if changes else 'none', attributes=changes, before=managed(have), after=managed(tag), tag=tag)
+        return plan
+
+
+def check_creatable(plans):
+    def validator(plan):
+        if plan['action'] == 'create' and not plan['attributes'].get('name'):
+            raise ConfigError('name is required to create a tag: the site has no tag %s, and NAO Cloud refuses a tag without a name'
+                              % plan['item'])
+    validate_items(plans, 'trackables', validator, label=lambda plan: plan['item'])
+
+
+def work(client, site_id, check_mode):
+    def worker(plan):
+        action = plan['action']
+        result = dict(action=action, changed=action != 'none', diff=dict(before=plan['before'], after=plan['after']))
+        if action == 'create':
+            tag = plan['tag']
+            if not check_mode:
+                tag = client.create_trackable(site_id, plan['attributes'])
+            result['trackable'] = tag
+        elif action == 'update':
+            tag = plan['tag']
+            if not check_mode:
+                tag = client.update_trackable(site_id, plan['have']['id'], plan['attributes'])
+            result['trackable'] = tag
+        elif action == 'delete':
+            if not check_mode:
+                client.delete_trackable(site_id, plan['have']['id'])
+        elif plan['state'] == 'present':
+            result['trackable'] = plan['tag']
+        return result
+    return worker
+
+
+def exclusive(module, client, site_id, plans, current):
+    """One batch replacing every tag of the site, if anything differs; results per tag plus the tags deleted."""
+    params = module.params
+    named = set(plan['item'] for plan in plans)
+    extra = [dict(item=mac, state='absent', have=tag, action='delete', before=managed(tag), after={})
+             for mac, tag in current.items() if mac not in named]
+    everything = plans + extra
+    results = []
+    for plan in everything:
+        result = dict(item=plan['item'], action=plan['action'], changed=plan['action'] != 'none', failed=False,
+                      diff=dict(before=plan['before'], after=plan['after']))
+        if plan['state'] == 'present':
+            result['trackable'] = plan['tag']
+        results.append(result)
+    output = {}
+    if any(result['changed'] for result in results) and not module.check_mode:
+        tags = []
+        for plan in plans:
+            if plan['state'] != 'present':
+                continue
+            tag = {key: plan['tag'].get(key) for key in MANAGED}
+            if tag['category'] is None:
+                del tag['category']
+            tags.append(tag)
+        job = client.replace_trackables(site_id, tags, timeout=params['job_timeout'], interval=params['job_poll_interval'])
+        if job is not None:
+            output['job'] = job
+        after = {tag['tracking_id']: tag for tag in client.list_trackables(site_id)}
+        for result in results:
+            if 'trackable' in result:
+                result['trackable'] = after.get(result['item'], result['trackable'])
+    return results, output
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            ARGSPEC,
+            site_id=dict(type='int', required=True),
+            trackables=dict(type='list', elements='dict', required=True, options=TRACKABLE_SPEC),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            exclusive=dict(type='bool', default=False),
+            job_timeout=dict(type='float', default=300.0),
+            job_poll_interval=dict(type='float', default=1.0),
+            **BATCH_ARGSPEC),
+        required_together=[('email', 'password')],
+        supports_check_mode=True,
+    )
+
+    def converge():
+        params = module.params
+        validate_concurrency(params)
+        if not 0 < params['job_timeout'] <= 86400:
+            raise ConfigError('job_timeout must be more than 0 and at most 86400 seconds, got %s' % params['job_timeout'])
+        if not 0 < params['job_poll_interval'] <= 60:
+            raise ConfigError('job_poll_interval must be more than 0 and at most 60 seconds, got %s' % params['job_poll_interval'])
+        if params['site_id'] < 1:
+            raise ConfigError('site_id must be a positive NAO Cloud site id, got %d' % params['site_id'])
+        items = [dict(item, state=item.get('state') or params['state']) for item in params['trackables']]
+        validate_items(items, 'trackables', validate_trackable, label=lambda item: item.get('tracking_id'))
+        for item in items:
+            item['tracking_id'] = normalize_mac(item['tracking_id'])
+        require_unique(items, 'trackables', key=lambda item: item['tracking_id'])
+        client = naocloud_client(module, concurrency=params['concurrency'])
+
+        site_id = params['site_id']
+        current = {}
+        for tag in client.list_trackables(site_id):
+            if tag.get('tracking_id'):
+                current[normalize_mac(tag['tracking_id'])] = tag
+        planner = Planner(current)
+        plans = [planner.plan(item) for item in items]
+        check_creatable(plans)
+
+        if params['exclusive']:
+            results, output = exclusive(module, client, site_id, plans, current)
+            exit_batch(module, results, noun='tags', **output)
+            return
+        results = run_items(module, plans, work(client, site_id, module.check_mode), key=lambda plan: plan['item'],
+                            redact=client.http.redact)
+        exit_batch(module, results, noun='tags')
+
+    run(module, converge)
+
+
+if __name__ == '__main__':
+    main()
