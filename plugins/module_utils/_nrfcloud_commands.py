@@ -222,10 +222,14 @@ def latest_client_certificate(history):
     return None
 
 
-def command_view(command):
+def command_view(command, with_request=True):
+    """A command for results: never its secrets; without the request body (certificates) when the result must stay small."""
     request = public_request(command.get('request') or {})
-    return dict(id=command.get('id'), kind=command_kind(request), description=command.get('description'),
-                status=command.get('status'), request=request, response=command.get('response'))
+    view = dict(id=command.get('id'), kind=command_kind(request), description=command.get('description'),
+                status=command.get('status'), response=command.get('response'))
+    if with_request:
+        view['request'] = request
+    return view
 
 
 # --- attestation tokens -----------------------------------------------------------------------

@@ -317,13 +317,11 @@ results:
       type: str
       sample: PROVISIONED
     commands:
-      description: The device's command history - id, kind, description, status and response. Secrets are never included.
+      description:
+        - The device's command history - id, kind, description, status and response. Secrets are never included.
+        - Use M(iotops.provisioning.nrfcloud_provisioning_info) to see the requests (certificates) too.
       type: list
       elements: dict
-    client_certificate:
-      description: The PEM certificate of the newest succeeded C(clientCertificate) command of the device.
-      type: str
-      returned: when the device has one
     csr:
       description: The PEM CSR the device returned for its latest CSR command, and the response field it came in (C(csr) or C(message)).
       type: dict
@@ -581,7 +579,8 @@ class Provisioner:
             if self.params['wait_for']:
                 self.wait([d for d in active if not d.failure], STATUS_ORDER[self.params['wait_for']])
         self._report(active, results)
-        onboarding = [dict(device_id=r['item'], certificate=r['client_certificate']) for r in results if r.get('client_certificate')]
+        # the certificates go into onboarding only: a batch result of thousands of devices must stay small
+        onboarding = [dict(device_id=r['item'], certificate=r.pop('client_certificate')) for r in results if r.get('client_certificate')]
         exit_batch(self.module, results, noun='devices', onboarding=onboarding)
 
     def _report(self, active, results):
@@ -598,7 +597,7 @@ class Provisioner:
                 if key in device.result:
                     result[key] = device.result[key]
             history = fresh.get(device.device_id, device.history)
-            result['commands'] = [command_view(c) for c in history]
+            result['commands'] = [command_view(c, with_request=False) for c in history]
             result.setdefault('status', (device.record or {}).get('status'))
             if 'csr' not in result:
                 csr = latest_csr(history)

@@ -80,11 +80,12 @@ def test_claim_csr_sign_finish_then_idempotent(nrf, creds, run, factory_ca):
     assert result['changed'] and result['summary'] == {'total': 3, 'changed': 3, 'ok': 0, 'failed': 0}, result.get('msg')
     state = claimed_state(nrf)
     ca_cert = x509.load_pem_x509_certificate(factory_ca[0].encode())
+    certificates = dict((o['device_id'], o['certificate']) for o in result['onboarding'])
     for device, entry in zip(devices, result['results']):
         assert entry['item'] == device['device_id'] and entry['status'] == 'PROVISIONED'
         assert [c['kind'] for c in entry['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
         assert entry['csr']['pem'].startswith('-----BEGIN CERTIFICATE REQUEST-----')
-        cert = x509.load_pem_x509_certificate(entry['client_certificate'].encode())
+        cert = x509.load_pem_x509_certificate(certificates[device['device_id']].encode())
         assert cert.issuer == ca_cert.subject
         assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == device['device_id']
         assert state[device['device_id']]['status'] == 'PROVISIONED'
