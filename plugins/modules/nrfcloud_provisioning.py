@@ -342,6 +342,8 @@ summary:
   sample: {total: 200, changed: 200, ok: 0, failed: 0}
 '''
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
@@ -516,10 +518,23 @@ class Provisioner:
         result['diff'] = dict(before=before, after=self._diff_view(True, device.history + added))
         return result
 
+    def _ran_csr(self, device):
+        """The device's history and newest CSR command, once the device has run that command (or wait_timeout ran out).
+
+        A device that was AWAITING or PROVISIONED before this run (a certificate rotation) keeps that status until it
+        picks up the new CSR command, so the status wait alone does not tell that the CSR is there."""
+        deadline = time.monotonic() + self.params['wait_timeout']
+        while True:
+            history = self.client.commands(device.device_id)
+            command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+            running = command is not None and command.get('status') in ('PENDING', 'IN_PROGRESS')
+            if not running or time.monotonic() + self.params['wait_interval'] > deadline:
+                return history, command
+            time.sleep(self.params['wait_interval'])
+
     def sign_device(self, device):
         """Sign the device's newest CSR and append the certificate commands (after the wait for the CSR)."""
-        history = self.client.commands(device.device_id)
-        csr_command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+        history, csr_command = self._ran_csr(device)
         if csr_command is None or csr_command.get('status') != 'SUCCEEDED':
             state = csr_command.get('status') if csr_command else 'missing'
             raise IotopsError('the CSR command of the device is %s, so there is no CSR to sign (status %s)'
