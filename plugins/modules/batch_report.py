@@ -152,7 +152,9 @@ def build(params):
             row = devices[key]
             row['changed'] = row['changed'] or bool(result.get('changed'))
             row['failed'] = row['failed'] or bool(result.get('failed'))
-            row['status'] = result.get('status') or result.get('action') or row['status']
+            # a status (e.g. PROVISIONED) wins over an action; "none" from a later no-op step keeps what is known
+            action = result.get('action') if result.get('action') not in (None, 'none') else None
+            row['status'] = result.get('status') or action or row['status'] or result.get('action') or ''
             row['steps'].append(step['step'])
             if result.get('failed'):
                 row['reason'] = result.get('msg')
