@@ -4,8 +4,10 @@
 #   bash hacking/test-all.sh                  # every stage
 #   bash hacking/test-all.sh unit molecule    # only these (plus the stages they need)
 #
-# Stages: venv, get-pip, unit, sanity, lint, molecule.  Each one is timed, a summary
-# table is printed at the end, and the script exits non-zero if any stage failed.
+# Stages: venv, get-pip, unit, sanity, lint, molecule, molecule-tls (the Molecule
+# suite again, over HTTPS), release (tarball, install, demo, docs, EE, AWX, older-core
+# sanity).  Each one is timed, a summary table is printed at the end, and the script exits
+# non-zero if any stage failed.
 # It needs nothing from the network but the package index (for the virtualenv and
 # for ansible-test's own sanity virtualenvs).
 set -euo pipefail
@@ -20,7 +22,7 @@ VENV="$ROOT/.venv"
 BUILD=$(mktemp -d "${TMPDIR:-/tmp}/iotops-test.XXXXXX")
 COLLECTION="$BUILD/ansible_collections/iotops/provisioning"
 REQUIREMENTS=(requirements.txt requirements-dev.txt)
-ALL_STAGES=(venv get-pip unit sanity lint molecule)
+ALL_STAGES=(venv get-pip unit sanity lint molecule molecule-tls release)
 
 # The Molecule scenarios find the mock server through this file (see
 # extensions/molecule/mock_vars.yml); the default scenario writes it.
@@ -227,6 +229,241 @@ stage_molecule() {
     return "$rc"
 }
 
+# The whole Molecule suite once more, with every module call over HTTPS: the mock's TLS
+# listener presents a certificate of its private CA, and the modules trust that CA through
+# their ca_path option, here its environment fallback IOTOPS_CA_PATH (as an AWX credential
+# or an execution environment would set it). The CA is only made when the default scenario
+# starts the mock, so its directory is chosen here (IOTOPS_MOCK_TLS_DIR, read by
+# extensions/molecule/mock_vars.yml) and the default scenario checks that the two agree.
+# The mock's admin API (/_mock) stays on plain HTTP. IOTOPS_MOLECULE_SCENARIOS applies too;
+# IOTOPS_MOLECULE_TLS_SCENARIOS, if set, chooses the scenarios of this stage alone (e.g.
+# "factory_onboarding ublox_token naocloud_trackable" where the whole suite takes too long).
+stage_molecule_tls() {
+    if [[ -n "${IOTOPS_MOLECULE_TLS_SCENARIOS:-}" ]]; then
+        export IOTOPS_MOLECULE_SCENARIOS="$IOTOPS_MOLECULE_TLS_SCENARIOS"
+    fi
+    export IOTOPS_MOCK_TLS=1
+    export IOTOPS_MOCK_TLS_DIR="$BUILD/mock-tls"
+    export IOTOPS_CA_PATH="$IOTOPS_MOCK_TLS_DIR/mock-ca.pem"
+    rm -rf "$IOTOPS_MOCK_TLS_DIR" "$BUILD/molecule"
+    stage_molecule
+}
+
+# Release checks: what a user installs, and how, from the built tarball. Steps:
+#   build       ansible-galaxy collection build from a copy that also holds the usual leftovers of a
+#               work tree (.venv, tests/output, .demo, caches, ...): build_ignore must keep them out;
+#               the tarball must have every source file, and key material only in the mock's test keys
+#   install     the tarball into an empty path (--offline --no-deps), then collection verify
+#   demo        playbooks/demo/run_demo.py of the INSTALLED collection, run with that collection
+#   changelog   antsibull-changelog lint (fragments and changelog.yaml)
+#   docs        antsibull-docs lint-collection-docs --plugin-docs
+#   ee          ansible-builder create for an EE with the tarball, then the dependency step of the
+#               build (galaxy install + ansible-builder's introspect) run here, without containers:
+#               it must yield requirements.txt and bindep.txt, as meta/execution-environment.yml says
+#   awx         awx.awx from the `ansible` package (unpacked into the build dir, not installed):
+#               syntax check, and tests/unit/test_awx_credential_types.py, whose registration tests
+#               run docs/awx/register_credential_types.yml against a stand-in controller
+#   sanity-old  ansible-test sanity, all tests, with an older supported ansible-core in its own venv
+RELEASE_OLD_CORE='ansible-core>=2.18,<2.19'
+RELEASE_AWX_PACKAGE='ansible==12.3.0'   # bundles awx.awx 24.6.1
+RELEASE_DEMO_DEVICES=20
+
+release_step() {
+    local name=$1 start
+    shift
+    start=$(date +%s)
+    log ""
+    log "--- release: $name"
+    "$@"
+    log "--- release: $name passed in $(fmt_time $(($(date +%s) - start)))"
+}
+
+release_build() {
+    local src="$RELEASE/src/ansible_collections/iotops/provisioning" path target
+    mkdir -p "$src" "$RELEASE/dist"
+    src=$(cd "$src" && pwd -P)
+    cp -a "$COLLECTION/." "$src/"
+    for path in .venv/lib/x.py .build/mock/state.json tests/output/junit/x.xml .demo/factory-ca.key .ansible/x \
+        .pytest_cache/v/x tests/mock_server/.pytest_cache/v/x plugins/modules/__pycache__/x.cpython-311.pyc .cache/x \
+        htmlcov/index.html .coverage iotops-provisioning-0.0.1.tar.gz tests/suites/x.py tests/unit/x.py extensions/x.yml; do
+        # never through a symlink of the copy (a linked .venv would lead to a real interpreter), never over a file
+        target=$(realpath -m "$src/$path")
+        if [[ "$target" != "$src/"* || -e "$target" || -L "$target" ]]; then
+            log "no left-over file at $path: it exists, or a symlink leads out of the copy"
+            continue
+        fi
+        mkdir -p "$(dirname "$target")"
+        printf 'left over\n' >"$target"
+    done
+    (cd "$src" && ansible-galaxy collection build --output-path "$RELEASE/dist")
+    TARBALL=$(find "$RELEASE/dist" -name 'iotops-provisioning-*.tar.gz' -print -quit)
+    python - "$TARBALL" "$COLLECTION" <<'PY'
+import os
+import re
+import sys
+import tarfile
+
+tarball, collection = sys.argv[1:3]
+with tarfile.open(tarball) as tar:
+    names = tar.getnames()
+    files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+problems = []
+left_out_tops = {'.venv', '.build', '.demo', '.ansible', '.git', '.github', '.ci', '.cache', '.pytest_cache', '.coverage',
+                 'htmlcov', 'extensions', 'hacking', 'benchmarks', 'requirements-dev.txt'}
+left_out_dirs = ('tests/output', 'tests/unit', 'tests/suites', 'tests/mock_server/tests')
+for name in names:
+    parts = name.split('/')
+    if (parts[0] in left_out_tops or name.startswith(left_out_dirs) or '__pycache__' in parts or '.pytest_cache' in parts
+            or name.endswith(('.pyc', '.tar.gz'))):
+        problems.append('in the tarball, should not be: %s' % name)
+for top in ('plugins', 'roles', 'playbooks', 'docs', 'meta', 'changelogs', 'tests/mock_server'):
+    for dirpath, dirnames, filenames in os.walk(os.path.join(collection, top)):
+        dirnames[:] = [d for d in dirnames if d not in ('__pycache__', '.pytest_cache', 'tests')]
+        for filename in filenames:
+            rel = os.path.relpath(os.path.join(dirpath, filename), collection)
+            if rel not in files:
+                problems.append('missing from the tarball: %s' % rel)
+for rel in ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'requirements.txt', 'bindep.txt'):
+    if rel not in files:
+        problems.append('missing from the tarball: %s' % rel)
+key = re.compile(rb'-----BEGIN [A-Z ]*PRIVATE KEY-----\s+[A-Za-z0-9+/=]{40,}')
+for name, data in sorted(files.items()):
+    if key.search(data) and not name.startswith('tests/mock_server/keys/'):
+        problems.append("private key material in %s (only the mock's made-up test keys may ship)" % name)
+if problems:
+    sys.exit('\n'.join(problems))
+print('%s: %d files, %d kB; none of the left-overs, every source file, no key outside tests/mock_server/keys/'
+      % (os.path.basename(tarball), len(files), os.path.getsize(tarball) // 1024))
+PY
+}
+
+release_install() {
+    INSTALLED="$RELEASE/installed"
+    mkdir -p "$INSTALLED"
+    # only this path: a copy installed elsewhere (~/.ansible/collections) must not count as "already installed"
+    ANSIBLE_COLLECTIONS_PATH="$INSTALLED" ansible-galaxy collection install --offline --no-deps -p "$INSTALLED" "$TARBALL"
+    ANSIBLE_COLLECTIONS_PATH="$INSTALLED" ansible-galaxy collection verify --offline -p "$INSTALLED" iotops.provisioning
+}
+
+release_demo() {
+    python "$INSTALLED/ansible_collections/iotops/provisioning/playbooks/demo/run_demo.py" \
+        --collections-path "$INSTALLED" --devices "$RELEASE_DEMO_DEVICES"
+}
+
+release_changelog() {
+    (cd "$COLLECTION" && antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml)
+}
+
+release_docs() {
+    (cd "$COLLECTION" && ANSIBLE_COLLECTIONS_PATH="$BUILD" \
+        antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .)
+    log "antsibull-docs lint-collection-docs: no findings"
+}
+
+release_ee() {
+    local ee="$RELEASE/ee" name
+    name=$(basename "$TARBALL")
+    mkdir -p "$ee"
+    cp "$TARBALL" "$ee/"
+    # An EE with this collection from its tarball. No image is built (no container runtime
+    # needed), so the base image is only a placeholder name.
+    printf '%s\n' '---' 'version: 3' 'images:' '  base_image:' '    name: ee-base:latest' 'dependencies:' \
+        '  ansible_core:' '    package_pip: ansible-core>=2.16' '  ansible_runner:' '    package_pip: ansible-runner' \
+        '  galaxy:' '    collections:' "      - name: collections/$name" '        type: file' \
+        'additional_build_files:' "  - src: $name" '    dest: collections' >"$ee/execution-environment.yml"
+    (cd "$ee" && ansible-builder create -f execution-environment.yml -c context --output-filename Containerfile)
+    # The Containerfile's galaxy stage installs the collections, its builder stage runs
+    # introspect.py over them to collect their Python and system requirements: do the same here.
+    (cd "$ee/context/_build" && ANSIBLE_COLLECTIONS_PATH="$ee/collections" \
+        ansible-galaxy collection install --offline -r requirements.yml --collections-path "$ee/collections")
+    python "$ee/context/_build/scripts/introspect.py" introspect --write-pip="$ee/src/requirements.txt" \
+        --write-bindep="$ee/src/bindep.txt" "$ee/collections" >/dev/null
+    python - "$ee" "$COLLECTION" <<'PY'
+import os
+import sys
+
+ee, collection = sys.argv[1:3]
+
+
+def entries(path):
+    """The requirement lines of a pip or bindep file, without comments."""
+    with open(path, encoding='utf-8') as handle:
+        return [line.split('#', 1)[0].strip() for line in handle if line.split('#', 1)[0].strip()]
+
+
+with open(os.path.join(ee, 'context', 'Containerfile'), encoding='utf-8') as handle:
+    containerfile = handle.read()
+for step in ('ansible-galaxy collection install', 'introspect.py introspect', '/output/scripts/assemble'):
+    assert step in containerfile, 'the Containerfile has no step %r' % step
+with open(os.path.join(ee, 'context', '_build', 'requirements.yml'), encoding='utf-8') as handle:
+    assert 'iotops-provisioning-' in handle.read()
+python, system = entries(os.path.join(ee, 'src', 'requirements.txt')), entries(os.path.join(ee, 'src', 'bindep.txt'))
+want_python, want_system = entries(os.path.join(collection, 'requirements.txt')), entries(os.path.join(collection, 'bindep.txt'))
+assert {'requests', 'PyJWT', 'cryptography'} <= set(python), python
+assert python == want_python, (python, want_python)
+assert system == want_system, (system, want_system)
+print('ansible-builder: Containerfile and _build/ made; the dependency step yields %s and %d bindep entries (%s)'
+      % (', '.join(python), len(system), ', '.join(sorted(set(line.split()[0] for line in system)))))
+PY
+}
+
+release_awx() {
+    local awx="$RELEASE/awx"
+    mkdir -p "$awx/download"
+    python -m pip download --no-deps --quiet --dest "$awx/download" "$RELEASE_AWX_PACKAGE"
+    python - "$awx" <<'PY'
+import glob
+import os
+import sys
+import zipfile
+
+awx = sys.argv[1]
+(wheel,) = glob.glob(os.path.join(awx, 'download', 'ansible-*.whl'))
+with zipfile.ZipFile(wheel) as archive:
+    members = [name for name in archive.namelist() if name.startswith('ansible_collections/awx/awx/')]
+    archive.extractall(awx, members)
+print('awx.awx unpacked from %s (%d files)' % (os.path.basename(wheel), len(members)))
+PY
+    rm -rf "$awx/download"
+    ANSIBLE_COLLECTIONS_PATH="$awx" ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \
+        ansible-playbook --syntax-check docs/awx/register_credential_types.yml
+    IOTOPS_AWX_COLLECTIONS_PATH="$awx" python -m pytest tests/unit/test_awx_credential_types.py -q -p no:cacheprovider
+}
+
+# Runs "$@" with the venv of the older ansible-core first on PATH.
+with_old_core() {
+    local PATH="$RELEASE/core-old/bin:$PATH" VIRTUAL_ENV="$RELEASE/core-old"
+    export PATH VIRTUAL_ENV
+    "$@"
+}
+
+release_sanity_old() {
+    local venv="$RELEASE/core-old" version
+    "$(base_python)" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet "$RELEASE_OLD_CORE"
+    version=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
+    log "ansible-core $version in $venv"
+    # the get-pip shim under the name(s) this ansible-test asks for
+    with_old_core stage_get_pip
+    sync_collection_copy
+    (cd "$COLLECTION" && with_old_core ansible-test sanity --local --python "$(venv_python_version)" --requirements)
+}
+
+stage_release() {
+    RELEASE="$BUILD/release"
+    rm -rf "$RELEASE"
+    mkdir -p "$RELEASE"
+    sync_collection_copy
+    release_step build release_build
+    release_step install release_install
+    release_step demo release_demo
+    release_step changelog release_changelog
+    release_step docs release_docs
+    release_step ee release_ee
+    release_step awx release_awx
+    release_step sanity-old release_sanity_old
+}
+
 # --------------------------------------------------------------------------- runner
 
 declare -a RESULT_NAMES=() RESULT_STATES=() RESULT_TIMES=()
@@ -313,11 +550,11 @@ total=$(($(date +%s) - total_start))
 
 log ""
 log "=== summary ==="
-printf '%-10s %-18s %s\n' stage result time
+printf '%-13s %-18s %s\n' stage result time
 for i in "${!RESULT_NAMES[@]}"; do
-    printf '%-10s %-18s %s\n' "${RESULT_NAMES[$i]}" "${RESULT_STATES[$i]}" "$(fmt_time "${RESULT_TIMES[$i]}")"
+    printf '%-13s %-18s %s\n' "${RESULT_NAMES[$i]}" "${RESULT_STATES[$i]}" "$(fmt_time "${RESULT_TIMES[$i]}")"
 done
-printf '%-10s %-18s %s\n' total "" "$(fmt_time "$total")"
+printf '%-13s %-18s %s\n' total "" "$(fmt_time "$total")"
 if ((skipped > 0)); then
     log "test-all: $passed passed, $failed failed, $skipped skipped"
 else

@@ -89,18 +89,28 @@ def write_manifest(rows, path):
             handle.write(','.join(row.get(c, '') for c in columns) + '\n')
 
 
-def environment(mock, workdir):
-    """The credentials the way AWX would inject them: environment variables named as the modules' fallbacks."""
+def environment(mock, workdir, collections_path=None):
+    """The credentials the way AWX would inject them: environment variables named as the modules' fallbacks.
+
+    The collection comes from ``collections_path`` (a directory holding ansible_collections/, e.g. where
+    the built tarball was installed) or else from this checkout, through a symlink in the demo directory.
+    """
     env = dict(os.environ)
     env.update(mock.api_urls())
     env.update(NRFCLOUD_API_KEY=credentials.NRFCLOUD_TEAM_A_API_KEY, UBLOX_API_KEY=credentials.UBLOX_API_KEY,
                UBLOX_API_SECRET=credentials.UBLOX_API_SECRET, IOTCOMMS_DOMAIN=credentials.IOTCOMMS_DOMAIN,
                IOTCOMMS_PRIVATE_KEY_PATH=credentials.IOTCOMMS_PRIVATE_KEY_PATH, NAOCLOUD_API_KEY=credentials.NAOCLOUD_API_KEY)
-    collections = os.path.join(workdir, 'collections')
-    os.makedirs(os.path.join(collections, 'ansible_collections', 'iotops'), exist_ok=True)
-    link = os.path.join(collections, 'ansible_collections', 'iotops', 'provisioning')
-    if not os.path.islink(link):
-        os.symlink(ROOT, link)
+    if collections_path:
+        collections = os.path.abspath(collections_path)
+        if not os.path.isfile(os.path.join(collections, 'ansible_collections', 'iotops', 'provisioning', 'MANIFEST.json')):
+            raise SystemExit('--collections-path %s has no installed iotops.provisioning (ansible_collections/iotops/provisioning)'
+                             % collections_path)
+    else:
+        collections = os.path.join(workdir, 'collections')
+        os.makedirs(os.path.join(collections, 'ansible_collections', 'iotops'), exist_ok=True)
+        link = os.path.join(collections, 'ansible_collections', 'iotops', 'provisioning')
+        if not os.path.islink(link):
+            os.symlink(ROOT, link)
     env.update(ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
     return env
 
@@ -124,6 +134,8 @@ def play(name, args, env, log_path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--devices', type=int, default=50)
+    parser.add_argument('--collections-path', help='run the collection installed under this path (it holds ansible_collections/) '
+                        'instead of this checkout, e.g. after ansible-galaxy collection install')
     options = parser.parse_args()
     workdir = os.path.join(ROOT, '.demo')
     shutil.rmtree(workdir, ignore_errors=True)
@@ -134,7 +146,7 @@ def main():
         manifest = os.path.join(workdir, 'manifest.csv')
         write_manifest(rows, manifest)
         make_factory_ca(workdir)
-        env = environment(mock, workdir)
+        env = environment(mock, workdir, options.collections_path)
         common = ['-e', 'demo_dir=%s' % workdir]
         print('manifest: %s (%d devices)' % (manifest, len(rows)))
         play('onboard.yml (first run)', [os.path.join(PLAYBOOKS, 'onboard.yml')] + common, env, os.path.join(workdir, 'onboard-1.log'))
