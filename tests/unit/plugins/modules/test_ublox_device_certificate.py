@@ -153,7 +153,8 @@ def test_revoke_only_what_is_not_revoked(mock, creds, run, cas):
     mock.admin.reset_counters()
     first = run(ublox_device_certificate, args)
     assert first['changed'] and mock.admin.counters()['endpoints']['ublox POST /v1/ztp/devicecertificate/revoke'] == 3
-    crl = mock.admin.state()['ublox']['rootCAs'][0]['RevokedSerialNumbers']
+    # the cas fixture creates its two CAs concurrently, so pick the CA by name, not by position
+    crl = next(ca for ca in mock.admin.state()['ublox']['rootCAs'] if ca['CAName'] == CA)['RevokedSerialNumbers']
     assert old_serial in crl and len(crl) == 4
     mock.admin.reset_counters()
     second = run(ublox_device_certificate, args)
