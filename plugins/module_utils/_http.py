@@ -191,9 +191,17 @@ class HttpClient:
                         continue
                     raise TransportError(self.vendor, method, shown_path, '%s after %d attempts' % (_describe(exc), attempt + 1),
                                          redact=self.redact) from None
-                recovered = self._recover(method, shown_path, verify_write, _describe(exc))
+                timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
+                # after a read timeout the server may still be working on the write: keep re-reading for a while,
+                # and never send it again (the re-read cannot prove that the write will not still happen)
+                recovered = self._recover(method, shown_path, verify_write, _describe(exc), settle=self.timeout if timed_out else 0)
                 if recovered is not None:
                     return recovered
+                if timed_out:
+                    raise OutcomeUnknownError(
+                        self.vendor, method, shown_path,
+                        '%s, and the write had not appeared %d s later; it was not re-sent. Re-run the task: it reads the '
+                        'current state before writing' % (_describe(exc), self.timeout), redact=self.redact)
                 attempt += 1
                 if attempt > self.retries:
                     raise TransportError(self.vendor, method, shown_path, 'gave up after %d attempts' % attempt, redact=self.redact)
@@ -221,14 +229,21 @@ class HttpClient:
                 raise self.api_error(method, shown_path, resp)
             return ApiResponse.from_requests(resp)
 
-    def _recover(self, method, path, verify_write, reason):
-        """Re-read after a write with an unknown outcome; None means "not applied, safe to resend"."""
+    def _recover(self, method, path, verify_write, reason, settle=0):
+        """Re-read after a write with an unknown outcome; None means "not applied".
+
+        ``settle`` seconds: keep re-reading (once a second) while the write may still be in progress.
+        """
         if verify_write is None:
             raise OutcomeUnknownError(
                 self.vendor, method, path,
                 '%s; the write may or may not have been applied and was not re-sent. Re-run the task: it reads the current '
                 'state before writing' % reason, redact=self.redact)
         found = verify_write()
+        deadline = time.monotonic() + settle
+        while found is None and time.monotonic() < deadline:
+            self._sleep(1.0)
+            found = verify_write()
         if found is None:
             return None
         return ApiResponse(None, {}, found, recovered=True)

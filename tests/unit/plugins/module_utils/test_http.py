@@ -174,3 +174,17 @@ def test_query_string_never_appears_in_errors(mock, creds):
         client.request('GET', '/devices', params={'pageLimit': 'x', 'secretish': 'hunter2-query-value'})
     assert 'hunter2-query-value' not in str(err.value)
     assert err.value.status == 400
+
+
+def test_write_timed_out_is_reread_until_it_appears_and_never_resent(mock, creds):
+    """The server is still working when the client gives up: the re-read waits for it instead of sending again."""
+    mock.admin.add_fault(vendor='ublox', method='POST', path='^/v1/tag/create$', kind='latency', seconds=1.5, count=1)
+    client = ublox_http(mock, creds, timeout=1.0)
+    resp = client.request('POST', '/tag/create', json_body={'TagName': 'line-11'}, verify_write=_tag_reader(client, 'line-11'))
+    assert resp.recovered and resp.body['TagName'] == 'line-11'
+    assert endpoint_count(mock, 'ublox POST /v1/tag/create') == 1
+    mock.admin.add_fault(vendor='ublox', method='POST', path='^/v1/tag/create$', kind='latency', seconds=4, count=1)
+    with pytest.raises(OutcomeUnknownError) as err:
+        client.request('POST', '/tag/create', json_body={'TagName': 'line-12'}, verify_write=_tag_reader(client, 'line-12'))
+    assert 'not re-sent' in str(err.value)
+    assert endpoint_count(mock, 'ublox POST /v1/tag/create') == 2
