@@ -216,7 +216,10 @@ def main():
     result = dict(changed=False, report=report)
     if not module.check_mode:
         directory = module.params['path']
-        os.makedirs(directory, exist_ok=True)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            module.fail_json(msg='path: cannot use %s as the report directory (%s)' % (directory, exc.strerror or exc))
         for ext, text in (('json', json.dumps(report, indent=2, sort_keys=True) + '\n'), ('html', render_html(report))):
             target = os.path.join(directory, '%s.%s' % (module.params['name'], ext))
             tmp = target + '.tmp'

@@ -641,6 +641,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
+    for spec in [module.params.get('commands') or []] + [d.get('commands') or [] for d in module.params['devices']]:
+        for command in spec:
+            if command.get('kind') == 'clientPrivateKey' and command.get('content'):
+                module.no_log_values.add(command['content'])
     run(module, Provisioner(module).run)
 
 

@@ -226,3 +226,12 @@ def test_info_filters_and_commands(nrf, creds, run):
                                                      device_ids=[devices[0]['device_id'], 'not-claimed']))
     assert [d['id'] for d in info['devices']] == [devices[0]['device_id']] and info['missing'] == ['not-claimed']
     assert writes(nrf) == 0
+
+
+def test_private_key_content_never_in_the_result(nrf, creds, run):
+    device = tokens(nrf, 1)[0]
+    key = _encrypted_key('key-password-canary')
+    args = base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}],
+                     commands=[{'kind': 'clientPrivateKey', 'sec_tag': 43, 'content': key, 'password': 'key-password-canary'}])
+    text = json.dumps(run(nrfcloud_provisioning, args))
+    assert key.splitlines()[1] not in text and 'key-password-canary' not in text
