@@ -131,6 +131,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
+
 STYLE = ('body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}'
          'th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}th{background:#f0f0f0}'
          '.failed{background:#fde2e2}.changed{background:#fff6d6}.ok{background:#e6f4e6}')
@@ -212,6 +215,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        validate_mode(module.params['mode'], 'mode')
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc))
     report = build(module.params)
     result = dict(changed=False, report=report)
     if not module.check_mode:

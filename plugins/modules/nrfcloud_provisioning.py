@@ -376,6 +376,8 @@ SIGN_SPEC = dict(
     server_certificate=dict(type='str'),
     description=dict(type='str', default='Client certificate signed by the factory CA'),
 )
+SERVER_CERTIFICATE_DESCRIPTION = 'Server certificate'
+FINISHED_DESCRIPTION = 'Provisioning finished'
 STATUS_ORDER = {'AWAITING': ('AWAITING', 'PROVISIONED'), 'PROVISIONED': ('PROVISIONED',)}
 
 
@@ -473,6 +475,8 @@ class Provisioner:
             raise ConfigError('the device is not claimed by this team and no claim_token was given to claim it')
         device.missing = plan_commands(device.desired, device.history)
         device.needs_signing = self.ca is not None and self._unsigned_csr_expected(device)
+        if self.ca is not None and not device.needs_signing:
+            device.missing += self._unfinished_tail(device)
         extra = (2 + bool(self.params['sign_csr'].get('server_certificate'))) if device.needs_signing else 0
         total = len(device.history) + len(device.missing) + extra
         if total > MAX_COMMANDS:
@@ -490,6 +494,29 @@ class Provisioner:
             elif kind == 'clientCertificate' and pending is not None and request[kind].get('secTag') == pending:
                 pending = None
         return pending is not None
+
+    def _signed_tail(self, sec_tag, client_certificate):
+        """The commands the module appends after signing: the client certificate, the server certificate and finished."""
+        sign = self.params['sign_csr']
+        tail = [({'clientCertificate': {'secTag': sec_tag, 'content': client_certificate}}, sign['description'])]
+        if sign.get('server_certificate'):
+            tail.append(({'serverCertificate': {'secTag': sec_tag, 'content': sign['server_certificate']}}, SERVER_CERTIFICATE_DESCRIPTION))
+        tail.append(({'finished': {}}, FINISHED_DESCRIPTION))
+        return tail
+
+    def _unfinished_tail(self, device):
+        """What an earlier run left out after it added the client certificate (it stopped before the server certificate
+        or ``finished``), plus ``finished`` again when other commands are appended after it, so that it stays last."""
+        sequence = [c.get('request') or {} for c in device.history] + [r for r, _d in device.missing]
+        signed = [i for i, r in enumerate(sequence) if command_kind(r) == 'clientCertificate']
+        if not signed:
+            return []
+        sec_tag = sequence[signed[-1]]['clientCertificate'].get('secTag')
+        after = [command_kind(r) for r in sequence[signed[-1] + 1:]]
+        tail = [(r, d) for r, d in self._signed_tail(sec_tag, None)[1:] if command_kind(r) == 'serverCertificate' and 'serverCertificate' not in after]
+        if command_kind(sequence[-1]) != 'finished' or tail:
+            tail.append(({'finished': {}}, FINISHED_DESCRIPTION))
+        return tail
 
     # 4. converge ------------------------------------------------------------------------------
 
@@ -542,13 +569,8 @@ class Provisioner:
         sec_tag = csr_command['request']['certificateSigningRequest'].get('secTag')
         value, field = csr_response(csr_command)
         csr = csr_from_device(value)
-        sign = self.params['sign_csr']
-        cert = self.ca.sign(csr, sign['validity_days'])
-        requests = [({'clientCertificate': {'secTag': sec_tag, 'content': certificate_pem(cert)}}, sign['description'])]
-        if sign.get('server_certificate'):
-            requests.append(({'serverCertificate': {'secTag': sec_tag, 'content': sign['server_certificate']}}, 'Server certificate'))
-        requests.append(({'finished': {}}, 'Provisioning finished'))
-        for request, description in requests:
+        cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'])
+        for request, description in self._signed_tail(sec_tag, certificate_pem(cert)):
             self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
             device.result['commands_added'].append(dict(kind=command_kind(request), description=description))
         device.result['certificate'] = certificate_summary(cert)

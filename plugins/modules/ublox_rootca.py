@@ -231,7 +231,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._resource impo
     validate_concurrency,
     validate_items,
 )
-from ansible_collections.iotops.provisioning.plugins.module_utils._ublox_files import (
+from ansible_collections.iotops.provisioning.plugins.module_utils._files import (
     certificate_facts,
     issued_by,
     pem_text,

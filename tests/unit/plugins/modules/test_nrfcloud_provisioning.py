@@ -115,6 +115,32 @@ def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
     assert after['changed'] is False and writes(nrf) == 0
 
 
+def test_rerun_finishes_a_device_left_between_certificate_and_finished(nrf, creds, run, factory_ca):
+    """A run that stopped after the client certificate and before finished: the next run appends finished, once."""
+    device = tokens(nrf, 1)[0]
+    nrf.admin.add_fault(vendor='nrfcloud-provisioning', method='POST', path=r'/provisioning$', kind='status', status=500,
+                        skip=2, count=1)  # the CSR and the certificate go through, finished fails
+    args = csr_flow_args(nrf, creds, [device], factory_ca, retries=0)
+    first = run(nrfcloud_provisioning, args)
+    assert first['failed'], first
+    kinds = [c['request'] and list(c['request'])[0] for c in claimed_state(nrf)[device['device_id']]['commands']]
+    assert kinds == ['certificateSigningRequest', 'clientCertificate']
+
+    nrf.admin.reset_counters()
+    predicted = run(nrfcloud_provisioning, args, check_mode=True)
+    assert predicted['changed'] is True and writes(nrf) == 0
+    assert [c['kind'] for c in predicted['results'][0]['commands_added']] == ['finished']
+
+    second = run(nrfcloud_provisioning, args)
+    assert second['changed'] is True and not second.get('failed'), second.get('msg')
+    assert second['results'][0]['status'] == 'PROVISIONED'
+    assert [c['kind'] for c in second['results'][0]['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
+    assert writes(nrf) == 1
+
+    nrf.admin.reset_counters()
+    assert run(nrfcloud_provisioning, args)['changed'] is False and writes(nrf) == 0
+
+
 def test_csr_returned_in_the_message_field(nrf, creds, run, factory_ca):
     nrf.admin.call('POST', '/nrfcloud/simulator', {'csr_field': 'message'})
     devices = tokens(nrf, 1)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Writing certificate PEM files idempotently, with AnsibleModule's own file helpers.
+"""Writing files idempotently (certificate PEMs, reports), with AnsibleModule's own file helpers, and checking file modes.
 
 FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
 """
