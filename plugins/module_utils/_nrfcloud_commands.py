@@ -223,10 +223,12 @@ def latest_client_certificate(history):
 
 
 def command_view(command, with_request=True):
-    """A command for results: never its secrets; without the request body (certificates) when the result must stay small."""
+    """A command for results: never its secrets. Without ``with_request`` (a batch result that must stay small) it leaves
+    out the request body (certificates) and the response of a command that succeeded (the CSR is reported apart)."""
     request = public_request(command.get('request') or {})
-    view = dict(id=command.get('id'), kind=command_kind(request), description=command.get('description'),
-                status=command.get('status'), response=command.get('response'))
+    view = dict(id=command.get('id'), kind=command_kind(request), description=command.get('description'), status=command.get('status'))
+    if with_request or command.get('status') != 'SUCCEEDED':
+        view['response'] = command.get('response')
     if with_request:
         view['request'] = request
     return view

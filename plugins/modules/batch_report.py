@@ -22,7 +22,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: In check mode nothing is written; the report is returned in RV(report).
+    details: In check mode nothing is written; the counts and failures are returned in RV(report).
   diff_mode:
     support: none
 options:
@@ -44,7 +44,8 @@ options:
     default: ''
   steps:
     description:
-      - The steps of the run, in order; each is the C(results) list of one batch module task (or of several chunks, concatenated).
+      - The steps of the run, in order. Give each step's per-device results in O(steps[].runs) (what a batch module task
+        registered) or in O(steps[].results) (already flattened), or both.
     type: list
     elements: dict
     required: true
@@ -57,6 +58,17 @@ options:
         description: What the step did, for example C(claim and provision).
         type: str
         required: true
+      runs:
+        description:
+          - The registered results of the step's module calls - the C(results) of a looped task (one entry per chunk), or
+            a list of the registered results of unlooped tasks.
+          - The per-device C(results) of each run are reported. A run without C(results) but with a C(msg) failed as a
+            whole (for example bad input, before any device was worked) and is reported as a failure of the step. Skipped
+            runs are left out.
+          - Taking the registered results as they are spares the play from flattening thousands of results in Jinja.
+        type: list
+        elements: dict
+        default: []
       results:
         description: The per-device C(results) of the module (C(item), C(changed), C(failed), C(msg), and any other fields).
         type: list
@@ -66,13 +78,22 @@ options:
         description: A failure of the step as a whole (for example a validation error before any device was worked).
         type: str
   serials:
-    description: Per vendor, the device serial for each item id, so the report shows the factory's labels.
+    description:
+      - Per vendor, the device serial for each item id, so the report shows the factory's labels.
+      - Items of one vendor with the same serial (for example a u-blox device's ROTPublicUID and IMEI) are one device in the
+        report.
     type: dict
     default: {}
   mode:
     description: File mode of the report files.
     type: raw
     default: '0600'
+  return_devices:
+    description:
+      - Also return the device rows in RV(report.devices). They are always in the files; leave this off for large batches
+        to keep the task result small.
+    type: bool
+    default: false
 author:
   - iotops.provisioning maintainers (@iotops)
 '''
@@ -87,18 +108,38 @@ EXAMPLES = r'''
     steps:
       - vendor: nrfcloud
         step: claim and provision
-        results: "{{ nrf_provisioned.results }}"
+        runs: "{{ nrf_provisioned.results }}"  # a task looped over chunks of the batch
       - vendor: naocloud
         step: trackables
-        results: "{{ nao_tags.results }}"
+        runs: ["{{ nao_tags }}"]  # one unlooped task
+      - vendor: ublox
+        step: checked by hand
+        results:
+          - item: 1a2b3c4d5e6f
+            changed: false
+        error: the label printer was offline
     serials: "{{ manifest.serials }}"
     mode: '0640'
   register: report
+
+- name: Fail when anything failed
+  ansible.builtin.assert:
+    that: report.report.failures | length == 0
+
+- name: List what changed (a small batch)
+  iotops.provisioning.batch_report:
+    path: /var/lib/factory/reports
+    steps:
+      - vendor: iotcomms
+        step: SIP devices
+        runs: ["{{ sip_devices }}"]
+    return_devices: true
+  register: small_report
 '''
 
 RETURN = r'''
 report:
-  description: The report as written to the JSON file.
+  description: The counts and failures of the report (the files hold the whole report), and the device rows with O(return_devices).
   returned: always
   type: dict
   contains:
@@ -108,6 +149,7 @@ report:
       sample: {nrfcloud: {total: 50, changed: 0, ok: 50, failed: 0}}
     devices:
       description: One row per vendor and device, with its serial, outcome, status and reason.
+      returned: when O(return_devices=true)
       type: list
       elements: dict
     failures:
@@ -139,16 +181,44 @@ STYLE = ('body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{bord
          '.failed{background:#fde2e2}.changed{background:#fff6d6}.ok{background:#e6f4e6}')
 
 
+def step_results(step):
+    """The per-device results of a step and the messages of its runs that failed as a whole."""
+    results = list(step.get('results') or [])
+    errors = [step['error']] if step.get('error') else []
+    for run in step.get('runs') or []:
+        if run.get('skipped'):
+            continue
+        if isinstance(run.get('results'), list):
+            results.extend(r for r in run['results'] if isinstance(r, dict))
+        elif run.get('msg'):
+            # the role's tasks run with failed_when: false, which clears "failed": a run without results failed as a whole
+            errors.append(str(run['msg']))
+    return results, errors
+
+
+def lean_invocation(params):
+    """The module's arguments for the result's C(invocation), with each step's results counted instead of repeated.
+
+    Ansible returns every module's arguments in C(invocation); here they are the results of a whole run, often megabytes
+    that the files hold anyway, and copying them back through Ansible would cost more than writing the report."""
+    args = dict(params)
+    args['steps'] = [dict(vendor=step['vendor'], step=step['step'], error=step.get('error'), runs=len(step.get('runs') or []),
+                          results=len(step_results(step)[0])) for step in params['steps']]
+    return args
+
+
 def build(params):
     devices, failures, order = {}, [], []
     for step in params['steps']:
         vendor = step['vendor']
         serials = (params['serials'] or {}).get(vendor) or {}
-        if step.get('error'):
-            failures.append(dict(vendor=vendor, step=step['step'], device=None, reason=step['error']))
-        for result in step.get('results') or []:
+        results, errors = step_results(step)
+        if errors:
+            failures.append(dict(vendor=vendor, step=step['step'], device=None, reason='; '.join(errors)))
+        for result in results:
             item = str(result.get('item'))
-            key = (vendor, item)
+            # one row per device: identities of one device (a u-blox ROTPublicUID and IMEI) share its serial
+            key = (vendor, serials.get(item) or item)
             if key not in devices:
                 order.append(key)
                 devices[key] = dict(vendor=vendor, id=item, serial=serials.get(item, ''), changed=False, failed=False, status='', steps=[])
@@ -209,18 +279,24 @@ def main():
             batch=dict(type='str', default=''),
             steps=dict(type='list', elements='dict', required=True, options=dict(
                 vendor=dict(type='str', required=True), step=dict(type='str', required=True),
+                runs=dict(type='list', elements='dict', default=[]),
                 results=dict(type='list', elements='dict', default=[]), error=dict(type='str'))),
             serials=dict(type='dict', default={}),
             mode=dict(type='raw', default='0600'),
+            return_devices=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
+        no_log=True,  # only the syslog entry of the invocation (megabytes of results); the result is shown as usual
     )
     try:
         validate_mode(module.params['mode'], 'mode')
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
     report = build(module.params)
-    result = dict(changed=False, report=report)
+    summary = dict(counts=report['counts'], failures=report['failures'])
+    if module.params['return_devices']:
+        summary['devices'] = report['devices']
+    result = dict(changed=False, report=summary, invocation=dict(module_args=lean_invocation(module.params)))
     if not module.check_mode:
         directory = module.params['path']
         try:

@@ -84,7 +84,9 @@ naocloud:
   elements: dict
   sample: [{tracking_id: "AA:BB:CC:00:00:01", name: SN-0001}]
 serials:
-  description: The serial of each device in the nRF Cloud, u-blox, iotcomms.io and NAO Cloud lists, by vendor identity, for reports.
+  description:
+    - The serial of each device in the nRF Cloud, u-blox, iotcomms.io and NAO Cloud lists, by vendor identity, for reports.
+    - For u-blox, by ROTPublicUID and by IMEI.
   returned: always
   type: dict
 counts:
@@ -203,7 +205,8 @@ def split(devices):
     nao = [dict(tracking_id=d['naocloud_mac'], name=d.get('naocloud_name') or d['serial']) for d in devices if 'naocloud_mac' in d]
     serials = dict(
         nrfcloud=dict((d['nrfcloud_device_id'], d['serial']) for d in devices if 'nrfcloud_device_id' in d),
-        ublox=dict((d['ublox_rot_public_uid'], d['serial']) for d in devices if 'ublox_rot_public_uid' in d),
+        # both identities of a u-blox device, so that its whitelist entries by ROTPublicUID and by IMEI make one report row
+        ublox=dict((d[column], d['serial']) for d in devices for column in ('ublox_rot_public_uid', 'ublox_imei') if column in d),
         iotcomms=dict((d['iotcomms_device_id'], d['serial']) for d in devices if 'iotcomms_device_id' in d),
         naocloud=dict((d['naocloud_mac'], d['serial']) for d in devices if 'naocloud_mac' in d),
     )

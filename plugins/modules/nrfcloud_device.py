@@ -86,7 +86,10 @@ options:
     type: int
     default: 300
   bulk_interval:
-    description: Seconds between two reads of the bulk operations' status (all of them in one round).
+    description:
+      - The longest wait in seconds between two reads of the bulk operations' status (all of them in one round).
+      - The first read comes 0.2 s after the upload and the wait doubles from there up to this value, so a small batch is
+        not held up by a long interval.
     type: float
     default: 2
 seealso:
@@ -181,6 +184,7 @@ TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
 SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
 ROWS_PER_REQUEST = 1000
 BULK_DONE = ('SUCCEEDED', 'FAILED')
+FIRST_POLL_DELAY = 0.2  # seconds before the first status read; the mock and small batches are done by then
 ROW_ERROR = re.compile(r'^\[(\d+)\]:\s*(.*)$', re.S)
 
 DEVICE_SPEC = dict(
@@ -285,14 +289,17 @@ class Onboarder:
 
     def _follow(self, pending):
         deadline = time.monotonic() + self.params['bulk_timeout']
+        interval = min(FIRST_POLL_DELAY, self.params['bulk_interval'])
+        time.sleep(interval)
         while pending:
             for request_id in list(pending):
                 body = self.client.request('GET', '/bulk-ops-requests/%s' % request_id).body
                 if body.get('status') in BULK_DONE:
                     self._settle(request_id, pending.pop(request_id), body)
-            if not pending or time.monotonic() + self.params['bulk_interval'] > deadline:
+            interval = min(interval * 2, self.params['bulk_interval'])
+            if not pending or time.monotonic() + interval > deadline:
                 break
-            time.sleep(self.params['bulk_interval'])
+            time.sleep(interval)
         for request_id, chunk in pending.items():
             for device in chunk:
                 self.onboarding[device['device_id']] = dict(

@@ -318,8 +318,9 @@ results:
       sample: PROVISIONED
     commands:
       description:
-        - The device's command history - id, kind, description, status and response. Secrets are never included.
-        - Use M(iotops.provisioning.nrfcloud_provisioning_info) to see the requests (certificates) too.
+        - The device's command history - id, kind, description and status, and the response of a command that did not
+          succeed. Secrets are never included.
+        - Use M(iotops.provisioning.nrfcloud_provisioning_info) to see the requests (certificates) and every response too.
       type: list
       elements: dict
     csr:
@@ -614,7 +615,10 @@ class Provisioner:
                     if entry.get('failed'):
                         next(d for d in ready if d.device_id == entry['item']).failure = entry['msg']
             if self.params['wait_for']:
-                self.wait([d for d in active if not d.failure], STATUS_ORDER[self.params['wait_for']])
+                targets = STATUS_ORDER[self.params['wait_for']]
+                # a device this run did not touch and that is already there needs no status round
+                self.wait([d for d in active if not d.failure and (d.result['changed'] or (d.record or {}).get('status') not in targets)],
+                          targets)
         self._report(active, results)
         # the certificates go into onboarding only: a batch result of thousands of devices must stay small
         onboarding = [dict(device_id=r['item'], certificate=r.pop('client_certificate')) for r in results if r.get('client_certificate')]
