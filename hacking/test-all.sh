@@ -4,7 +4,8 @@
 #   bash hacking/test-all.sh                  # every stage
 #   bash hacking/test-all.sh unit molecule    # only these (plus the stages they need)
 #
-# Stages: venv, get-pip, unit, sanity, lint, molecule, molecule-tls (the Molecule
+# Stages: venv, get-pip, unit, suites, benchmark (the factory-scale benchmark at N = 20 as a smoke
+# test, no timing assertions), sanity, lint, molecule, molecule-tls (the Molecule
 # suite again, over HTTPS), release (tarball, install, demo, docs, EE, AWX, older-core
 # sanity).  Each one is timed, a summary table is printed at the end, and the script exits
 # non-zero if any stage failed.
@@ -22,7 +23,7 @@ VENV="$ROOT/.venv"
 BUILD=$(mktemp -d "${TMPDIR:-/tmp}/iotops-test.XXXXXX")
 COLLECTION="$BUILD/ansible_collections/iotops/provisioning"
 REQUIREMENTS=(requirements.txt requirements-dev.txt)
-ALL_STAGES=(venv get-pip unit sanity lint molecule molecule-tls release)
+ALL_STAGES=(venv get-pip unit suites benchmark sanity lint molecule molecule-tls release)
 
 # The Molecule scenarios find the mock server through this file (see
 # extensions/molecule/mock_vars.yml); the default scenario writes it.
@@ -190,6 +191,20 @@ stage_unit() {
     fi
     # the unit tests of the collection, and the mock server's own tests (the mock is a contract too)
     python -m pytest tests/unit tests/mock_server/tests -q
+}
+
+# The trust suites (tests/suites, see its README): the factory_onboarding role under faults, malformed
+# input to every module, and a search for secrets in everything the modules and roles print or write.
+# Each prints its table; docs/testing.md has the latest counts.
+stage_suites() {
+    python -m pytest tests/suites -q -s -p no:cacheprovider
+}
+
+# The factory-scale benchmark (benchmarks/factory_scale.py) at N = 20: every part runs once (the role and
+# its no-op re-run, the uri baseline, the capacity load, the per-task overhead) and the no-op re-run
+# must write nothing. A smoke test: the figures are measured with the full run, see docs/performance.md.
+stage_benchmark() {
+    python benchmarks/factory_scale.py --smoke
 }
 
 stage_sanity() {

@@ -11,16 +11,12 @@ BLE tag MAC (not registered yet). So every device costs the work of all four clo
 
 from __future__ import annotations
 
-import datetime
 import os
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from mock_server import credentials  # pylint: disable=import-error
+from mock_server.factory_ca import write_factory_ca  # pylint: disable=import-error
 
 # Small nRF simulator timings, so that the benchmark measures the software and not made-up device latency:
 # a claimed device "connects" 50 ms after it gets commands, runs each command in 10 ms, and a bulk
@@ -81,19 +77,7 @@ def write_manifest(rows, path):
 
 def make_factory_ca(workdir):
     """The bench's own factory CA (P-256, made up); returns (certificate path, key path)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Bench Factory CA')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(key, hashes.SHA256()))
-    paths = os.path.join(workdir, 'factory-ca.pem'), os.path.join(workdir, 'factory-ca.key')
-    with open(paths[0], 'wb') as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with os.fdopen(os.open(paths[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return paths
+    return write_factory_ca(workdir, 'Bench Factory CA')
 
 
 def environment(mock, workdir, root):

@@ -11,7 +11,6 @@ the manifest, the playbook logs and the reports.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import re
 import shutil
@@ -20,10 +19,6 @@ import sys
 import time
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
@@ -31,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from mock_server import credentials  # noqa: E402  pylint: disable=wrong-import-position
 from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-import-position
+from mock_server.factory_ca import write_factory_ca  # noqa: E402  pylint: disable=wrong-import-position
 
 UBLOX_CA = 'demo-factory-ca'
 SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
@@ -38,19 +34,7 @@ SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
 
 def make_factory_ca(workdir):
     """The demo's own factory CA (made up, written next to the other demo files)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Demo Factory CA')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(key, hashes.SHA256()))
-    paths = os.path.join(workdir, 'factory-ca.pem'), os.path.join(workdir, 'factory-ca.key')
-    with open(paths[0], 'wb') as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with os.fdopen(os.open(paths[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return paths
+    return write_factory_ca(workdir, 'Demo Factory CA')
 
 
 def seed(mock, count):

@@ -54,7 +54,8 @@ def require_p256(key, option):
     """An EC P-256 key (private or public), the only kind nRF Cloud accepts for ES256."""
     curve = getattr(key, 'curve', None)
     if curve is None or curve.name != 'secp256r1':
-        raise ConfigError('%s: an EC P-256 (prime256v1) private key is required for ES256, got %s' % (option, key_type_name(key)))
+        kind = 'public key' if 'Public' in type(key).__name__ else 'private key'
+        raise ConfigError('%s: an EC P-256 (prime256v1) %s is required for ES256, got %s' % (option, kind, key_type_name(key)))
 
 
 def key_type_name(key):
@@ -63,5 +64,5 @@ def key_type_name(key):
     if curve is not None:
         return 'an EC %s key' % curve.name
     size = getattr(key, 'key_size', None)
-    name = type(key).__name__.replace('PrivateKey', '').lstrip('_')
+    name = type(key).__name__.replace('PrivateKey', '').replace('PublicKey', '').lstrip('_')
     return 'an %s %s-bit key' % (name, size) if size else 'an %s key' % name
