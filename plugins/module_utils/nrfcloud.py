@@ -15,6 +15,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
@@ -23,6 +24,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._pagination im
 VENDOR = 'nrfcloud'
 DEFAULT_API_URL = 'https://api.nrfcloud.com/v1'
 DEFAULT_PROVISIONING_API_URL = 'https://api.provisioning.nrfcloud.com/v1'
+PAGE_LIMIT = 100  # items per page of the list calls (the most nRF Cloud gives)
 
 ARGSPEC = dict(
     api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['NRFCLOUD_API_URL'])),
@@ -51,7 +53,7 @@ class NrfCloudClient:
         base_url = self.provisioning_url if service == 'provisioning' else None
         return self.http.request(method, path, base_url=base_url, **kwargs)
 
-    def list_all(self, path, service='devices', params=None, page_limit=100):
+    def list_all(self, path, service='devices', params=None, page_limit=PAGE_LIMIT):
         """Every item of a paginated GET list."""
         def fetch(paging):
             query = dict(params or {})
@@ -122,17 +124,26 @@ CLAIMED_FINAL_STATUSES = ('AWAITING', 'PROVISIONED')
 CLAIMED_STUCK_STATUSES = ('ERROR', 'BLOCKED')
 
 
-def wait_for_statuses(client, device_ids, targets, timeout, interval, sleep=time.sleep, clock=time.monotonic):
-    """Poll the claimed-device list (one paginated read per round, for the whole batch) until every
-    device has a status in ``targets`` or a stuck one (ERROR, BLOCKED). Returns {device_id: status};
-    devices still on the way when ``timeout`` runs out keep their last status."""
+def wait_for_statuses(client, device_ids, targets, timeout, interval, concurrency=1, sleep=time.sleep, clock=time.monotonic):
+    """Poll until every device has a status in ``targets`` or a stuck one (ERROR, BLOCKED). Returns {device_id: status};
+    devices still on the way when ``timeout`` runs out keep their last status.
+
+    A round reads the team's claimed-device list (every page), or each pending device on its own once they are fewer
+    than the list's pages: whichever takes fewer requests, so that a small rest of a batch does not read a team of
+    many thousands again and again."""
     pending = set(device_ids)
     statuses = {}
     deadline = clock() + timeout
+    pages = None
     while pending:
-        for device in client.claimed_devices():
-            if device.get('id') in pending:
-                statuses[device['id']] = device.get('status')
+        if pages is not None and len(pending) < pages:
+            ids = sorted(pending)
+            records = map_concurrently(client.claimed_device, ids, concurrency)
+            statuses.update((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
+        else:
+            claimed = client.claimed_devices()
+            pages = -(-len(claimed) // PAGE_LIMIT)
+            statuses.update((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in pending)
         pending = set(d for d in pending if statuses.get(d) not in targets and statuses.get(d) not in CLAIMED_STUCK_STATUSES)
         if not pending or clock() + interval > deadline:
             break

@@ -65,7 +65,9 @@ options:
           - The per-device C(results) of each run are reported. A run without C(results) but with a C(msg) failed as a
             whole (for example bad input, before any device was worked) and is reported as a failure of the step. Skipped
             runs are left out.
-          - Taking the registered results as they are spares the play from flattening thousands of results in Jinja.
+          - Taking the registered results as they are spares the play from flattening thousands of results in Jinja. Only
+            C(item), C(changed), C(failed), C(msg), C(status) and C(action) of each result are used, and the module's action
+            plugin drops the rest (certificates, command histories, invocations) on the controller before the module runs.
         type: list
         elements: dict
         default: []
@@ -175,25 +177,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import step_results
 
 STYLE = ('body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}'
          'th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}th{background:#f0f0f0}'
          '.failed{background:#fde2e2}.changed{background:#fff6d6}.ok{background:#e6f4e6}')
-
-
-def step_results(step):
-    """The per-device results of a step and the messages of its runs that failed as a whole."""
-    results = list(step.get('results') or [])
-    errors = [step['error']] if step.get('error') else []
-    for run in step.get('runs') or []:
-        if run.get('skipped'):
-            continue
-        if isinstance(run.get('results'), list):
-            results.extend(r for r in run['results'] if isinstance(r, dict))
-        elif run.get('msg'):
-            # the role's tasks run with failed_when: false, which clears "failed": a run without results failed as a whole
-            errors.append(str(run['msg']))
-    return results, errors
 
 
 def lean_invocation(params):

@@ -586,7 +586,8 @@ class Provisioner:
     def wait(self, devices, targets):
         """One poll loop for all ``devices``; a device that ends stuck or late fails."""
         ids = [d.device_id for d in devices]
-        statuses = wait_for_statuses(self.client, ids, targets, self.params['wait_timeout'], self.params['wait_interval'])
+        statuses = wait_for_statuses(self.client, ids, targets, self.params['wait_timeout'], self.params['wait_interval'],
+                                     concurrency=self.params['concurrency'])
         late = []
         for device in devices:
             status = statuses.get(device.device_id)

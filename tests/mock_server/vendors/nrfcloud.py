@@ -172,8 +172,9 @@ class NrfCloud(ProvisioningService, DeviceOnboarding, Vendor):
 
     # pagination ------------------------------------------------------------------------------
 
-    def page(self, request, records, sort_key=None):
-        """pageLimit / pageNextToken over records sorted by id (or ``sort_key``); the token names the last key returned."""
+    def page(self, request, records, sort_key=None, render=None):
+        """pageLimit / pageNextToken over records sorted by id (or ``sort_key``); the token names the last key returned.
+        With ``render``, ``records`` are objects and only the page's are rendered (a list of thousands stays cheap)."""
         params = request.query_params
         raw_limit = params.get('pageLimit')
         limit = PAGE_LIMIT_DEFAULT
@@ -194,7 +195,7 @@ class NrfCloud(ProvisioningService, DeviceOnboarding, Vendor):
             except (ValueError, KeyError, TypeError):
                 raise self.error(400, 40000, 'pageNextToken is not valid') from None
         items = ordered[:limit]
-        body = {'items': items, 'total': len(records)}
+        body = {'items': [render(item) for item in items] if render else items, 'total': len(records)}
         if len(ordered) > limit:
             body['pageNextToken'] = b64url_encode(json.dumps({'after': sort_key(items[-1])}).encode())
         return body

@@ -156,13 +156,13 @@ class ProvisioningService:
         if status is not None and status not in STATUSES:
             raise self.error(400, 40000, 'status must be one of %s' % ', '.join(STATUSES))
         wanted = {tag.strip() for value in params.getlist('tags') for tag in value.split(',') if tag.strip()}
-        records = []
-        for device in team.claimed.values():
+        devices = list(team.claimed.values())
+        for device in devices:
             self.advance(team, device, now)
-            record = device.record(now)
-            if (status is None or record['status'] == status) and wanted.issubset(record['tags']):
-                records.append(record)
-        return json_response(self.page(request, records))
+        if status is not None or wanted:
+            devices = [d for d in devices if (status is None or d.status(now) == status) and wanted.issubset(d.tags)]
+        # only the page's records are rendered: a team of thousands is read in pages of 100
+        return json_response(self.page(request, devices, sort_key=lambda device: device.id, render=lambda device: device.record(now)))
 
     async def get_claimed_device(self, request):
         dummy, device, now = self.claimed_device(request)

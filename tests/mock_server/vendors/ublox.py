@@ -177,7 +177,7 @@ class Ublox(Vendor):
             'deviceProfiles': [dict(profile.public(self.profile_tags(profile.uid)),
                                     BootstrapProvisioning=profile.bootstrap.public()) for profile in self.profiles.values()],
             'devices': [self.device_public(device, INFO_OPTIONS) for device in self.sorted_devices()],
-            'whitelist': self.whitelist_public(),
+            'whitelist': [self.whitelist_entry(entry) for entry in self.whitelist.items()],
             'webhooks': self.webhooks.dump(),
         }
 
@@ -699,9 +699,10 @@ class Ublox(Vendor):
         devices = self.selected(data, serials=True)
         return json_response({'DeviceInfo': [self.device_public(device, options) for device in devices]})
 
-    def whitelist_public(self):
-        return [{'Id': ident, 'Type': kind, 'CreatedDate': utc_iso(created)}
-                for (kind, ident), created in self.whitelist.items()]
+    @staticmethod
+    def whitelist_entry(entry):
+        (kind, ident), created = entry
+        return {'Id': ident, 'Type': kind, 'CreatedDate': utc_iso(created)}
 
     async def whitelist_add(self, request):
         data = await self.authed_body(request)
@@ -729,7 +730,7 @@ class Ublox(Vendor):
 
     async def whitelist_get(self, request):
         data = await self.authed_body(request)
-        return self.page(data, self.whitelist_public(), 'DeviceWhitelist')
+        return self.page(data, list(self.whitelist.items()), 'DeviceWhitelist', self.whitelist_entry)  # renders only the page
 
     async def provisioning_set(self, request):
         data = await self.authed_body(request)

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import lean_step
 from ansible_collections.iotops.provisioning.plugins.modules import batch_report, manifest_info
 
 
@@ -115,3 +116,16 @@ def test_identities_of_one_device_make_one_row(run, tmp_path):
     assert result['report']['counts']['ublox'] == dict(total=2, changed=0, ok=1, failed=1)
     assert [(d['id'], d['serial'], d['outcome']) for d in result['report']['devices']] == [
         ('0a1b2c3d4e5f6071', 'SN-1', 'failed'), ('0a1b2c3d4e5f6072', 'SN-2', 'ok')]
+
+
+def test_the_action_keeps_only_what_the_report_shows():
+    """What batch_report's action sends to the module: flattened runs, each result cut down to the report's fields."""
+    certificate = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    runs = [dict(ansible_loop_var='item', item=['d1'], invocation=dict(module_args=dict(devices=['d1'])), onboarding=[certificate],
+                 results=[dict(item='d1', changed=True, failed=False, status='PROVISIONED', commands=[dict(kind='csr')],
+                               csr=dict(pem=certificate))]),
+            dict(ansible_loop_var='item', item=['d2'], msg='devices[0]: claim_token is not valid'),
+            dict(ansible_loop_var='item', item=[], skipped=True)]
+    lean = lean_step(dict(vendor='nrfcloud', step='claim', runs=runs, error='the step was interrupted'))
+    assert lean == dict(vendor='nrfcloud', step='claim', error='the step was interrupted; devices[0]: claim_token is not valid',
+                        results=[dict(item='d1', changed=True, failed=False, status='PROVISIONED')])

@@ -132,6 +132,21 @@ def test_rerun_finishes_a_device_left_between_certificate_and_finished(nrf, cred
     assert run(nrfcloud_provisioning, args)['changed'] is False and writes(nrf) == 0
 
 
+def test_the_last_devices_of_a_wait_are_read_one_by_one(nrf, creds, run):
+    """A status round reads the team's list, or each pending device once they are fewer than the list's pages."""
+    team = tokens(nrf, 350)
+    run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': d['claim_token']} for d in team]))
+    nrf.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.3, 'command_delay': 0.3})
+    nrf.admin.reset_counters()
+    waited = [{'device_id': d['device_id']} for d in team[:2]]
+    result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=waited, commands=[{'kind': 'finished'}], wait_for='PROVISIONED'))
+    assert [r['status'] for r in result['results']] == ['PROVISIONED', 'PROVISIONED'], result.get('msg')
+    endpoints = nrf.admin.counters()['endpoints']
+    # 4 pages to read the claimed state, 4 for the first status round; the later rounds read the 2 devices
+    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices'] == 8, endpoints
+    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices/{device_id}'] >= 2, endpoints
+
+
 def test_csr_returned_in_the_message_field(nrf, creds, run, factory_ca):
     nrf.admin.call('POST', '/nrfcloud/simulator', {'csr_field': 'message'})
     devices = tokens(nrf, 1)
