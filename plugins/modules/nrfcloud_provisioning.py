@@ -179,7 +179,11 @@ options:
     type: int
     default: 300
   wait_interval:
-    description: Seconds between two reads of the claimed-device list while waiting.
+    description:
+      - Seconds between two status rounds while waiting.
+      - A round reads the team's claimed-device list (every page), or each device still waited for on its own once they are
+        fewer than the list's pages - whichever takes fewer requests. Devices this run did not change and that already have
+        the awaited status are not waited for.
     type: float
     default: 5
 seealso:
