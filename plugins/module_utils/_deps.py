@@ -17,11 +17,11 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 
-# import name -> (distribution name for pip, URL)
+# import name -> (distribution name for pip, the project's documentation)
 LIBRARIES = {
-    'requests': ('requests', 'https://pypi.org/project/requests/'),
-    'jwt': ('PyJWT', 'https://pypi.org/project/PyJWT/'),
-    'cryptography': ('cryptography', 'https://pypi.org/project/cryptography/'),
+    'requests': ('requests', 'https://requests.readthedocs.io/'),
+    'jwt': ('PyJWT', 'https://pyjwt.readthedocs.io/'),
+    'cryptography': ('cryptography', 'https://cryptography.io/'),
 }
 
 
