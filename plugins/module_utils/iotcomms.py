@@ -22,6 +22,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_iotcomms_jwt import MAX_LIFETIME, IotcommsJwtAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 
 VENDOR = 'iotcomms'
 DEFAULT_API_URL = 'https://api.prod-eu-north-1.iotcomms.io'
@@ -161,18 +162,17 @@ class IotcommsClient:
 
     def wait_bulk(self, bulk_id, timeout, sleep=time.sleep, clock=time.monotonic):
         """Poll a bulk job until it is done; raise IotopsError after ``timeout`` seconds."""
-        deadline = clock() + timeout
-        delay = BULK_POLL_FIRST
-        while True:
-            status = self.bulk_status(bulk_id) or {}
-            if status.get('state') in BULK_DONE_STATES:
-                return status
-            if clock() + delay > deadline:
-                raise IotopsError('iotcomms bulk job %s is still %s after %s seconds (bulk_timeout); it goes on in iotcomms.io. '
-                                  'Re-run the task later: it reads the devices first and creates only what is missing'
-                                  % (bulk_id, status.get('state') or 'unknown', timeout))
-            sleep(delay)
-            delay = min(delay * 2, BULK_POLL_MAX)
+        last = {}
+
+        def finished():
+            last['status'] = self.bulk_status(bulk_id) or {}
+            return last['status'].get('state') in BULK_DONE_STATES
+
+        if not poll_until(finished, timeout, BULK_POLL_MAX, first=BULK_POLL_FIRST, sleep=sleep, clock=clock):
+            raise IotopsError('iotcomms bulk job %s is still %s after %s seconds (bulk_timeout); it goes on in iotcomms.io. '
+                              'Re-run the task later: it reads the devices first and creates only what is missing'
+                              % (bulk_id, last['status'].get('state') or 'unknown', timeout))
+        return last['status']
 
 
 def devices_csv(devices):

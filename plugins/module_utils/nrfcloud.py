@@ -20,6 +20,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import nrfcloud_pages
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 
 VENDOR = 'nrfcloud'
 DEFAULT_API_URL = 'https://api.nrfcloud.com/v1'
@@ -133,19 +134,20 @@ def wait_for_statuses(client, device_ids, targets, timeout, interval, concurrenc
     many thousands again and again."""
     pending = set(device_ids)
     statuses = {}
-    deadline = clock() + timeout
-    pages = None
-    while pending:
-        if pages is not None and len(pending) < pages:
+    pages = []  # pages of the claimed-device list, once read
+
+    def all_there():
+        if pages and len(pending) < pages[0]:
             ids = sorted(pending)
             records = map_concurrently(client.claimed_device, ids, concurrency)
             statuses.update((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
         else:
             claimed = client.claimed_devices()
-            pages = -(-len(claimed) // PAGE_LIMIT)
+            pages[:] = [-(-len(claimed) // PAGE_LIMIT)]
             statuses.update((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in pending)
-        pending = set(d for d in pending if statuses.get(d) not in targets and statuses.get(d) not in CLAIMED_STUCK_STATUSES)
-        if not pending or clock() + interval > deadline:
-            break
-        sleep(interval)
+        pending.difference_update([d for d in pending if statuses.get(d) in targets or statuses.get(d) in CLAIMED_STUCK_STATUSES])
+        return not pending
+
+    if pending:
+        poll_until(all_there, timeout, interval, sleep=sleep, clock=clock)
     return statuses

@@ -177,33 +177,32 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
-from ansible_collections.iotops.provisioning.plugins.module_utils._report import step_results
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import lean_step
 
 STYLE = ('body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}'
          'th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}th{background:#f0f0f0}'
          '.failed{background:#fde2e2}.changed{background:#fff6d6}.ok{background:#e6f4e6}')
 
 
-def lean_invocation(params):
+def lean_invocation(params, steps):
     """The module's arguments for the result's C(invocation), with each step's results counted instead of repeated.
 
     Ansible returns every module's arguments in C(invocation); here they are the results of a whole run, often megabytes
     that the files hold anyway, and copying them back through Ansible would cost more than writing the report."""
     args = dict(params)
-    args['steps'] = [dict(vendor=step['vendor'], step=step['step'], error=step.get('error'), runs=len(step.get('runs') or []),
-                          results=len(step_results(step)[0])) for step in params['steps']]
+    args['steps'] = [dict(vendor=step['vendor'], step=step['step'], error=step.get('error'), results=len(step['results'])) for step in steps]
     return args
 
 
-def build(params):
+def build(params, steps):
+    """The report of ``steps`` (flattened by lean_step: per-device ``results`` and the ``error`` of the step)."""
     devices, failures, order = {}, [], []
-    for step in params['steps']:
+    for step in steps:
         vendor = step['vendor']
         serials = (params['serials'] or {}).get(vendor) or {}
-        results, errors = step_results(step)
-        if errors:
-            failures.append(dict(vendor=vendor, step=step['step'], device=None, reason='; '.join(errors)))
-        for result in results:
+        if step.get('error'):
+            failures.append(dict(vendor=vendor, step=step['step'], device=None, reason=step['error']))
+        for result in step['results']:
             item = str(result.get('item'))
             # one row per device: identities of one device (a u-blox ROTPublicUID and IMEI) share its serial
             key = (vendor, serials.get(item) or item)
@@ -280,11 +279,13 @@ def main():
         validate_mode(module.params['mode'], 'mode')
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
-    report = build(module.params)
+    # the action plugin has flattened the steps already when the module runs from a play; here for a direct run
+    steps = [lean_step(step) for step in module.params['steps']]
+    report = build(module.params, steps)
     summary = dict(counts=report['counts'], failures=report['failures'])
     if module.params['return_devices']:
         summary['devices'] = report['devices']
-    result = dict(changed=False, report=summary, invocation=dict(module_args=lean_invocation(module.params)))
+    result = dict(changed=False, report=summary, invocation=dict(module_args=lean_invocation(module.params, steps)))
     if not module.check_mode:
         directory = module.params['path']
         try:

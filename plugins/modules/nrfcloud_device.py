@@ -166,13 +166,13 @@ summary:
 import csv
 import io
 import re
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError, OutcomeUnknownError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import require_p256
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import load_certificate
@@ -184,7 +184,7 @@ TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
 SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
 ROWS_PER_REQUEST = 1000
 BULK_DONE = ('SUCCEEDED', 'FAILED')
-FIRST_POLL_DELAY = 0.2  # seconds before the first status read; the mock and small batches are done by then
+FIRST_POLL_DELAY = 0.2  # the first wait between status reads; small batches are done by then
 ROW_ERROR = re.compile(r'^\[(\d+)\]:\s*(.*)$', re.S)
 
 DEVICE_SPEC = dict(
@@ -288,18 +288,15 @@ class Onboarder:
                 self.onboarding[device['device_id']] = dict(failed=True, msg='%s; re-run the task to onboard it' % exc.msg)
 
     def _follow(self, pending):
-        deadline = time.monotonic() + self.params['bulk_timeout']
-        interval = min(FIRST_POLL_DELAY, self.params['bulk_interval'])
-        time.sleep(interval)
-        while pending:
+        def all_settled():
             for request_id in list(pending):
                 body = self.client.request('GET', '/bulk-ops-requests/%s' % request_id).body
                 if body.get('status') in BULK_DONE:
                     self._settle(request_id, pending.pop(request_id), body)
-            interval = min(interval * 2, self.params['bulk_interval'])
-            if not pending or time.monotonic() + interval > deadline:
-                break
-            time.sleep(interval)
+            return not pending
+
+        if pending:
+            poll_until(all_settled, self.params['bulk_timeout'], self.params['bulk_interval'], first=FIRST_POLL_DELAY)
         for request_id, chunk in pending.items():
             for device in chunk:
                 self.onboarding[device['device_id']] = dict(

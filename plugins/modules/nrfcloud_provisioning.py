@@ -347,8 +347,6 @@ summary:
   sample: {total: 200, changed: 200, ok: 0, failed: 0}
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
@@ -358,6 +356,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._module import
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, MAX_COMMANDS, build_request, command_kind, command_view, count_identical, csr_response, device_id_from_claim_token,
     latest_client_certificate, latest_csr, plan_commands, validate_commands)
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
@@ -555,14 +554,16 @@ class Provisioner:
 
         A device that was AWAITING or PROVISIONED before this run (a certificate rotation) keeps that status until it
         picks up the new CSR command, so the status wait alone does not tell that the CSR is there."""
-        deadline = time.monotonic() + self.params['wait_timeout']
-        while True:
+        last = {}
+
+        def ran():
             history = self.client.commands(device.device_id)
             command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
-            running = command is not None and command.get('status') in ('PENDING', 'IN_PROGRESS')
-            if not running or time.monotonic() + self.params['wait_interval'] > deadline:
-                return history, command
-            time.sleep(self.params['wait_interval'])
+            last.update(history=history, command=command)
+            return command is None or command.get('status') not in ('PENDING', 'IN_PROGRESS')
+
+        poll_until(ran, self.params['wait_timeout'], self.params['wait_interval'])
+        return last['history'], last['command']
 
     def sign_device(self, device):
         """Sign the device's newest CSR and append the certificate commands (after the wait for the CSR)."""
