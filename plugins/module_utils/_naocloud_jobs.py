@@ -19,6 +19,7 @@ import re
 import time
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 
 STATUS_SUCCESS = 'success'
 STATUS_FAILURE = 'failure'
@@ -68,26 +69,28 @@ def wait_for_job(client, response, what, timeout=300.0, interval=1.0, sleep=time
     job_id, item = job_of(response)
     if job_id is None:
         return None
-    deadline = clock() + timeout
-    while True:
-        if item is None:
-            item = _job_item(client.request('GET', '/background_jobs/%s' % job_id).body)
-            if item is None:
+    current = {'item': item}
+
+    def finished():
+        if current['item'] is None:
+            current['item'] = _job_item(client.request('GET', '/background_jobs/%s' % job_id).body)
+            if current['item'] is None:
                 raise IotopsError('naocloud GET /background_jobs/%s: the answer holds no job_watcher' % job_id)
-        attributes = job_attributes(item)
-        status = attributes.get('status')
-        if attributes.get('has_finished'):
-            if status == STATUS_SUCCESS:
-                return attributes
-            reason = attributes.get('message') or 'no message'
-            if status == STATUS_FAILURE:
-                raise JobFailedError('naocloud %s: background job %s failed: %s' % (what, job_id, reason),
-                                     job=attributes)
-            raise JobFailedError('naocloud %s: background job %s finished with the unknown status %r: %s'
-                                 % (what, job_id, status, reason), job=attributes)
-        if clock() + interval > deadline:
-            raise JobTimeoutError('naocloud %s: background job %s is still %r after %s seconds (job_timeout); it goes on in '
-                                  'NAO Cloud. Re-run the task later: it reads the current state first'
-                                  % (what, job_id, status, timeout), job=attributes)
-        sleep(interval)
-        item = None
+        current['attributes'] = job_attributes(current['item'])
+        current['item'] = None  # the next round reads the job again
+        return current['attributes'].get('has_finished')
+
+    done = poll_until(finished, timeout, interval, sleep=sleep, clock=clock)
+    attributes = current['attributes']
+    status = attributes.get('status')
+    if not done:
+        raise JobTimeoutError('naocloud %s: background job %s is still %r after %s seconds (job_timeout); it goes on in '
+                              'NAO Cloud. Re-run the task later: it reads the current state first'
+                              % (what, job_id, status, timeout), job=attributes)
+    if status == STATUS_SUCCESS:
+        return attributes
+    reason = attributes.get('message') or 'no message'
+    if status == STATUS_FAILURE:
+        raise JobFailedError('naocloud %s: background job %s failed: %s' % (what, job_id, reason), job=attributes)
+    raise JobFailedError('naocloud %s: background job %s finished with the unknown status %r: %s'
+                         % (what, job_id, status, reason), job=attributes)
