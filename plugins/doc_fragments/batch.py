@@ -14,7 +14,7 @@ options:
   concurrency:
     description:
       - How many resources of the list are worked at the same time, over one HTTP session.
-      - The task works every resource even when some fail, reports each in the C(results) of the task, and fails at the end if any failed.
+      - The task works every resource even when some fail, reports each in the C(outcomes) of the task, and fails at the end if any failed.
         Re-running the same task converges the rest and does nothing twice.
       - If not set, the value of the E(IOTOPS_CONCURRENCY) environment variable is used, then V(8). Range 1 to 64.
     type: int

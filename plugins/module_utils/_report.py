@@ -23,8 +23,8 @@ def step_results(step):
     for run in step.get('runs') or []:
         if not isinstance(run, dict) or run.get('skipped'):
             continue
-        if isinstance(run.get('results'), list):
-            results.extend(r for r in run['results'] if isinstance(r, dict))
+        if isinstance(run.get('outcomes'), list):
+            results.extend(r for r in run['outcomes'] if isinstance(r, dict))
         elif run.get('msg'):
             # the role's tasks run with failed_when: false, which clears "failed": a run without results failed as a whole
             errors.append(str(run['msg']))

@@ -73,7 +73,7 @@ def run_items(module, items, worker, key, redact=None):
 
 
 def exit_batch(module, results, noun='items', **extra):
-    """Exit with ``results``, ``summary`` and (with --diff) a diff of the changed items; fail if any item failed."""
+    """Exit with ``outcomes`` (one per item), ``summary`` and (with --diff) a diff of the changed items; fail if any item failed."""
     diff_before, diff_after = {}, {}
     for result in results:
         diff = result.pop('diff', None)
@@ -81,12 +81,12 @@ def exit_batch(module, results, noun='items', **extra):
             diff_before[str(result['item'])] = diff.get('before')
             diff_after[str(result['item'])] = diff.get('after')
     summary = summarize(results)
-    output = dict(changed=summary['changed'] > 0, results=results, summary=summary)
+    output = dict(changed=summary['changed'] > 0, outcomes=results, summary=summary)
     output.update(extra)
     if module._diff:  # pylint: disable=protected-access
         output['diff'] = dict(before=diff_before, after=diff_after)
     if summary['failed']:
         first = next(r for r in results if r.get('failed'))
-        module.fail_json(msg='%d of %d %s failed (the others were worked, see results); first: %s: %s'
+        module.fail_json(msg='%d of %d %s failed (the others were worked, see outcomes); first: %s: %s'
                          % (summary['failed'], summary['total'], noun, first['item'], first.get('msg')), **output)
     module.exit_json(**output)

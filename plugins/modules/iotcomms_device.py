@@ -222,7 +222,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per device of O(devices), in the same order.
   returned: always
   type: list
@@ -240,7 +240,7 @@ results:
       description: Whether the device was (or would be) changed.
       type: bool
     failed:
-      description: Whether this device failed; RV(results[].msg) says why.
+      description: Whether this device failed; RV(outcomes[].msg) says why.
       type: bool
     msg:
       description: Why the device failed.

@@ -180,7 +180,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description:
     - One entry per tag of O(trackables), in the same order; with O(exclusive=true), then one entry per other tag of the site that
       was (or would be) deleted.
@@ -200,7 +200,7 @@ results:
       description: Whether the tag was (or would be) changed.
       type: bool
     failed:
-      description: Whether this tag failed; RV(results[].msg) says why.
+      description: Whether this tag failed; RV(outcomes[].msg) says why.
       type: bool
     msg:
       description: Why the tag failed.
@@ -213,7 +213,7 @@ results:
       returned: when the tag is present after the task
       sample: {"id": 17, "name": "Forklift 1", "tracking_id": "AA:BB:CC:00:00:01", "category": "forklift", "is_active": true}
 summary:
-  description: Counts of the tags in RV(results).
+  description: Counts of the tags in RV(outcomes).
   returned: always
   type: dict
   sample: {"total": 3, "changed": 1, "ok": 2, "failed": 0}

@@ -27,7 +27,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Sends no write; RV(results[].action) tells what the real run would do.
+      - Sends no write; RV(outcomes[].action) tells what the real run would do.
   diff_mode:
     support: full
     details:
@@ -130,7 +130,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per device, in the order given.
   returned: always
   type: list
@@ -143,7 +143,7 @@ results:
       description: Whether the device was onboarded, updated or deleted.
       type: bool
     failed:
-      description: Whether this device failed; RV(results[].msg) says why (for onboarding, the bulk operation's row error).
+      description: Whether this device failed; RV(outcomes[].msg) says why (for onboarding, the bulk operation's row error).
       type: bool
     msg:
       description: The reason of a failure.

@@ -279,7 +279,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per device, in the order given.
   returned: always
   type: list
@@ -293,7 +293,7 @@ results:
       description: Whether the device was claimed, unclaimed, signed or got commands.
       type: bool
     failed:
-      description: Whether this device failed; RV(results[].msg) says why.
+      description: Whether this device failed; RV(outcomes[].msg) says why.
       type: bool
     msg:
       description: The reason of a failure.

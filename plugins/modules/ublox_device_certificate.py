@@ -159,7 +159,7 @@ acted_on:
   type: list
   elements: str
   sample: ["0002000089280087"]
-results:
+outcomes:
   description: One entry per selected device (and per serial number not held by any device).
   returned: always
   type: list

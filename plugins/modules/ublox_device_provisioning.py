@@ -115,7 +115,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per device (or one for the device profile).
   returned: always
   type: list

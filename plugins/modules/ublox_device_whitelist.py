@@ -82,7 +82,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per whitelist entry the task looked at (listed, or removed by O(exclusive)).
   returned: always
   type: list

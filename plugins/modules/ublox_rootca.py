@@ -33,7 +33,7 @@ attributes:
     support: full
     details:
       - Nothing is sent to u-blox and no file is written. A Root CA that does not exist yet has no certificate, so
-        RV(results[].ca.certificate) is empty for it in check mode.
+        RV(outcomes[].ca.certificate) is empty for it in check mode.
   diff_mode:
     support: full
 options:
@@ -153,7 +153,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per item of O(cas), in the same order.
   returned: always
   type: list
@@ -167,10 +167,10 @@ results:
       description: Whether this Root CA or one of its files changed (or would, in check mode).
       type: bool
     failed:
-      description: Whether this item failed; RV(results[].msg) says why.
+      description: Whether this item failed; RV(outcomes[].msg) says why.
       type: bool
     msg:
-      description: What went wrong, when RV(results[].failed) is true.
+      description: What went wrong, when RV(outcomes[].failed) is true.
       type: str
       returned: on failure
     state:

@@ -141,7 +141,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-results:
+outcomes:
   description: One entry per item of O(tags), in the same order.
   returned: always
   type: list
@@ -155,7 +155,7 @@ results:
       description: Whether the tag or its assignments changed (or would, in check mode).
       type: bool
     failed:
-      description: Whether this item failed; RV(results[].msg) says why.
+      description: Whether this item failed; RV(outcomes[].msg) says why.
       type: bool
     msg:
       description: What went wrong.

@@ -350,9 +350,9 @@ def module_play(bench):
         {'name': 'manifest_info', 'register': 'manifest', 'iotops.provisioning.manifest_info': {'path': bench.manifest}},
         {'name': 'batch_report of the results above', 'iotops.provisioning.batch_report': {
             'path': '{{ run_dir }}/reports-modules', 'name': 'modules-{{ run_name }}', 'batch': BATCH,
-            'steps': [{'vendor': 'iotcomms', 'step': 'SIP devices', 'results': '{{ sip.results | default([]) }}'},
-                      {'vendor': 'naocloud', 'step': 'tags', 'results': '{{ tags.results | default([]) }}'},
-                      {'vendor': 'nrfcloud', 'step': 'signed', 'results': '{{ nrf_signed.results | default([]) }}'}]}},
+            'steps': [{'vendor': 'iotcomms', 'step': 'SIP devices', 'results': '{{ sip.outcomes | default([]) }}'},
+                      {'vendor': 'naocloud', 'step': 'tags', 'results': '{{ tags.outcomes | default([]) }}'},
+                      {'vendor': 'nrfcloud', 'step': 'signed', 'results': '{{ nrf_signed.outcomes | default([]) }}'}]}},
     ]
     return [{'name': 'Every module with known secrets', 'hosts': 'localhost', 'gather_facts': False,
              'vars': {'run_dir': bench.run_dir, 'asked_dir': bench.asked, 'ca_cert_path': bench.ca_cert_path,

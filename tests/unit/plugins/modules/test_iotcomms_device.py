@@ -53,7 +53,7 @@ def writes(mock):
 def test_create_three_then_second_run_sends_no_write(mock, creds, run):
     result = run(iotcomms_device, args(mock, creds, devices=three()))
     assert result['changed'] is True and result['summary'] == dict(total=3, changed=3, ok=0, failed=0)
-    assert [r['action'] for r in result['results']] == ['create'] * 3
+    assert [r['action'] for r in result['outcomes']] == ['create'] * 3
     devices = stored(mock, creds)
     assert devices['4670001']['macAddress'] == '00:1A:2B:3C:4D:01' and devices['4670001']['authType'] == 'credentials'
     assert devices['4670002']['authorized'] == {'domain': 'p.example'}
@@ -65,7 +65,7 @@ def test_create_three_then_second_run_sends_no_write(mock, creds, run):
     mock.admin.reset_counters()
     again = run(iotcomms_device, args(mock, creds, devices=three()))
     assert again['changed'] is False and again['summary']['ok'] == 3
-    assert [r['action'] for r in again['results']] == ['none'] * 3
+    assert [r['action'] for r in again['outcomes']] == ['none'] * 3
     assert writes(mock) == 0 and counters(mock)['by_category']['read'] == 1
 
 
@@ -76,7 +76,7 @@ def test_one_field_change_is_one_patch_with_exactly_one_operation(mock, creds, r
     mock.admin.reset_counters()
     result = run(iotcomms_device, args(mock, creds, devices=changed), diff=True)
     assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0)
-    assert result['results'][1]['patch'] == [{'op': 'replace', 'path': '/description', 'value': 'Lift, building 7'}]
+    assert result['outcomes'][1]['patch'] == [{'op': 'replace', 'path': '/description', 'value': 'Lift, building 7'}]
     before = {'deviceId': '4670002', 'authType': 'deviceid', 'description': 'Lift', 'authorized': {'domain': 'p.example'}}
     assert result['diff'] == {'before': {'4670002': before}, 'after': {'4670002': dict(before, description='Lift, building 7')}}
     assert counters(mock)['endpoints'] == {LIST_KEY: 1, PATCH_KEY: 1}
@@ -91,10 +91,10 @@ def test_nested_settings_patch_and_removal(mock, creds, run):
     run(iotcomms_device, args(mock, creds, devices=three()))
     item = dict(device_id='4670002', settings={'authorized': {'domain': 'q.example', 'realm': 'r1'}, 'note': None})
     result = run(iotcomms_device, args(mock, creds, devices=[item]))
-    assert result['results'][0]['patch'] == [{'op': 'replace', 'path': '/authorized/domain', 'value': 'q.example'},
+    assert result['outcomes'][0]['patch'] == [{'op': 'replace', 'path': '/authorized/domain', 'value': 'q.example'},
                                              {'op': 'add', 'path': '/authorized/realm', 'value': 'r1'}]
     result = run(iotcomms_device, args(mock, creds, devices=[dict(device_id='4670002', settings={'authorized': None})]))
-    assert result['results'][0]['patch'] == [{'op': 'remove', 'path': '/authorized'}]
+    assert result['outcomes'][0]['patch'] == [{'op': 'remove', 'path': '/authorized'}]
     assert 'authorized' not in stored(mock, creds)['4670002']
     assert run(iotcomms_device, args(mock, creds, devices=[dict(device_id='4670002', settings={'authorized': None})]))['changed'] is False
 
@@ -107,14 +107,14 @@ def test_check_mode_sends_no_write_and_predicts_exactly(mock, creds, run):
     changed.append(dict(device_id='4670004', description='New'))
     mock.admin.reset_counters()
     result = run(iotcomms_device, args(mock, creds, devices=changed), check_mode=True, diff=True)
-    assert [r['action'] for r in result['results']] == ['update', 'none', 'delete', 'create']
+    assert [r['action'] for r in result['outcomes']] == ['update', 'none', 'delete', 'create']
     assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0)
     assert writes(mock) == 0
     assert result['diff']['after']['4670004']['description'] == 'New'
     assert result['diff']['after']['4670003'] == {} and result['diff']['before']['4670003']['description'] == 'Garage'
     # the real run does exactly what check mode predicted
     real = run(iotcomms_device, args(mock, creds, devices=changed))
-    assert [r['action'] for r in real['results']] == ['update', 'none', 'delete', 'create']
+    assert [r['action'] for r in real['outcomes']] == ['update', 'none', 'delete', 'create']
     assert counters(mock)['endpoints'][PATCH_KEY] == 1 and counters(mock)['endpoints'][DELETE_KEY] == 1
     assert counters(mock)['endpoints'][PUT_KEY] == 1
     assert 'diff' not in real
@@ -125,7 +125,7 @@ def test_delete_and_absent_of_a_missing_device(mock, creds, run):
     mock.admin.reset_counters()
     result = run(iotcomms_device, args(mock, creds, state='absent',
                                        devices=[dict(device_id='4670001'), dict(device_id='4670009'), dict(device_id='4670003')]))
-    assert [r['action'] for r in result['results']] == ['delete', 'none', 'delete']
+    assert [r['action'] for r in result['outcomes']] == ['delete', 'none', 'delete']
     assert sorted(stored(mock, creds)) == ['4670002']
     assert counters(mock)['endpoints'] == {LIST_KEY: 1, DELETE_KEY: 2}
     assert run(iotcomms_device, args(mock, creds, state='absent', devices=[dict(device_id='4670001')]))['changed'] is False
@@ -140,7 +140,7 @@ def test_update_password_on_create_and_always(mock, creds, run):
     assert writes(mock) == 0
     result = run(iotcomms_device, args(mock, creds, devices=devices, update_password='always'))
     assert result['changed'] is True
-    assert result['results'][0]['patch'] == [{'op': 'add', 'path': '/password', 'value': '********'}]
+    assert result['outcomes'][0]['patch'] == [{'op': 'add', 'path': '/password', 'value': '********'}]
     sent = mock.admin.state()['iotcomms']['writes'][-1]
     assert sent['method'] == 'PATCH' and sent['body'] == [{'op': 'add', 'path': '/password', 'value': '********'}]
     assert 'sip-secret-CHANGED' not in json.dumps(result)
@@ -149,7 +149,7 @@ def test_update_password_on_create_and_always(mock, creds, run):
 def test_switching_to_credentials_sends_the_password(mock, creds, run):
     run(iotcomms_device, args(mock, creds, devices=[dict(device_id='d1', auth_type='disabled')]))
     result = run(iotcomms_device, args(mock, creds, devices=[dict(device_id='d1', auth_type='credentials', password='sip-secret-0001')]))
-    assert result['results'][0]['patch'] == [{'op': 'replace', 'path': '/authType', 'value': 'credentials'},
+    assert result['outcomes'][0]['patch'] == [{'op': 'replace', 'path': '/authType', 'value': 'credentials'},
                                              {'op': 'add', 'path': '/password', 'value': '********'}]
     assert stored(mock, creds)['d1']['authType'] == 'credentials'
 
@@ -163,7 +163,7 @@ def test_partial_failure_reports_every_device_and_a_rerun_converges(mock, creds,
     result = run(iotcomms_device, args(mock, creds, devices=changed))
     assert result['failed'] is True and result['summary'] == dict(total=3, changed=2, ok=0, failed=1)
     assert '1 of 3 devices failed' in result['msg'] and '4670002' in result['msg']
-    failed = result['results'][1]
+    failed = result['outcomes'][1]
     assert failed['failed'] and 'HTTP 500' in failed['msg'] and 'backend exploded' in failed['msg']
     assert failed['error']['status'] == 500 and failed['error']['method'] == 'PATCH'
     rerun = run(iotcomms_device, args(mock, creds, devices=changed))
@@ -186,7 +186,7 @@ def test_bulk_create_then_converged(mock, creds, run):
     result = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=100))
     assert result['summary'] == dict(total=251, changed=251, ok=0, failed=0)
     assert result['bulk']['state'] == 'completed' and result['bulk']['created'] == 250
-    assert result['results'][0]['bulk_id'] == result['bulk']['bulkId']
+    assert result['outcomes'][0]['bulk_id'] == result['bulk']['bulkId']
     endpoints = counters(mock)['endpoints']
     assert endpoints[BULK_PUT_KEY] == 1 and endpoints[PUT_KEY] == 1 and endpoints[BULK_GET_KEY] >= 1
     assert stored(mock, creds)['bulk-0249']['authorized'] == {'domain': 'p.example'}
@@ -206,7 +206,7 @@ def test_bulk_failures_are_reported_per_device_and_the_rest_is_worked(mock, cred
     mock.admin.add_fault(vendor='iotcomms', method='PUT', path='/bulk/', kind='status', status=400, message='CSV rejected')
     result = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=5))
     assert result['failed'] and result['summary'] == dict(total=6, changed=1, ok=0, failed=5)
-    assert 'CSV rejected' in result['results'][0]['msg'] and result['results'][5]['action'] == 'update'
+    assert 'CSV rejected' in result['outcomes'][0]['msg'] and result['outcomes'][5]['action'] == 'update'
     rerun = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=5))
     assert rerun['summary'] == dict(total=6, changed=5, ok=1, failed=0)
 
@@ -215,7 +215,7 @@ def test_bulk_timeout_then_rerun_creates_nothing_twice(mock, creds, run):
     devices = [dict(device_id='t%d' % n) for n in range(3)]
     # the job needs 50 ms on the mock; the module gives up after its first status read
     result = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=3, bulk_timeout=0.01))
-    assert result['failed'] and 'is still running after 0.01 seconds (bulk_timeout)' in result['results'][0]['msg']
+    assert result['failed'] and 'is still running after 0.01 seconds (bulk_timeout)' in result['outcomes'][0]['msg']
     assert result['summary']['failed'] == 3
     time.sleep(0.1)
     rerun = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=3))
@@ -319,7 +319,7 @@ def test_bad_key_file_content(mock, creds, run, tmp_path):
 def test_vendor_refusal_names_method_path_status_and_message(mock, creds, run):
     mock.admin.add_fault(vendor='iotcomms', method='PUT', kind='status', status=400, message='deviceType unknown to this region')
     result = run(iotcomms_device, args(mock, creds, devices=[dict(device_id='d1')]))
-    msg = result['results'][0]['msg']
+    msg = result['outcomes'][0]['msg']
     # the mock serves iotcomms under /iotcomms, so the path carries that prefix here
     assert msg == ('iotcomms PUT /iotcomms/provisioning/device/%s failed: HTTP 400: deviceType unknown to this region'
                    % creds.IOTCOMMS_DOMAIN)

@@ -78,11 +78,11 @@ def test_report_files_counts_and_mode(run, tmp_path):
 def test_report_takes_registered_runs_and_stays_small(run, tmp_path):
     """The role hands over what its looped tasks registered; the module flattens the chunks and keeps the result small."""
     devices = [dict(item='d1', changed=True), dict(item='d2', failed=True, msg='boom')]
-    chunks = [dict(ansible_loop_var='item', item=['d1', 'd2'], changed=True, msg='', results=devices),
+    chunks = [dict(ansible_loop_var='item', item=['d1', 'd2'], changed=True, msg='', outcomes=devices),
               dict(ansible_loop_var='item', item=['d3'], failed=False, msg='devices[0]: claim_token is not valid'),
-              dict(ansible_loop_var='item', item=[], skipped=True, results=[])]
+              dict(ansible_loop_var='item', item=[], skipped=True, outcomes=[])]
     steps = [dict(vendor='nrfcloud', step='claim', runs=chunks),
-             dict(vendor='naocloud', step='tags', runs=[dict(changed=False, results=[dict(item='aa:bb', changed=False)])])]
+             dict(vendor='naocloud', step='tags', runs=[dict(changed=False, outcomes=[dict(item='aa:bb', changed=False)])])]
     result = run(batch_report, dict(path=str(tmp_path / 'reports'), name='r', steps=steps))
     assert result['report']['counts'] == dict(nrfcloud=dict(total=2, changed=1, ok=0, failed=1),
                                               naocloud=dict(total=1, changed=0, ok=1, failed=0))
@@ -122,7 +122,7 @@ def test_the_action_keeps_only_what_the_report_shows():
     """What batch_report's action sends to the module: flattened runs, each result cut down to the report's fields."""
     certificate = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
     runs = [dict(ansible_loop_var='item', item=['d1'], invocation=dict(module_args=dict(devices=['d1'])), onboarding=[certificate],
-                 results=[dict(item='d1', changed=True, failed=False, status='PROVISIONED', commands=[dict(kind='csr')],
+                 outcomes=[dict(item='d1', changed=True, failed=False, status='PROVISIONED', commands=[dict(kind='csr')],
                                csr=dict(pem=certificate))]),
             dict(ansible_loop_var='item', item=['d2'], msg='devices[0]: claim_token is not valid'),
             dict(ansible_loop_var='item', item=[], skipped=True)]

@@ -50,7 +50,7 @@ def test_create_three_change_one_idempotent_delete(mock, creds, run):
     tags = held(mock)
     assert sorted(tags) == ['AA:BB:CC:00:00:01', 'AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
     assert tags['AA:BB:CC:00:00:03']['category'] is None and tags['AA:BB:CC:00:00:02']['name'] == 'Forklift 2'
-    assert result['results'][1]['item'] == 'AA:BB:CC:00:00:02' and result['results'][1]['trackable']['id'] >= 1
+    assert result['outcomes'][1]['item'] == 'AA:BB:CC:00:00:02' and result['outcomes'][1]['trackable']['id'] >= 1
     assert counters(mock)['endpoints'][TAGS % 'POST'] == 3
 
     mock.admin.reset_counters()
@@ -69,7 +69,7 @@ def test_create_three_change_one_idempotent_delete(mock, creds, run):
 
     mock.admin.reset_counters()
     gone = run(naocloud_trackable, args(mock, creds, state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))
-    assert gone['results'][0]['action'] == 'delete' and sorted(held(mock)) == ['AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
+    assert gone['outcomes'][0]['action'] == 'delete' and sorted(held(mock)) == ['AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
     assert counters(mock)['endpoints'][ITEM % 'DELETE'] == 1
     assert run(naocloud_trackable, args(mock, creds, state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))['changed'] is False
 
@@ -91,15 +91,15 @@ def test_check_mode_sends_no_write_and_predicts_exactly(mock, creds, run):
     changed.append(dict(tracking_id='AA:BB:CC:00:00:04', name='New'))
     mock.admin.reset_counters()
     result = run(naocloud_trackable, args(mock, creds, trackables=changed), check_mode=True, diff=True)
-    assert [r['action'] for r in result['results']] == ['update', 'delete', 'none', 'create']
+    assert [r['action'] for r in result['outcomes']] == ['update', 'delete', 'none', 'create']
     assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0)
     assert writes(mock) == 0
     real = run(naocloud_trackable, args(mock, creds, trackables=changed))
-    assert [r['action'] for r in real['results']] == ['update', 'delete', 'none', 'create']
+    assert [r['action'] for r in real['outcomes']] == ['update', 'delete', 'none', 'create']
     # exclusive check mode: the batch endpoint is not called either
     mock.admin.reset_counters()
     check = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three()[:1]), check_mode=True)
-    assert check['changed'] and [r['action'] for r in check['results']] == ['update', 'delete', 'delete']
+    assert check['changed'] and [r['action'] for r in check['outcomes']] == ['update', 'delete', 'delete']
     assert writes(mock) == 0 and JOB not in counters(mock)['endpoints']
 
 
@@ -109,7 +109,7 @@ def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, creds
     wanted = [dict(tracking_id='AA:BB:CC:00:00:01', name='Forklift 1'), dict(tracking_id='AA:BB:CC:00:00:02', name='Forklift 2')]
     result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=wanted), diff=True)
     assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0)
-    assert [(r['item'], r['action']) for r in result['results']] == [
+    assert [(r['item'], r['action']) for r in result['outcomes']] == [
         ('AA:BB:CC:00:00:01', 'update'), ('AA:BB:CC:00:00:02', 'create'), ('AA:BB:CC:99:00:01', 'delete')]
     assert result['job']['status'] == 'success' and result['job']['has_finished'] is True
     tags = held(mock)
@@ -120,7 +120,7 @@ def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, creds
     # the 303 reached the module (requests did not follow it); the job was read from api_url
     assert counters(mock)['statuses'][BATCH] == {'303': 1}
     assert TAGS % 'POST' not in endpoints and ITEM % 'DELETE' not in endpoints
-    assert result['results'][1]['trackable']['id'] >= 1  # read back after the job
+    assert result['outcomes'][1]['trackable']['id'] >= 1  # read back after the job
 
     mock.admin.reset_counters()
     again = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=wanted))
@@ -157,7 +157,7 @@ def test_partial_failure_and_rerun(mock, creds, run):
                          message='Tracking id is reserved by another tenant')
     result = run(naocloud_trackable, args(mock, creds, trackables=three(), concurrency=1))
     assert result['failed'] and result['summary'] == dict(total=3, changed=2, ok=0, failed=1)
-    assert 'HTTP 422' in result['results'][1]['msg'] and 'reserved by another tenant' in result['results'][1]['msg']
+    assert 'HTTP 422' in result['outcomes'][1]['msg'] and 'reserved by another tenant' in result['outcomes'][1]['msg']
     rerun = run(naocloud_trackable, args(mock, creds, trackables=three()))
     assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0)
 
@@ -169,8 +169,8 @@ def test_vendor_422_is_reported_with_its_pointer(mock, creds, run):
     mock.admin.add_fault(vendor='naocloud', method='GET', path='nao_trackables$', kind='status', status=200, count=1)
     result = run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='dup')]))
     assert result['failed']
-    assert 'HTTP 422' in result['results'][0]['msg'] and 'has already been taken' in result['results'][0]['msg']
-    assert 'at /data/attributes/tracking_id' in result['results'][0]['msg']
+    assert 'HTTP 422' in result['outcomes'][0]['msg'] and 'has already been taken' in result['outcomes'][0]['msg']
+    assert 'at /data/attributes/tracking_id' in result['outcomes'][0]['msg']
 
 
 @pytest.mark.parametrize('auth', ['api_key', 'password', 'oauth2', 'session'])

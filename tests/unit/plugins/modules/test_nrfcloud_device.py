@@ -54,7 +54,7 @@ def test_onboard_update_idempotent_delete(nrf, creds, run):
     ids = [str(uuid.uuid4()) for _i in range(3)]
     devices = [dict(device_id=i, certificate=device_cert(i), tags=['line-7'], name='imei-%d' % n) for n, i in enumerate(ids)]
     result = run(nrfcloud_device, args(nrf, creds, devices), diff=True)
-    assert result['changed'] and [r['action'] for r in result['results']] == ['onboarded'] * 3, result.get('msg')
+    assert result['changed'] and [r['action'] for r in result['outcomes']] == ['onboarded'] * 3, result.get('msg')
     state = team_devices(nrf)
     assert all(state[i]['tags'] == ['line-7'] and state[i]['hasPublicKey'] for i in ids)
     assert [state[i]['name'] for i in ids] == ['imei-0', 'imei-1', 'imei-2']
@@ -66,7 +66,7 @@ def test_onboard_update_idempotent_delete(nrf, creds, run):
 
     devices[1]['tags'] = ['line-7', 'shipped']
     changed = run(nrfcloud_device, args(nrf, creds, devices), diff=True)
-    assert [r['action'] for r in changed['results']] == ['none', 'updated', 'none']
+    assert [r['action'] for r in changed['outcomes']] == ['none', 'updated', 'none']
     assert changed['diff']['after'][ids[1]]['tags'] == ['line-7', 'shipped']
     assert team_devices(nrf)[ids[1]]['tags'] == ['line-7', 'shipped']
 
@@ -74,7 +74,7 @@ def test_onboard_update_idempotent_delete(nrf, creds, run):
     check = run(nrfcloud_device, args(nrf, creds, [dict(device_id=ids[0])], state='absent'), check_mode=True)
     assert check['changed'] and writes(nrf) == 0
     gone = run(nrfcloud_device, args(nrf, creds, [dict(device_id=ids[0])], state='absent'))
-    assert gone['results'][0]['action'] == 'deleted' and ids[0] not in team_devices(nrf)
+    assert gone['outcomes'][0]['action'] == 'deleted' and ids[0] not in team_devices(nrf)
 
     info = run(nrfcloud_device_info, dict(api_url=nrf.url + '/nrfcloud/v1', api_key=creds.NRFCLOUD_TEAM_A_API_KEY,
                                           device_ids=ids, tags=['shipped']))

@@ -72,7 +72,7 @@ def test_claim_csr_sign_finish_then_idempotent(nrf, creds, run, factory_ca):
     state = claimed_state(nrf)
     ca_cert = x509.load_pem_x509_certificate(factory_ca[0].encode())
     certificates = dict((o['device_id'], o['certificate']) for o in result['onboarding'])
-    for device, entry in zip(devices, result['results']):
+    for device, entry in zip(devices, result['outcomes']):
         assert entry['item'] == device['device_id'] and entry['status'] == 'PROVISIONED'
         assert [c['kind'] for c in entry['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
         assert entry['csr']['pem'].startswith('-----BEGIN CERTIFICATE REQUEST-----')
@@ -97,7 +97,7 @@ def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
     args = csr_flow_args(nrf, creds, devices, factory_ca)
     predicted = run(nrfcloud_provisioning, args, check_mode=True, diff=True)
     assert predicted['changed'] is True and writes(nrf) == 0
-    assert all(r['claimed'] and r['certificate_signed'] for r in predicted['results'])
+    assert all(r['claimed'] and r['certificate_signed'] for r in predicted['outcomes'])
     assert predicted['diff']['after'][devices[0]['device_id']]['claimed'] is True
     real = run(nrfcloud_provisioning, args)
     assert real['changed'] == predicted['changed']
@@ -120,12 +120,12 @@ def test_rerun_finishes_a_device_left_between_certificate_and_finished(nrf, cred
     nrf.admin.reset_counters()
     predicted = run(nrfcloud_provisioning, args, check_mode=True)
     assert predicted['changed'] is True and writes(nrf) == 0
-    assert [c['kind'] for c in predicted['results'][0]['commands_added']] == ['finished']
+    assert [c['kind'] for c in predicted['outcomes'][0]['commands_added']] == ['finished']
 
     second = run(nrfcloud_provisioning, args)
     assert second['changed'] is True and not second.get('failed'), second.get('msg')
-    assert second['results'][0]['status'] == 'PROVISIONED'
-    assert [c['kind'] for c in second['results'][0]['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
+    assert second['outcomes'][0]['status'] == 'PROVISIONED'
+    assert [c['kind'] for c in second['outcomes'][0]['commands']] == ['certificateSigningRequest', 'clientCertificate', 'finished']
     assert writes(nrf) == 1
 
     nrf.admin.reset_counters()
@@ -140,7 +140,7 @@ def test_the_last_devices_of_a_wait_are_read_one_by_one(nrf, creds, run):
     nrf.admin.reset_counters()
     waited = [{'device_id': d['device_id']} for d in team[:2]]
     result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=waited, commands=[{'kind': 'finished'}], wait_for='PROVISIONED'))
-    assert [r['status'] for r in result['results']] == ['PROVISIONED', 'PROVISIONED'], result.get('msg')
+    assert [r['status'] for r in result['outcomes']] == ['PROVISIONED', 'PROVISIONED'], result.get('msg')
     endpoints = nrf.admin.counters()['endpoints']
     # 4 pages to read the claimed state, 4 for the first status round; the later rounds read the 2 devices
     assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices'] == 8, endpoints
@@ -151,8 +151,8 @@ def test_csr_returned_in_the_message_field(nrf, creds, run, factory_ca):
     nrf.admin.call('POST', '/nrfcloud/simulator', {'csr_field': 'message'})
     devices = tokens(nrf, 1)
     result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
-    assert result['results'][0]['csr']['field'] == 'message'
-    assert result['results'][0]['status'] == 'PROVISIONED'
+    assert result['outcomes'][0]['csr']['field'] == 'message'
+    assert result['outcomes'][0]['status'] == 'PROVISIONED'
 
 
 def test_a_failing_command_fails_its_device_only(nrf, creds, run):
@@ -162,7 +162,7 @@ def test_a_failing_command_fails_its_device_only(nrf, creds, run):
                      commands=[{'kind': 'config', 'config': {'cloud.url': 'mqtt://mock'}}, {'kind': 'finished'}], wait_for='PROVISIONED')
     result = run(nrfcloud_provisioning, args)
     assert result['failed'] and '1 of 3 devices failed' in result['msg']
-    by_id = dict((r['item'], r) for r in result['results'])
+    by_id = dict((r['item'], r) for r in result['outcomes'])
     assert by_id[devices[1]['device_id']]['failed'] and 'ERROR' in by_id[devices[1]['device_id']]['msg']
     assert by_id[devices[0]['device_id']]['status'] == 'PROVISIONED' and not by_id[devices[0]['device_id']]['failed']
 
@@ -174,8 +174,8 @@ def test_commands_are_history_and_finished_stays_last(nrf, creds, run):
     more = first[:1] + [{'kind': 'preSharedKey', 'sec_tag': 42, 'identity': 'dev-psk', 'secret': '0A1B2C3D4E5F'}, {'kind': 'finished'}]
     result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], commands=more,
                                                   wait_for='PROVISIONED'))
-    assert [c['kind'] for c in result['results'][0]['commands_added']] == ['preSharedKey', 'finished']
-    kinds = [c['kind'] for c in result['results'][0]['commands']]
+    assert [c['kind'] for c in result['outcomes'][0]['commands_added']] == ['preSharedKey', 'finished']
+    kinds = [c['kind'] for c in result['outcomes'][0]['commands']]
     assert kinds == ['clientPrivateKeyGeneration', 'finished', 'preSharedKey', 'finished']
     assert '0A1B2C3D4E5F' not in json.dumps(result)
     assert run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], commands=more))['changed'] is False
@@ -186,7 +186,7 @@ def test_unclaim(nrf, creds, run):
     run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': device['claim_token']}]))
     assert device['device_id'] in claimed_state(nrf)
     result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], state='absent'))
-    assert result['changed'] and result['results'][0]['unclaimed']
+    assert result['changed'] and result['outcomes'][0]['unclaimed']
     assert device['device_id'] not in claimed_state(nrf)
     assert run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'device_id': device['device_id']}], state='absent'))['changed'] is False
 

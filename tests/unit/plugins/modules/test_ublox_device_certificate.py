@@ -68,7 +68,7 @@ def test_renew_within_window_converges_for_250_devices(mock, creds, run, cas):
     assert check['changed'] and check['acted_on'] == expected
     assert mock.admin.counters()['by_category']['write'] == 0
     by_status = {}
-    for result in check['results']:
+    for result in check['outcomes']:
         by_status.setdefault(result['status'], []).append(result)
     assert len(by_status['acted']) == 100 and len(by_status['done']) == 150
     assert len(by_status['skipped']) == 4
@@ -90,7 +90,7 @@ def test_renew_within_window_converges_for_250_devices(mock, creds, run, cas):
     second = run(ublox_device_certificate, args)
     assert second['changed'] is False and second['acted_on'] == []
     assert mock.admin.counters()['by_category']['write'] == 0
-    assert sum(1 for r in second['results'] if r['status'] == 'pending') == 100
+    assert sum(1 for r in second['outcomes'] if r['status'] == 'pending') == 100
 
     heartbeat(mock)
     renewed = ztp(mock)[expected[0]]['CurrentProperties']
@@ -104,7 +104,7 @@ def test_renew_every_holder_of_the_ca_without_selection(mock, creds, run, cas):
     seed_fleet(mock)
     mock.admin.reset_counters()
     result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=15), check_mode=True)
-    assert len(result['acted_on']) == 50 and len(result['results']) == 250
+    assert len(result['acted_on']) == 50 and len(result['outcomes']) == 250
     assert mock.admin.counters()['endpoints']['ublox POST /v1/ztp/rootca/device/get'] == 3
 
 
@@ -125,7 +125,7 @@ def test_transfer_250_devices_converges(mock, creds, run, cas):
     rots = sorted(ztp(mock))
     mock.admin.reset_counters()
     again = run(ublox_device_certificate, ublox_args(mock, creds, action='transfer', ca_name=CA, rot_public_uids=rots[:5]))
-    assert again['changed'] is False and {r['status'] for r in again['results']} == {'done'}
+    assert again['changed'] is False and {r['status'] for r in again['outcomes']} == {'done'}
     assert mock.admin.counters()['by_category']['write'] == 0
 
 
@@ -159,7 +159,7 @@ def test_revoke_only_what_is_not_revoked(mock, creds, run, cas):
     mock.admin.reset_counters()
     second = run(ublox_device_certificate, args)
     assert second['changed'] is False and mock.admin.counters()['by_category']['write'] == 0
-    assert {r['status'] for r in second['results']} == {'done'}
+    assert {r['status'] for r in second['outcomes']} == {'done'}
 
 
 def test_update_with_issued_before_and_delete(mock, creds, run, cas):
@@ -174,14 +174,14 @@ def test_update_with_issued_before_and_delete(mock, creds, run, cas):
     mock.admin.reset_counters()
     after = run(ublox_device_certificate, args)
     assert after['changed'] is False and mock.admin.counters()['by_category']['write'] == 0
-    assert {r['reason'].split(',')[0] for r in after['results']} >= {'issued %s' % ztp(mock)['b0']['CurrentProperties']['IssuedDate']}
+    assert {r['reason'].split(',')[0] for r in after['outcomes']} >= {'issued %s' % ztp(mock)['b0']['CurrentProperties']['IssuedDate']}
 
     delete = ublox_args(mock, creds, action='delete', tags=['old'])
     assert run(ublox_device_certificate, delete)['acted_on'] == ['b0', 'b1', 'b2']
-    assert {r['status'] for r in run(ublox_device_certificate, delete)['results']} == {'pending'}
+    assert {r['status'] for r in run(ublox_device_certificate, delete)['outcomes']} == {'pending'}
     heartbeat(mock)
     final = run(ublox_device_certificate, delete)
-    assert final['changed'] is False and {r['reason'] for r in final['results']} == {'holds no certificate'}
+    assert final['changed'] is False and {r['reason'] for r in final['outcomes']} == {'holds no certificate'}
 
 
 def test_unknown_device_is_reported_and_the_others_are_worked(mock, creds, run, cas):
@@ -189,7 +189,7 @@ def test_unknown_device_is_reported_and_the_others_are_worked(mock, creds, run, 
     result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30,
                                                       rot_public_uids=['c1', 'c2']))
     assert result['failed'] and result['acted_on'] == ['c1']
-    failed = [r for r in result['results'] if r['failed']]
+    failed = [r for r in result['outcomes'] if r['failed']]
     assert [r['item'] for r in failed] == ['c2'] and 'knows no device' in failed[0]['msg']
     assert ztp(mock)['c1']['DesiredProperties']['Action'] == 'RENEW'
 
@@ -238,7 +238,7 @@ def test_revoked_certificates_are_not_renewed(mock, creds, run, cas):
     result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30,
                                                       rot_public_uids=['d1', 'd2']))
     assert result['acted_on'] == ['d2']
-    skipped = result['results'][0]
+    skipped = result['outcomes'][0]
     assert skipped['status'] == 'skipped' and 'is revoked' in skipped['reason']
 
 
@@ -246,5 +246,5 @@ def test_renew_does_not_replace_a_pending_transfer(mock, creds, run, cas):
     mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='e1', CAName=CA, ExpiresInDays=3)]})
     run(ublox_device_certificate, ublox_args(mock, creds, action='transfer', ca_name=TEST_CA, rot_public_uids=['e1']))
     result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30, rot_public_uids=['e1']))
-    assert result['changed'] is False and 'TRANSFER to %s is pending' % TEST_CA in result['results'][0]['reason']
+    assert result['changed'] is False and 'TRANSFER to %s is pending' % TEST_CA in result['outcomes'][0]['reason']
     assert ztp(mock)['e1']['DesiredProperties']['Action'] == 'TRANSFER'

@@ -68,10 +68,10 @@ def test_provisioning_on_devices_pending_then_applied(mock, creds, run):
     assert first['changed'] and mock.admin.counters()['endpoints']['ublox POST /v1/device/provisioning/set'] == 1
     mock.admin.reset_counters()
     pending = run(ublox_device_provisioning, args)
-    assert pending['changed'] is False and {r['status'] for r in pending['results']} == {'pending'} and writes(mock) == 0
+    assert pending['changed'] is False and {r['status'] for r in pending['outcomes']} == {'pending'} and writes(mock) == 0
     mock.admin.seed('ublox', 'heartbeat', {})
     done = run(ublox_device_provisioning, args)
-    assert done['changed'] is False and {r['status'] for r in done['results']} == {'done'}
+    assert done['changed'] is False and {r['status'] for r in done['outcomes']} == {'done'}
     # one device drifts: only it is sent again
     more = run(ublox_device_provisioning, ublox_args(mock, creds, rot_public_uids=rots[:1], authorizations=dict(ztpv1=True)))
     assert more['acted_on'] == rots[:1]

@@ -40,7 +40,7 @@ def test_create_check_mode_then_create_then_idempotent(mock, creds, run, tmp_pat
     cert_path = str(tmp_path / 'ca.pem')
     args = ublox_args(mock, creds, cas=[new_ca(certificate_path=cert_path, mode='0640')])
     check = run(ublox_rootca, args, check_mode=True, diff=True)
-    assert check['changed'] is True and check['results'][0]['actions'] == ['created', 'wrote certificate_path']
+    assert check['changed'] is True and check['outcomes'][0]['actions'] == ['created', 'wrote certificate_path']
     assert check['diff']['before'][CA] == {'state': 'absent'}
     assert check['diff']['after'][CA]['ca_validity_days'] == 3650
     assert writes(mock) == 0 and not os.path.exists(cert_path)
@@ -48,7 +48,7 @@ def test_create_check_mode_then_create_then_idempotent(mock, creds, run, tmp_pat
 
     created = run(ublox_rootca, args)
     assert created['changed'] is True and created['summary'] == {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0}
-    ca = created['results'][0]['ca']
+    ca = created['outcomes'][0]['ca']
     assert ca['renew_before_expiration_days'] == 30 and ca['expiration_date'].endswith('Z')
     pem = x509.load_pem_x509_certificate(ca['certificate'].encode())
     assert pem.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -59,7 +59,7 @@ def test_create_check_mode_then_create_then_idempotent(mock, creds, run, tmp_pat
 
     mock.admin.reset_counters()
     again = run(ublox_rootca, args)
-    assert again['changed'] is False and again['results'][0]['actions'] == []
+    assert again['changed'] is False and again['outcomes'][0]['actions'] == []
     assert counts(mock) == {'auth': 1, 'read': 1, 'write': 0}
     check_again = run(ublox_rootca, args, check_mode=True)
     assert check_again['changed'] is False
@@ -71,7 +71,7 @@ def test_file_drift_and_mode_are_repaired(mock, creds, run, tmp_path):
     run(ublox_rootca, args)
     with open(cert_path, 'w') as handle:
         handle.write('tampered\n')
-    assert run(ublox_rootca, args, check_mode=True)['results'][0]['actions'] == ['wrote certificate_path']
+    assert run(ublox_rootca, args, check_mode=True)['outcomes'][0]['actions'] == ['wrote certificate_path']
     repaired = run(ublox_rootca, args)
     assert repaired['changed'] and 'tampered' not in open(cert_path).read()
     mode_only = run(ublox_rootca, ublox_args(mock, creds, cas=[new_ca(certificate_path=cert_path, mode='u=rw,go=')]))
@@ -84,12 +84,12 @@ def test_renew_policy_is_updated_in_place(mock, creds, run):
     mock.admin.reset_counters()
     args = ublox_args(mock, creds, cas=[dict(name=CA, renew_before_expiration_days=90)])
     check = run(ublox_rootca, args, check_mode=True, diff=True)
-    assert check['changed'] and check['results'][0]['actions'] == ['updated renew_before_expiration_days']
+    assert check['changed'] and check['outcomes'][0]['actions'] == ['updated renew_before_expiration_days']
     assert check['diff']['before'][CA]['renew_before_expiration_days'] == 30
     assert check['diff']['after'][CA]['renew_before_expiration_days'] == 90
     assert writes(mock) == 0
     updated = run(ublox_rootca, args)
-    assert updated['changed'] and updated['results'][0]['ca']['renew_before_expiration_days'] == 90
+    assert updated['changed'] and updated['outcomes'][0]['ca']['renew_before_expiration_days'] == 90
     assert mock.admin.counters()['endpoints']['ublox POST /v1/ztp/rootca/update'] == 1
     assert mock.admin.state()['ublox']['rootCAs'][0]['RenewBeforeExpiration'] == 90
     assert run(ublox_rootca, args)['changed'] is False
@@ -112,20 +112,20 @@ def test_pop_certificate_generated_once(mock, creds, run, tmp_path):
     pop_path = str(tmp_path / 'pop.pem')
     code = '930783746273459058465786283467236543874968549'
     args = ublox_args(mock, creds, cas=[new_ca(pop_registration_code=code, pop_certificate_path=pop_path, mode='0600')])
-    assert run(ublox_rootca, args, check_mode=True)['results'][0]['actions'] == ['created', 'generated PoP certificate']
+    assert run(ublox_rootca, args, check_mode=True)['outcomes'][0]['actions'] == ['created', 'generated PoP certificate']
     first = run(ublox_rootca, args)
     pop = x509.load_pem_x509_certificate(open(pop_path, 'rb').read())
-    ca = x509.load_pem_x509_certificate(first['results'][0]['ca']['certificate'].encode())
+    ca = x509.load_pem_x509_certificate(first['outcomes'][0]['ca']['certificate'].encode())
     assert pop.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == code
     pop.verify_directly_issued_by(ca)
-    assert first['results'][0]['pop_certificate'] == open(pop_path).read()
+    assert first['outcomes'][0]['pop_certificate'] == open(pop_path).read()
     assert stat.S_IMODE(os.stat(pop_path).st_mode) == 0o600
     mock.admin.reset_counters()
     second = run(ublox_rootca, args)
-    assert second['changed'] is False and second['results'][0]['pop_certificate'] == first['results'][0]['pop_certificate']
+    assert second['changed'] is False and second['outcomes'][0]['pop_certificate'] == first['outcomes'][0]['pop_certificate']
     assert writes(mock) == 0
     other_code = run(ublox_rootca, ublox_args(mock, creds, cas=[new_ca(pop_registration_code='new-code', pop_certificate_path=pop_path)]))
-    assert other_code['results'][0]['actions'] == ['generated PoP certificate']
+    assert other_code['outcomes'][0]['actions'] == ['generated PoP certificate']
     assert mock.admin.counters()['endpoints']['ublox POST /v1/ztp/rootca/popcertificate/generate'] == 1
 
 
@@ -136,11 +136,11 @@ def test_delete_refusal_is_explained_and_delete_works(mock, creds, run):
                                                                'CAName': 'linked.example.com'}]})
     args = ublox_args(mock, creds, state='absent', cas=[dict(name=CA), dict(name='linked.example.com'), dict(name='never.example.com')])
     check = run(ublox_rootca, args, check_mode=True)
-    assert [r['actions'] for r in check['results']] == [['deleted'], ['deleted'], []]
+    assert [r['actions'] for r in check['outcomes']] == [['deleted'], ['deleted'], []]
     assert writes(mock) == 2
     result = run(ublox_rootca, args)
     assert result['failed'] and result['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1}
-    refused = result['results'][1]
+    refused = result['outcomes'][1]
     assert refused['failed'] and 'refused to delete Root CA linked.example.com' in refused['msg']
     assert 'linked to device profile' in refused['msg'] and 'Thingstream portal' in refused['msg']
     assert refused['error']['status'] == 400
@@ -191,6 +191,6 @@ def test_delete_of_a_ca_devices_hold_is_refused_without_a_write(mock, creds, run
     mock.admin.reset_counters()
     for check_mode in (True, False):
         result = run(ublox_rootca, ublox_args(mock, creds, state='absent', cas=[dict(name=CA)]), check_mode=check_mode)
-        assert result['failed'] and '3 device(s) hold a certificate signed by it' in result['results'][0]['msg']
-        assert 'action=transfer' in result['results'][0]['msg']
+        assert result['failed'] and '3 device(s) hold a certificate signed by it' in result['outcomes'][0]['msg']
+        assert 'action=transfer' in result['outcomes'][0]['msg']
     assert mock.admin.counters()['by_category']['write'] == 0

@@ -33,12 +33,12 @@ def test_exclusive_membership_of_250_devices_converges_in_one_task(mock, creds, 
     mock.admin.reset_counters()
     args = ublox_args(mock, creds, tags=[dict(name='line-1', assignment='exclusive', rot_public_uids=rots[:250])])
     check = run(ublox_tag, args, check_mode=True)
-    result = check['results'][0]
+    result = check['outcomes'][0]
     assert check['changed'] and len(result['added_rot_public_uids']) == 250 and len(result['removed_rot_public_uids']) == 50
     assert mock.admin.counters()['by_category']['write'] == 0
 
     first = run(ublox_tag, args, diff=True)
-    assert first['changed'] and first['results'][0]['rot_public_uid_count'] == 250
+    assert first['changed'] and first['outcomes'][0]['rot_public_uid_count'] == 250
     assert sorted(tag_state(mock, 'line-1')['ROTPublicUIDs']) == sorted(rots[:250])
     endpoints = mock.admin.counters()['endpoints']
     assert endpoints['ublox POST /v1/tag/assign'] == 1 and endpoints['ublox POST /v1/tag/remove'] == 1
@@ -60,12 +60,12 @@ def test_add_remove_and_case_insensitive_names(mock, creds, run):
     mock.admin.seed('ublox', 'device_profiles', {'profiles': [{'DeviceProfileUID': PROFILE}]})
     pilot = dict(name='Pilot', rot_public_uids=[rot.upper() for rot in rots[:2]], device_profile_uids=[PROFILE])
     created = run(ublox_tag, ublox_args(mock, creds, tags=[pilot]))
-    assert created['changed'] and created['results'][0]['created']
+    assert created['changed'] and created['outcomes'][0]['created']
     assert tag_state(mock, 'pilot')['DeviceProfileUIDs'] == [PROFILE]
     more = run(ublox_tag, ublox_args(mock, creds, tags=[dict(name='PILOT', rot_public_uids=rots[1:3])]))
-    assert more['results'][0]['added_rot_public_uids'] == [rots[2]] and not more['results'][0]['created']
+    assert more['outcomes'][0]['added_rot_public_uids'] == [rots[2]] and not more['outcomes'][0]['created']
     removed = run(ublox_tag, ublox_args(mock, creds, assignment='remove', tags=[dict(name='pilot', rot_public_uids=[rots[0], rots[4]])]))
-    assert removed['results'][0]['removed_rot_public_uids'] == [rots[0]]
+    assert removed['outcomes'][0]['removed_rot_public_uids'] == [rots[0]]
     assert sorted(tag_state(mock, 'pilot')['ROTPublicUIDs']) == rots[1:3]
     mock.admin.reset_counters()
     for assignment, members in (('add', rots[1:3]), ('remove', [rots[0], rots[4]]), ('exclusive', rots[1:3])):
@@ -91,14 +91,14 @@ def test_delete_assigned_tag_needs_force(mock, creds, run):
     mock.admin.seed('ublox', 'tags', {'tags': [{'TagName': 'busy', 'ROTPublicUIDs': rots, 'DeviceProfileUIDs': [PROFILE]}, 'free']})
     refused = run(ublox_tag, ublox_args(mock, creds, state='absent', tags=[dict(name='BUSY'), dict(name='free'), dict(name='gone')]))
     assert refused['failed'] and refused['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1}
-    assert 'still assigned to 2 device(s) and 1 device profile(s)' in refused['results'][0]['msg']
-    assert 'force=true' in refused['results'][0]['msg']
+    assert 'still assigned to 2 device(s) and 1 device profile(s)' in refused['outcomes'][0]['msg']
+    assert 'force=true' in refused['outcomes'][0]['msg']
     assert tag_state(mock, 'busy') is not None and tag_state(mock, 'free') is None
     check = run(ublox_tag, ublox_args(mock, creds, state='absent', force=True, tags=[dict(name='busy')]), check_mode=True)
-    assert check['changed'] and check['results'][0]['removed_rot_public_uids'] == sorted(rots)
+    assert check['changed'] and check['outcomes'][0]['removed_rot_public_uids'] == sorted(rots)
     assert tag_state(mock, 'busy') is not None
     forced = run(ublox_tag, ublox_args(mock, creds, state='absent', force=True, tags=[dict(name='busy')]))
-    assert forced['changed'] and forced['results'][0]['deleted'] and tag_state(mock, 'busy') is None
+    assert forced['changed'] and forced['outcomes'][0]['deleted'] and tag_state(mock, 'busy') is None
     assert run(ublox_tag, ublox_args(mock, creds, state='absent', tags=[dict(name='busy')]))['changed'] is False
 
 
