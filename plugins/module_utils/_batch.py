@@ -29,29 +29,33 @@ def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY):
         return list(pool.map(func, items))
 
 
-def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None):
+def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None):
     """Run ``worker(item)`` for every item and return one result dict per item, in input order.
 
     ``worker`` returns a dict (at least ``changed``). An exception becomes a failed result with the
-    (redacted) reason; the other items are still worked. Nothing is dropped: the list returned has
+    (redacted) reason; the other items are still worked. ``writes_here()`` counts the writes the
+    calling thread has sent: an item that fails after a write is still ``changed``. Nothing is dropped: the list returned has
     exactly one entry per input item, and each entry names its item through ``key(item)``.
     """
     items = list(items)
     key = key or (lambda item: item)
     redact = redact or (lambda text: text)
+    writes_here = writes_here or (lambda: 0)
 
     def safe(item):
+        before = writes_here()
         try:
             result = dict(worker(item) or {})
             result.setdefault('changed', False)
             result.setdefault('failed', False)
         except IotopsError as exc:
-            result = dict(changed=False, failed=True, msg=redact(exc.msg))
+            result = dict(changed=writes_here() > before, failed=True, msg=redact(exc.msg))
             if exc.details.get('error'):
                 result['error'] = exc.details['error']
         except Exception as exc:  # pylint: disable=broad-except
             # a bug must not lose the other items; the message names the type and keeps secrets out
-            result = dict(changed=False, failed=True, msg=redact('unexpected error: %s: %s' % (type(exc).__name__, exc)))
+            result = dict(changed=writes_here() > before, failed=True,
+                          msg=redact('unexpected error: %s: %s' % (type(exc).__name__, exc)))
         result['item'] = key(item)
         return result
 
@@ -59,7 +63,9 @@ def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=N
 
 
 def summarize(results):
-    """Counts for the module result: total, changed, ok (not changed, not failed), failed."""
+    """Counts for the module result: total, changed, ok (not changed, not failed), failed, and waiting (for the
+    device: not failed, to be moved on by a later run; counted among changed or ok as well)."""
     failed = sum(1 for r in results if r.get('failed'))
     changed = sum(1 for r in results if r.get('changed') and not r.get('failed'))
-    return dict(total=len(results), changed=changed, failed=failed, ok=len(results) - changed - failed)
+    waiting = sum(1 for r in results if r.get('waiting') and not r.get('failed'))
+    return dict(total=len(results), changed=changed, failed=failed, ok=len(results) - changed - failed, waiting=waiting)

@@ -24,6 +24,7 @@ import datetime
 import email.utils
 import json
 import random
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -66,6 +67,35 @@ def parse_retry_after(value, now=None):
         when = when.replace(tzinfo=datetime.timezone.utc)
     now = now if now is not None else time.time()
     return max(0.0, when.timestamp() - now)
+
+
+class WriteLedger:
+    """How many writes this process has sent, in all and per thread.
+
+    A write counts once it may have changed something: the server accepted it, or its outcome is
+    unknown. A module's ``changed`` rests on this ledger, so that a task that wrote and then failed
+    still says it changed something (and a batch item that failed half way through says so too).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.total = 0
+
+    def reset(self):
+        with self._lock:
+            self.total = 0
+
+    def record(self):
+        with self._lock:
+            self.total += 1
+        self._local.count = self.by_this_thread() + 1
+
+    def by_this_thread(self):
+        return getattr(self._local, 'count', 0)
+
+
+WRITES = WriteLedger()
 
 
 def backoff_delay(attempt, cap):
@@ -194,6 +224,7 @@ class HttpClient:
                 timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
                 # after a read timeout the server may still be working on the write: keep re-reading for a while,
                 # and never send it again (the re-read cannot prove that the write will not still happen)
+                self._record_write(authenticated)  # sent, and perhaps applied
                 recovered = self._recover(method, shown_path, verify_write, _describe(exc), settle=self.timeout if timed_out else 0)
                 if recovered is not None:
                     return recovered
@@ -220,6 +251,7 @@ class HttpClient:
                 attempt += 1
                 continue
             if status in RETRY_GATEWAY_STATUSES and not read_only and attempt < self.retries:
+                self._record_write(authenticated)  # the backend may have applied it
                 recovered = self._recover(method, shown_path, verify_write, 'HTTP %d from a gateway' % status)
                 if recovered is not None:
                     return recovered
@@ -227,7 +259,15 @@ class HttpClient:
                 continue
             if status not in expect:
                 raise self.api_error(method, shown_path, resp)
+            if not read_only:
+                self._record_write(authenticated)
             return ApiResponse.from_requests(resp)
+
+    @staticmethod
+    def _record_write(authenticated):
+        # a log-in (unauthenticated POST) changes nothing the task manages
+        if authenticated:
+            WRITES.record()
 
     def _recover(self, method, path, verify_write, reason, settle=0):
         """Re-read after a write with an unknown outcome; None means "not applied".

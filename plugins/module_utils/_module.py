@@ -15,7 +15,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import MissingLibraryError, require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
-from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import WRITES, HttpClient
 
 # The connection options of every module; documented once in the iotops.provisioning.connection doc fragment.
 CONNECTION_ARGSPEC = dict(
@@ -78,7 +78,10 @@ def http_client(module, vendor, base_url, auth, error_parser, redactor, concurre
 
 
 def run(module, main):
-    """Call ``main()`` and turn collection errors into fail_json with a redacted message."""
+    """Call ``main()`` and turn collection errors into fail_json with a redacted message.
+
+    A failure after a write still reports ``changed=true``: the task did change something."""
+    WRITES.reset()  # one ledger per module run (the unit tests run many modules in one process)
     try:
         main()
     except MissingLibraryError as exc:
@@ -87,7 +90,9 @@ def run(module, main):
         redact = Redactor()
         for value in module.no_log_values:
             redact.add(value)
-        module.fail_json(msg=redact(exc.msg), **exc.details)
+        details = dict(exc.details)
+        details.setdefault('changed', WRITES.total > 0)
+        module.fail_json(msg=redact(exc.msg), **details)
 
 
 def iso_utc(epoch):

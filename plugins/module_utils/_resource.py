@@ -22,12 +22,14 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import MAX_CONCURRENCY, run_batch, summarize
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import WRITES
 
 BATCH_ARGSPEC = dict(
     concurrency=dict(type='int', default=8, fallback=(env_fallback, ['IOTOPS_CONCURRENCY'])),
 )
 
 MAX_REPORTED_ERRORS = 20
+FAILURES_IN_MESSAGE = 3
 
 
 def validate_items(items, option, validator, label=None):
@@ -69,7 +71,8 @@ def validate_concurrency(params):
 
 def run_items(module, items, worker, key, redact=None):
     """Work the items with the module's ``concurrency``; one result per item, in input order."""
-    return run_batch(items, worker, concurrency=module.params.get('concurrency') or 1, key=key, redact=redact)
+    return run_batch(items, worker, concurrency=module.params.get('concurrency') or 1, key=key, redact=redact,
+                     writes_here=WRITES.by_this_thread)
 
 
 def exit_batch(module, results, noun='items', **extra):
@@ -81,12 +84,21 @@ def exit_batch(module, results, noun='items', **extra):
             diff_before[str(result['item'])] = diff.get('before')
             diff_after[str(result['item'])] = diff.get('after')
     summary = summarize(results)
-    output = dict(changed=summary['changed'] > 0, outcomes=results, summary=summary)
+    # a write was made whenever the ledger counted one, also for items that failed afterwards
+    changed = any(r.get('changed') for r in results) or WRITES.total > 0
+    output = dict(changed=changed, outcomes=results, summary=summary)
     output.update(extra)
     if module._diff:  # pylint: disable=protected-access
         output['diff'] = dict(before=diff_before, after=diff_after)
     if summary['failed']:
-        first = next(r for r in results if r.get('failed'))
-        module.fail_json(msg='%d of %d %s failed (the others were worked, see outcomes); first: %s: %s'
-                         % (summary['failed'], summary['total'], noun, first['item'], first.get('msg')), **output)
+        module.fail_json(msg=failure_message(results, summary, noun), **output)
     module.exit_json(**output)
+
+
+def failure_message(results, summary, noun):
+    """``2 of 20 devices failed (...): <item>: <reason>; ...`` with the first few reasons, for the task's line."""
+    failed = [r for r in results if r.get('failed')]
+    shown = '; '.join('%s: %s' % (r['item'], r.get('msg')) for r in failed[:FAILURES_IN_MESSAGE])
+    more = len(failed) - FAILURES_IN_MESSAGE
+    return ('%d of %d %s failed (the others were worked, see outcomes): %s%s'
+            % (summary['failed'], summary['total'], noun, shown, '; and %d more' % more if more > 0 else ''))

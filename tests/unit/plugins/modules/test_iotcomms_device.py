@@ -52,7 +52,7 @@ def writes(mock):
 
 def test_create_three_then_second_run_sends_no_write(mock, creds, run):
     result = run(iotcomms_device, args(mock, creds, devices=three()))
-    assert result['changed'] is True and result['summary'] == dict(total=3, changed=3, ok=0, failed=0)
+    assert result['changed'] is True and result['summary'] == dict(total=3, changed=3, ok=0, failed=0, waiting=0)
     assert [r['action'] for r in result['outcomes']] == ['create'] * 3
     devices = stored(mock, creds)
     assert devices['4670001']['macAddress'] == '00:1A:2B:3C:4D:01' and devices['4670001']['authType'] == 'credentials'
@@ -75,7 +75,7 @@ def test_one_field_change_is_one_patch_with_exactly_one_operation(mock, creds, r
     changed[1]['description'] = 'Lift, building 7'
     mock.admin.reset_counters()
     result = run(iotcomms_device, args(mock, creds, devices=changed), diff=True)
-    assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0)
+    assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
     assert result['outcomes'][1]['patch'] == [{'op': 'replace', 'path': '/description', 'value': 'Lift, building 7'}]
     before = {'deviceId': '4670002', 'authType': 'deviceid', 'description': 'Lift', 'authorized': {'domain': 'p.example'}}
     assert result['diff'] == {'before': {'4670002': before}, 'after': {'4670002': dict(before, description='Lift, building 7')}}
@@ -108,7 +108,7 @@ def test_check_mode_sends_no_write_and_predicts_exactly(mock, creds, run):
     mock.admin.reset_counters()
     result = run(iotcomms_device, args(mock, creds, devices=changed), check_mode=True, diff=True)
     assert [r['action'] for r in result['outcomes']] == ['update', 'none', 'delete', 'create']
-    assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0)
+    assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0, waiting=0)
     assert writes(mock) == 0
     assert result['diff']['after']['4670004']['description'] == 'New'
     assert result['diff']['after']['4670003'] == {} and result['diff']['before']['4670003']['description'] == 'Garage'
@@ -161,13 +161,13 @@ def test_partial_failure_reports_every_device_and_a_rerun_converges(mock, creds,
         item['description'] += ' (v2)'
     mock.admin.add_fault(vendor='iotcomms', method='PATCH', path='/4670002$', kind='status', status=500, message='backend exploded')
     result = run(iotcomms_device, args(mock, creds, devices=changed))
-    assert result['failed'] is True and result['summary'] == dict(total=3, changed=2, ok=0, failed=1)
+    assert result['failed'] is True and result['summary'] == dict(total=3, changed=2, ok=0, failed=1, waiting=0)
     assert '1 of 3 devices failed' in result['msg'] and '4670002' in result['msg']
     failed = result['outcomes'][1]
     assert failed['failed'] and 'HTTP 500' in failed['msg'] and 'backend exploded' in failed['msg']
     assert failed['error']['status'] == 500 and failed['error']['method'] == 'PATCH'
     rerun = run(iotcomms_device, args(mock, creds, devices=changed))
-    assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0)
+    assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
 
 
 def test_unknown_outcome_of_a_create_is_re_read_not_resent(mock, creds, run):
@@ -184,7 +184,7 @@ def test_bulk_create_then_converged(mock, creds, run):
                     settings={'authorized': {'domain': 'p.example'}}) for n in range(250)]
     devices.append(dict(device_id='typed', settings={'priority': 3}))  # not text: created with its own PUT
     result = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=100))
-    assert result['summary'] == dict(total=251, changed=251, ok=0, failed=0)
+    assert result['summary'] == dict(total=251, changed=251, ok=0, failed=0, waiting=0)
     assert result['bulk']['state'] == 'completed' and result['bulk']['created'] == 250
     assert result['outcomes'][0]['bulk_id'] == result['bulk']['bulkId']
     endpoints = counters(mock)['endpoints']
@@ -205,10 +205,10 @@ def test_bulk_failures_are_reported_per_device_and_the_rest_is_worked(mock, cred
     devices.append(dict(device_id='old', description='new'))
     mock.admin.add_fault(vendor='iotcomms', method='PUT', path='/bulk/', kind='status', status=400, message='CSV rejected')
     result = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=5))
-    assert result['failed'] and result['summary'] == dict(total=6, changed=1, ok=0, failed=5)
+    assert result['failed'] and result['summary'] == dict(total=6, changed=1, ok=0, failed=5, waiting=0)
     assert 'CSV rejected' in result['outcomes'][0]['msg'] and result['outcomes'][5]['action'] == 'update'
     rerun = run(iotcomms_device, args(mock, creds, devices=devices, bulk_threshold=5))
-    assert rerun['summary'] == dict(total=6, changed=5, ok=1, failed=0)
+    assert rerun['summary'] == dict(total=6, changed=5, ok=1, failed=0, waiting=0)
 
 
 def test_bulk_timeout_then_rerun_creates_nothing_twice(mock, creds, run):
@@ -227,7 +227,7 @@ def test_500_devices_in_one_task_and_a_second_run_without_writes(mock, creds, ru
                     mac_address='02:00:00:%02X:%02X:%02X' % (n >> 16, (n >> 8) & 255, n & 255), description='unit %d' % n)
                for n in range(500)]
     result = run(iotcomms_device, args(mock, creds, devices=devices, concurrency=16))
-    assert result['summary'] == dict(total=500, changed=500, ok=0, failed=0)
+    assert result['summary'] == dict(total=500, changed=500, ok=0, failed=0, waiting=0)
     assert len(stored(mock, creds)) == 500
     mock.admin.reset_counters()
     again = run(iotcomms_device, args(mock, creds, devices=devices, concurrency=16))

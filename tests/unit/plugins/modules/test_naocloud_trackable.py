@@ -46,7 +46,7 @@ def writes(mock):
 
 def test_create_three_change_one_idempotent_delete(mock, creds, run):
     result = run(naocloud_trackable, args(mock, creds, trackables=three()))
-    assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0)
+    assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0, waiting=0)
     tags = held(mock)
     assert sorted(tags) == ['AA:BB:CC:00:00:01', 'AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
     assert tags['AA:BB:CC:00:00:03']['category'] is None and tags['AA:BB:CC:00:00:02']['name'] == 'Forklift 2'
@@ -61,7 +61,7 @@ def test_create_three_change_one_idempotent_delete(mock, creds, run):
     changed = three()
     changed[2]['category'] = 'pallet'
     result = run(naocloud_trackable, args(mock, creds, trackables=changed), diff=True)
-    assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0)
+    assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
     assert result['diff'] == {'before': {'AA:BB:CC:00:00:03': {'name': 'Pallet jack 1', 'tracking_id': 'AA:BB:CC:00:00:03', 'category': None}},
                               'after': {'AA:BB:CC:00:00:03': {'name': 'Pallet jack 1', 'tracking_id': 'AA:BB:CC:00:00:03',
                                                               'category': 'pallet'}}}
@@ -92,7 +92,7 @@ def test_check_mode_sends_no_write_and_predicts_exactly(mock, creds, run):
     mock.admin.reset_counters()
     result = run(naocloud_trackable, args(mock, creds, trackables=changed), check_mode=True, diff=True)
     assert [r['action'] for r in result['outcomes']] == ['update', 'delete', 'none', 'create']
-    assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0)
+    assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0, waiting=0)
     assert writes(mock) == 0
     real = run(naocloud_trackable, args(mock, creds, trackables=changed))
     assert [r['action'] for r in real['outcomes']] == ['update', 'delete', 'none', 'create']
@@ -108,7 +108,7 @@ def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, creds
         dict(name='stray 1', tracking_id='AA:BB:CC:99:00:01'), dict(name='keep', tracking_id='AA:BB:CC:00:00:01', category='old')]})
     wanted = [dict(tracking_id='AA:BB:CC:00:00:01', name='Forklift 1'), dict(tracking_id='AA:BB:CC:00:00:02', name='Forklift 2')]
     result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=wanted), diff=True)
-    assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0)
+    assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0, waiting=0)
     assert [(r['item'], r['action']) for r in result['outcomes']] == [
         ('AA:BB:CC:00:00:01', 'update'), ('AA:BB:CC:00:00:02', 'create'), ('AA:BB:CC:99:00:01', 'delete')]
     assert result['job']['status'] == 'success' and result['job']['has_finished'] is True
@@ -156,10 +156,10 @@ def test_partial_failure_and_rerun(mock, creds, run):
     mock.admin.add_fault(vendor='naocloud', method='POST', path='nao_trackables$', kind='status', status=422, skip=1,
                          message='Tracking id is reserved by another tenant')
     result = run(naocloud_trackable, args(mock, creds, trackables=three(), concurrency=1))
-    assert result['failed'] and result['summary'] == dict(total=3, changed=2, ok=0, failed=1)
+    assert result['failed'] and result['summary'] == dict(total=3, changed=2, ok=0, failed=1, waiting=0)
     assert 'HTTP 422' in result['outcomes'][1]['msg'] and 'reserved by another tenant' in result['outcomes'][1]['msg']
     rerun = run(naocloud_trackable, args(mock, creds, trackables=three()))
-    assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0)
+    assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
 
 
 def test_vendor_422_is_reported_with_its_pointer(mock, creds, run):

@@ -68,7 +68,7 @@ def writes(mock):
 def test_claim_csr_sign_finish_then_idempotent(nrf, creds, run, factory_ca):
     devices = tokens(nrf, 3)
     result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
-    assert result['changed'] and result['summary'] == {'total': 3, 'changed': 3, 'ok': 0, 'failed': 0}, result.get('msg')
+    assert result['changed'] and result['summary'] == {'total': 3, 'changed': 3, 'ok': 0, 'failed': 0, 'waiting': 0}, result.get('msg')
     state = claimed_state(nrf)
     ca_cert = x509.load_pem_x509_certificate(factory_ca[0].encode())
     certificates = dict((o['device_id'], o['certificate']) for o in result['onboarding'])

@@ -47,7 +47,7 @@ def test_create_check_mode_then_create_then_idempotent(mock, creds, run, tmp_pat
     assert mock.admin.state()['ublox']['rootCAs'] == []
 
     created = run(ublox_rootca, args)
-    assert created['changed'] is True and created['summary'] == {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0}
+    assert created['changed'] is True and created['summary'] == {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0, 'waiting': 0}
     ca = created['outcomes'][0]['ca']
     assert ca['renew_before_expiration_days'] == 30 and ca['expiration_date'].endswith('Z')
     pem = x509.load_pem_x509_certificate(ca['certificate'].encode())
@@ -139,7 +139,7 @@ def test_delete_refusal_is_explained_and_delete_works(mock, creds, run):
     assert [r['actions'] for r in check['outcomes']] == [['deleted'], ['deleted'], []]
     assert writes(mock) == 2
     result = run(ublox_rootca, args)
-    assert result['failed'] and result['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1}
+    assert result['failed'] and result['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1, 'waiting': 0}
     refused = result['outcomes'][1]
     assert refused['failed'] and 'refused to delete Root CA linked.example.com' in refused['msg']
     assert 'linked to device profile' in refused['msg'] and 'Thingstream portal' in refused['msg']

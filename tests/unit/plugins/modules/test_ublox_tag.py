@@ -90,7 +90,7 @@ def test_delete_assigned_tag_needs_force(mock, creds, run):
     mock.admin.seed('ublox', 'device_profiles', {'profiles': [{'DeviceProfileUID': PROFILE}]})
     mock.admin.seed('ublox', 'tags', {'tags': [{'TagName': 'busy', 'ROTPublicUIDs': rots, 'DeviceProfileUIDs': [PROFILE]}, 'free']})
     refused = run(ublox_tag, ublox_args(mock, creds, state='absent', tags=[dict(name='BUSY'), dict(name='free'), dict(name='gone')]))
-    assert refused['failed'] and refused['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1}
+    assert refused['failed'] and refused['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1, 'waiting': 0}
     assert 'still assigned to 2 device(s) and 1 device profile(s)' in refused['outcomes'][0]['msg']
     assert 'force=true' in refused['outcomes'][0]['msg']
     assert tag_state(mock, 'busy') is not None and tag_state(mock, 'free') is None
