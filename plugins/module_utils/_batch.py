@@ -29,13 +29,14 @@ def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY):
         return list(pool.map(func, items))
 
 
-def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None):
+def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None):
     """Run ``worker(item)`` for every item and return one result dict per item, in input order.
 
     ``worker`` returns a dict (at least ``changed``). An exception becomes a failed result with the
     (redacted) reason; the other items are still worked. ``writes_here()`` counts the writes the
     calling thread has sent: an item that fails after a write is still ``changed``. Nothing is dropped: the list returned has
-    exactly one entry per input item, and each entry names its item through ``key(item)``.
+    exactly one entry per input item, and each entry names its item through ``key(item)``. ``progress`` (a
+    ``_progress.Progress``) counts each item as it finishes.
     """
     items = list(items)
     key = key or (lambda item: item)
@@ -57,6 +58,8 @@ def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=N
             result = dict(changed=writes_here() > before, failed=True,
                           msg=redact('unexpected error: %s: %s' % (type(exc).__name__, exc)))
         result['item'] = key(item)
+        if progress is not None:
+            progress.add(done=1, failed=1 if result['failed'] else 0)
         return result
 
     return map_concurrently(safe, items, concurrency)

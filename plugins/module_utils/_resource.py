@@ -23,6 +23,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import MAX_CONCURRENCY, run_batch, summarize
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import WRITES
+from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 
 BATCH_ARGSPEC = dict(
     concurrency=dict(type='int', default=8, fallback=(env_fallback, ['IOTOPS_CONCURRENCY'])),
@@ -69,23 +70,30 @@ def validate_concurrency(params):
         raise ConfigError('concurrency must be from 1 to %d, got %s' % (MAX_CONCURRENCY, value))
 
 
-def run_items(module, items, worker, key, redact=None):
-    """Work the items with the module's ``concurrency``; one result per item, in input order."""
+def run_items(module, items, worker, key, redact=None, noun='devices'):
+    """Work the items with the module's ``concurrency``; one result per item, in input order.
+
+    Each finished item is counted in the run's progress (``noun`` names the items), which the action plugin shows."""
+    items = list(items)
     return run_batch(items, worker, concurrency=module.params.get('concurrency') or 1, key=key, redact=redact,
-                     writes_here=WRITES.by_this_thread)
+                     writes_here=WRITES.by_this_thread, progress=Progress.current(len(items), noun))
 
 
-def exit_batch(module, results, noun='items', **extra):
-    """Exit with ``outcomes`` (one per item), ``summary`` and (with --diff) a diff of the changed items; fail if any item failed."""
+def exit_batch(module, results, noun='items', changed=False, diff=None, **extra):
+    """Exit with ``outcomes`` (one per item), ``summary`` and (with --diff) a diff of the changed items; fail if any item failed.
+
+    ``changed`` and ``diff`` ({name: {before, after}}) add what the module changed besides its items (a device profile)."""
     diff_before, diff_after = {}, {}
+    for name, entry in (diff or {}).items():
+        diff_before[name], diff_after[name] = entry.get('before'), entry.get('after')
     for result in results:
-        diff = result.pop('diff', None)
-        if diff and result.get('changed'):
-            diff_before[str(result['item'])] = diff.get('before')
-            diff_after[str(result['item'])] = diff.get('after')
+        entry = result.pop('diff', None)
+        if entry and result.get('changed'):
+            diff_before[str(result['item'])] = entry.get('before')
+            diff_after[str(result['item'])] = entry.get('after')
     summary = summarize(results)
     # a write was made whenever the ledger counted one, also for items that failed afterwards
-    changed = any(r.get('changed') for r in results) or WRITES.total > 0
+    changed = changed or any(r.get('changed') for r in results) or WRITES.total > 0
     output = dict(changed=changed, outcomes=results, summary=summary)
     output.update(extra)
     if module._diff:  # pylint: disable=protected-access

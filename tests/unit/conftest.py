@@ -8,6 +8,7 @@ The tests talk real HTTP to the mock server; nothing in ``requests`` is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -90,11 +91,28 @@ def run_module(module, args, check_mode=False, diff=False, capsys=None):
     args['_ansible_diff'] = diff
     args.setdefault('_ansible_remote_tmp', tempfile.gettempdir())
     args.setdefault('_ansible_keep_remote_files', False)
-    with patch_module_args(args):
+    with _as_a_module(), patch_module_args(args):
         with pytest.raises(SystemExit):
             module.main()
     out = capsys.readouterr().out
     return json.loads(out[out.index('{'):])
+
+
+@contextlib.contextmanager
+def _as_a_module():
+    """Run a module's main() as a module process would: importing any controller code (an action plugin) in the pytest
+    process marks it as the controller, and modules then send their warnings to the display instead of their result."""
+    try:
+        from ansible.module_utils import _internal  # pylint: disable=import-outside-toplevel
+    except ImportError:  # ansible-core < 2.19
+        yield
+        return
+    before = getattr(_internal, 'is_controller', False)
+    _internal.is_controller = False
+    try:
+        yield
+    finally:
+        _internal.is_controller = before
 
 
 @pytest.fixture
