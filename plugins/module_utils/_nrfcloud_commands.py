@@ -213,6 +213,32 @@ def latest_csr(history):
     return None
 
 
+PENDING_COMMAND_STATUSES = ('PENDING', 'IN_PROGRESS')
+
+
+def pending_commands(history):
+    """The commands the device has not run yet."""
+    return [c for c in history if c.get('status') in PENDING_COMMAND_STATUSES]
+
+
+def pending_client_certificate(history):
+    return any(command_kind(c.get('request') or {}) == 'clientCertificate' for c in pending_commands(history))
+
+
+def command_message(command):
+    """What the device answered to a command that did not succeed, in its own words (``modem error -8 ...``)."""
+    response = command.get('response')
+    if isinstance(response, dict):
+        message = response.get('message') or response.get('error') or response.get('description')
+        if message:
+            return str(message)
+        if response:
+            return json.dumps(response, sort_keys=True)[:300]
+    if isinstance(response, str) and response:
+        return response[:300]
+    return 'status %s, no message from the device' % command.get('status')
+
+
 def latest_client_certificate(history):
     """The PEM of the newest succeeded clientCertificate command (certificates are public; the service echoes them)."""
     for command in reversed(history):

@@ -51,12 +51,22 @@ REGISTERED = 'registered'
 # any cloud
 NEEDS_ATTENTION = 'needs attention'
 
+IOTCOMMS_ACTIONS = {'create': CREATED, 'update': UPDATED, 'none': UP_TO_DATE, 'delete': DELETED}
+NAOCLOUD_ACTIONS = {'create': REGISTERED, 'update': REGISTERED, 'none': REGISTERED, 'delete': DELETED}
+
 # the phases in which the next step is the device's own
 WAITING = frozenset((WAITING_FOR_DEVICE, CSR_SIGNED, WAITING_FOR_BOOTSTRAP, FEATURES_PENDING))
 
 
 def is_waiting(phase):
     return phase in WAITING
+
+
+def phases_by_action(results, phases):
+    """Give each outcome the phase its ``action`` leads to (``phases``: {action: phase}); returns ``results``."""
+    for result in results:
+        outcome_phase(result, phases.get(result.get('action')))
+    return results
 
 
 def outcome_phase(result, phase):

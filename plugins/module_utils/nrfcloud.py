@@ -9,7 +9,6 @@ and ``pageNextToken``.
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
@@ -20,7 +19,6 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import nrfcloud_pages
-from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 
 VENDOR = 'nrfcloud'
 DEFAULT_API_URL = 'https://api.nrfcloud.com/v1'
@@ -121,33 +119,33 @@ def nrfcloud_client(module, concurrency=1):
     return NrfCloudClient(http, params['provisioning_api_url'])
 
 
-CLAIMED_FINAL_STATUSES = ('AWAITING', 'PROVISIONED')
 CLAIMED_STUCK_STATUSES = ('ERROR', 'BLOCKED')
 
 
-def wait_for_statuses(client, device_ids, targets, timeout, interval, concurrency=1, sleep=time.sleep, clock=time.monotonic):
-    """Poll until every device has a status in ``targets`` or a stuck one (ERROR, BLOCKED). Returns {device_id: status};
-    devices still on the way when ``timeout`` runs out keep their last status.
+class StatusReader:
+    """Reads the statuses of claimed devices for one polling round: ``reader(ids) -> {device_id: status}``.
 
-    A round reads the team's claimed-device list (every page), or each pending device on its own once they are fewer
-    than the list's pages: whichever takes fewer requests, so that a small rest of a batch does not read a team of
-    many thousands again and again."""
-    pending = set(device_ids)
-    statuses = {}
-    pages = []  # pages of the claimed-device list, once read
+    A round reads the team's claimed-device list (every page), or each device on its own once they are fewer than the
+    list's pages: whichever takes fewer requests, so that a small rest of a batch does not read a team of many
+    thousands again and again. ``pages`` can be given from a list already read."""
 
-    def all_there():
-        if pages and len(pending) < pages[0]:
-            ids = sorted(pending)
-            records = map_concurrently(client.claimed_device, ids, concurrency)
-            statuses.update((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
-        else:
-            claimed = client.claimed_devices()
-            pages[:] = [-(-len(claimed) // PAGE_LIMIT)]
-            statuses.update((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in pending)
-        pending.difference_update([d for d in pending if statuses.get(d) in targets or statuses.get(d) in CLAIMED_STUCK_STATUSES])
-        return not pending
+    def __init__(self, client, concurrency=1, pages=None):
+        self.client = client
+        self.concurrency = concurrency
+        self.pages = pages
 
-    if pending:
-        poll_until(all_there, timeout, interval, sleep=sleep, clock=clock)
-    return statuses
+    @staticmethod
+    def pages_of(claimed):
+        return max(1, -(-len(claimed) // PAGE_LIMIT))
+
+    def __call__(self, device_ids):
+        ids = sorted(device_ids)
+        if not ids:
+            return {}
+        if self.pages is not None and len(ids) < self.pages:
+            records = map_concurrently(self.client.claimed_device, ids, self.concurrency)
+            return dict((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
+        claimed = self.client.claimed_devices()
+        self.pages = self.pages_of(claimed)
+        wanted = set(ids)
+        return dict((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in wanted)

@@ -220,6 +220,47 @@ def device_view(raw):
 
 
 # ---------------------------------------------------------------------------------------------
+# Feature provisioning (authorizations and the security heartbeat), as /device/provisioning/set and
+# /deviceprofile/bootstrapprovisioning/set take it.
+
+def requested_features(authorizations, heartbeat):
+    """({u-blox name: ENABLED|DISABLED}, heartbeat or None) from the modules' ``authorizations`` option."""
+    auths = {}
+    for option, name in AUTHORIZATIONS.items():
+        value = (authorizations or {}).get(option)
+        if value is not None:
+            auths[name] = 'ENABLED' if value else 'DISABLED'
+    return auths, heartbeat
+
+
+def provisioning_body(auths, heartbeat):
+    """The ``Provisioning`` object of a set call."""
+    provisioning = {}
+    if auths:
+        provisioning['Authorizations'] = [{'Name': name, 'State': state} for name, state in sorted(auths.items())]
+    if heartbeat is not None:
+        provisioning['NetworkParameters'] = {'SecurityHeartbeatInSec': heartbeat}
+    return provisioning
+
+
+def effective_features(desired, current):
+    """What a device will have after its next heartbeat: desired over current (both as provisioning_view gives them)."""
+    auths = dict((current or {}).get('authorizations') or {})
+    auths.update((desired or {}).get('authorizations') or {})
+    heartbeat = (desired or {}).get('security_heartbeat')
+    if heartbeat is None:
+        heartbeat = (current or {}).get('security_heartbeat')
+    return dict(authorizations=auths, security_heartbeat=heartbeat)
+
+
+def features_differ(state, auths, heartbeat):
+    """True when ``state`` (a provisioning_view) lacks one of the requested authorizations or the heartbeat."""
+    if any((state.get('authorizations') or {}).get(name) != value for name, value in auths.items()):
+        return True
+    return heartbeat is not None and state.get('security_heartbeat') != heartbeat
+
+
+# ---------------------------------------------------------------------------------------------
 
 class UbloxClient:
     """Calls of the u-blox API for the modules; one instance per module run."""

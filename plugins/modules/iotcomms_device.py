@@ -246,6 +246,14 @@ outcomes:
       description: Why the device failed.
       type: str
       returned: when failed
+    phase:
+      description:
+        - V(created), V(updated), V(up to date), V(deleted), or V(needs attention) when it failed
+      type: str
+      sample: up to date
+    waiting:
+      description: Whether the next step is the device's own (a later run moves it on); not a failure.
+      type: bool
     patch:
       description: The JSON Patch operations of an update; the value of a password operation is masked.
       type: list
@@ -295,6 +303,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._jsonpatch import apply_managed, make_patch, without_none
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import IOTCOMMS_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC,
@@ -545,7 +554,8 @@ def main():
         worked = run_items(module, rest, work(client, module.check_mode), key=lambda plan: plan['item'], redact=client.http.redact)
         by_id = {result['item']: result for result in worked}
         by_id.update(done)
-        exit_batch(module, [by_id[plan['item']] for plan in plans], noun='devices', **extra)
+        outcomes = phases_by_action([by_id[plan['item']] for plan in plans], IOTCOMMS_ACTIONS)
+        exit_batch(module, outcomes, noun='devices', **extra)
 
     run(module, converge)
 

@@ -206,6 +206,14 @@ outcomes:
       description: Why the tag failed.
       type: str
       returned: when failed
+    phase:
+      description:
+        - V(registered), V(deleted), or V(needs attention) when it failed
+      type: str
+      sample: registered
+    waiting:
+      description: Whether the next step is the device's own (a later run moves it on); not a failure.
+      type: bool
     trackable:
       description: The tag after the task (predicted in check mode and for O(exclusive=true)); its C(id) is missing for a tag
         not created yet.
@@ -229,6 +237,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NAOCLOUD_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC,
@@ -420,11 +429,11 @@ def main():
 
         if params['exclusive']:
             results, output = exclusive(module, client, site_id, plans, current)
-            exit_batch(module, results, noun='tags', **output)
+            exit_batch(module, phases_by_action(results, NAOCLOUD_ACTIONS), noun='tags', **output)
             return
         results = run_items(module, plans, work(client, site_id, module.check_mode), key=lambda plan: plan['item'],
-                            redact=client.http.redact)
-        exit_batch(module, results, noun='tags')
+                            redact=client.http.redact, noun='tags')
+        exit_batch(module, phases_by_action(results, NAOCLOUD_ACTIONS), noun='tags')
 
     run(module, converge)
 

@@ -149,6 +149,14 @@ outcomes:
       description: The reason of a failure.
       type: str
       returned: when failed
+    phase:
+      description:
+        - V(onboarded) (in nRF Cloud device management), V(removed), or V(needs attention) when it failed
+      type: str
+      sample: onboarded
+    waiting:
+      description: Whether the next step is the device's own (a later run moves it on); not a failure.
+      type: bool
     action:
       description: V(onboarded), V(updated), V(deleted) or V(none).
       type: str
@@ -171,6 +179,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError, OutcomeUnknownError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import require_p256
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import ONBOARDED, REMOVED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
@@ -257,6 +266,8 @@ class Onboarder:
         if to_onboard and not self.module.check_mode:
             self.onboard(to_onboard)
         results = run_items(self.module, self.devices, self.converge, key=lambda d: d['device_id'])
+        for result in results:
+            outcome_phase(result, result.get('phase'))
         exit_batch(self.module, results, noun='devices')
 
     # onboarding: one bulk request per 1000 rows, one poll loop for all of them -------------------
@@ -335,13 +346,13 @@ class Onboarder:
         current = self.existing.get(device_id)
         if device['state'] == 'absent':
             if current is None:
-                return dict(action='none')
+                return dict(action='none', phase=REMOVED)
             if not self.module.check_mode:
                 self._delete(device_id)
-            return dict(changed=True, action='deleted', diff=dict(before=view(current), after=None))
+            return dict(changed=True, action='deleted', phase=REMOVED, diff=dict(before=view(current), after=None))
         if current is None:
             outcome = dict(self.onboarding.get(device_id) or dict(changed=True))
-            outcome['action'] = 'onboarded'
+            outcome.update(action='onboarded', phase=ONBOARDED)
             if outcome.get('failed'):
                 raise IotopsError(outcome['msg'])
             if device.get('name') and not self.module.check_mode:
@@ -350,11 +361,11 @@ class Onboarder:
             return outcome
         changes = self._changes(device, current)
         if not changes:
-            return dict(action='none')
+            return dict(action='none', phase=ONBOARDED)
         if not self.module.check_mode:
             self._update(device_id, changes, current)
         after = dict(current, **dict(changes))
-        return dict(changed=True, action='updated', diff=dict(before=view(current), after=view(after)))
+        return dict(changed=True, action='updated', phase=ONBOARDED, diff=dict(before=view(current), after=view(after)))
 
     @staticmethod
     def _changes(device, current):

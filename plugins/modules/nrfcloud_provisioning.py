@@ -17,8 +17,11 @@ description:
     never added again, new ones are appended in the order given, and C(finished) stays last.
   - With O(sign_csr), signs the CSR each device returned with a factory CA in this process and appends the client certificate
     (and optionally a server certificate) and C(finished) - the whole claim, CSR, sign, install flow of Nordic's tools in one task.
-  - With O(wait_for), waits until every device reports C(AWAITING) or C(PROVISIONED), polling the claimed-device list once per
-    round for the whole batch.
+  - Devices come online when they come online - on a factory line minutes or hours after they are claimed. The module follows
+    them for up to O(wait_timeout) seconds, reading their statuses in rounds for the whole batch, signs each CSR as soon as its
+    device has returned it, and waits for O(wait_for). A device that has not got there by then is not a failure - its outcome
+    says C(waiting=true) and its phase (C(waiting for the device), C(CSR signed)), and running the task again later moves it on.
+  - Devices in C(ERROR) or C(BLOCKED) fail with the device's own error and what to do; nothing is appended to them.
   - Works a list of devices in one task with bounded concurrency over one HTTP session.
 extends_documentation_fragment:
   - iotops.provisioning.nrfcloud
@@ -134,8 +137,8 @@ options:
   sign_csr:
     description:
       - Sign the CSR each device returned with this CA, then append C(clientCertificate) (and C(serverCertificate) when
-        O(sign_csr.server_certificate) is given) and C(finished). The module waits (up to O(wait_timeout)) for the CSR commands
-        to complete first.
+        O(sign_csr.server_certificate) is given) and C(finished), as soon as the device has run its CSR command (within
+        O(wait_timeout); a device that has not is signed by a later run).
       - A device whose latest CSR is already followed by a client certificate for the same security tag is not signed again.
     type: dict
     suboptions:
@@ -170,12 +173,16 @@ options:
         default: Client certificate signed by the factory CA
   wait_for:
     description:
-      - Wait until each device reports this status, or any later one (V(AWAITING) is reached before V(PROVISIONED)).
+      - Follow each device until it reports this status, or any later one (V(AWAITING) is reached before V(PROVISIONED)), for
+        at most O(wait_timeout) seconds. Devices that are not there by then are reported as waiting, not failed.
       - A device in C(ERROR) or C(BLOCKED) fails. Not done in check mode.
     type: str
     choices: [AWAITING, PROVISIONED]
   wait_timeout:
-    description: Seconds to wait for the devices, for O(wait_for) and for the CSRs of O(sign_csr).
+    description:
+      - Seconds this run follows the devices, for O(wait_for) and for the CSRs of O(sign_csr). Devices that are not there when
+        it is over are reported with C(waiting=true) and move on when the task runs again.
+      - V(0) reads the statuses once - signing the CSRs that are there - and does not wait.
     type: int
     default: 300
   wait_interval:
@@ -299,6 +306,21 @@ outcomes:
       description: The reason of a failure.
       type: str
       returned: when failed
+    remedy:
+      description: What a person should do about a failure, where the module knows it.
+      type: str
+      returned: when failed and known
+    phase:
+      description:
+        - Where the device stands after the run (predicted in check mode) - V(claimed), V(waiting for the
+          device) (it has not connected and run its commands yet), V(CSR signed) (its certificate waits for
+          the device to install it), V(provisioned), V(ran its commands, not finished), V(unclaimed), or
+          V(needs attention) (ERROR, BLOCKED, refused; see RV(outcomes[].msg) and RV(outcomes[].remedy))
+      type: str
+      sample: waiting for the device
+    waiting:
+      description: Whether the next step is the device's own (a later run moves it on); not a failure.
+      type: bool
     claimed:
       description: Whether this run claimed the device.
       type: bool
@@ -334,8 +356,8 @@ outcomes:
       sample: {pem: "-----BEGIN CERTIFICATE REQUEST-----...", field: csr}
 onboarding:
   description:
-    - For every device whose history holds a succeeded C(clientCertificate) command, its id and that certificate (the newest),
-      ready for O(iotops.provisioning.nrfcloud_device#module:devices).
+    - For every device that is provisioned (phase C(provisioned)), its id and its newest installed client certificate, ready for
+      O(iotops.provisioning.nrfcloud_device#module:devices).
   returned: always
   type: list
   elements: dict
@@ -354,14 +376,18 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    COMMAND_SPEC, MAX_COMMANDS, build_request, command_kind, command_view, count_identical, csr_response, device_id_from_claim_token,
-    latest_client_certificate, latest_csr, plan_commands, validate_commands)
+    COMMAND_SPEC, MAX_COMMANDS, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, command_view, count_identical,
+    csr_response, device_id_from_claim_token, latest_client_certificate, latest_csr, pending_client_certificate, pending_commands,
+    plan_commands, validate_commands)
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
+    AWAITING_COMMANDS, CLAIMED, CSR_SIGNED, NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, WAITING_FOR_DEVICE, outcome_phase)
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
+from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import (
-    CLAIMED_FINAL_STATUSES, CLAIMED_STUCK_STATUSES, ARGSPEC, nrfcloud_client, wait_for_statuses)
+    ARGSPEC, CLAIMED_STUCK_STATUSES, StatusReader, nrfcloud_client)
 
 DEVICE_SPEC = dict(
     claim_token=dict(type='str', no_log=False),
@@ -383,6 +409,11 @@ SIGN_SPEC = dict(
 SERVER_CERTIFICATE_DESCRIPTION = 'Server certificate'
 FINISHED_DESCRIPTION = 'Provisioning finished'
 STATUS_ORDER = {'AWAITING': ('AWAITING', 'PROVISIONED'), 'PROVISIONED': ('PROVISIONED',)}
+FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
+ERROR_REMEDY = ('nRF Cloud suspends a device in ERROR until someone acts: fix what the device reported, then reset or skip the '
+                'failed command in the nRF Cloud portal (Provisioning Service, see its troubleshooting guide) and run the job again.')
+BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal (or POST /v1/claimed-devices/{id}/unblock) if it should be '
+                  'provisioned, then run the job again.')
 
 
 class Device:
@@ -399,8 +430,14 @@ class Device:
         self.record = None
         self.history = []
         self.missing = []
+        self.before = None           # the diff view before this run
         self.needs_signing = False
+        self.signed = False          # this run signed its CSR and appended the certificate commands
+        self.status = None           # the latest status read
+        self.status_at_write = None  # the status when this run last appended commands
+        self.settled = False         # the device got where the run takes it (or cannot get further)
         self.failure = None
+        self.remedy = None
         self.result = dict(changed=False, claimed=False, unclaimed=False, commands_added=[], certificate_signed=False)
 
 
@@ -424,9 +461,10 @@ class Provisioner:
             self.ca = self._load_ca(sign)
         validate_items(self.devices, 'devices', self._validate_device, label=lambda d: d.device_id or '')
         require_unique(self.devices, 'devices', lambda d: d.device_id)
-        for name in ('wait_timeout', 'wait_interval'):
-            if self.params[name] <= 0:
-                raise ConfigError('%s must be greater than 0' % name)
+        if self.params['wait_timeout'] < 0:
+            raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % self.params['wait_timeout'])
+        if self.params['wait_interval'] <= 0:
+            raise ConfigError('wait_interval must be greater than 0, got %s' % self.params['wait_interval'])
 
     def _validate_device(self, device):
         if device.claim_token:
@@ -460,10 +498,13 @@ class Provisioner:
 
     def read(self):
         self.client = nrfcloud_client(self.module, concurrency=self.params['concurrency'])
-        claimed = dict((d['id'], d) for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d)
+        team = [d for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d]
+        self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
+        claimed = dict((d['id'], d) for d in team)
         for device in self.devices:
             device.record = claimed.get(device.device_id)
             device.claimed = device.record is not None
+            device.status = (device.record or {}).get('status')
         present = [d for d in self.devices if d.claimed and d.state == 'present']
         histories = map_concurrently(lambda d: self.client.commands(d.device_id), present, self.params['concurrency'])
         for device, history in zip(present, histories):
@@ -533,129 +574,215 @@ class Provisioner:
                     self.client.unclaim(device.device_id)
             result['diff'] = dict(before=dict(claimed=device.claimed), after=dict(claimed=False))
             return result
-        before = self._diff_view(device.claimed, device.history)
+        device.before = self._diff_view(device.claimed, device.history)
+        if device.status in CLAIMED_STUCK_STATUSES:
+            # nothing is appended to a suspended or blocked device: it would not run it
+            self._stuck(device)
+            raise IotopsError(device.failure)
         if not device.claimed:
             result['claimed'] = result['changed'] = True
             if not self.check_mode:
                 device.record = self.client.claim(device.claim_token, device.tags, device.device_id)
+                device.status = (device.record or {}).get('status')
+        if device.missing:
+            device.status_at_write = device.status
         for request, description in device.missing:
             result['commands_added'].append(dict(kind=command_kind(request), description=description))
             result['changed'] = True
             if not self.check_mode:
                 self.client.add_command(device.device_id, request, description, count_identical(device.history, request, description))
-        if device.needs_signing:
-            result['certificate_signed'] = result['changed'] = True  # predicted; done after the CSR arrives
-        added = [dict(request=r, description=d) for r, d in device.missing]
-        result['diff'] = dict(before=before, after=self._diff_view(True, device.history + added))
+            # a stand-in until the history is read again (it has no id: _report re-reads such histories)
+            device.history = device.history + [dict(request=request, description=description, status='PENDING')]
+        if self.check_mode and self._csr_ready(device):
+            result['certificate_signed'] = result['changed'] = True  # the real run signs it straight away
         return result
 
-    def _ran_csr(self, device):
-        """The device's history and newest CSR command, once the device has run that command (or wait_timeout ran out).
-
-        A device that was AWAITING or PROVISIONED before this run (a certificate rotation) keeps that status until it
-        picks up the new CSR command, so the status wait alone does not tell that the CSR is there."""
-        last = {}
-
-        def ran():
-            history = self.client.commands(device.device_id)
-            command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
-            last.update(history=history, command=command)
-            return command is None or command.get('status') not in ('PENDING', 'IN_PROGRESS')
-
-        poll_until(ran, self.params['wait_timeout'], self.params['wait_interval'])
-        return last['history'], last['command']
+    def _csr_ready(self, device):
+        """The device has run the CSR command that needs signing (so this run can sign it without waiting)."""
+        if not device.needs_signing or any(command_kind(r) == 'certificateSigningRequest' for r, _d in device.missing):
+            return False
+        csr = next((c for c in reversed(device.history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+        return csr is not None and csr.get('status') == 'SUCCEEDED'
 
     def sign_device(self, device):
-        """Sign the device's newest CSR and append the certificate commands (after the wait for the CSR)."""
-        history, csr_command = self._ran_csr(device)
-        if csr_command is None or csr_command.get('status') != 'SUCCEEDED':
-            state = csr_command.get('status') if csr_command else 'missing'
-            raise IotopsError('the CSR command of the device is %s, so there is no CSR to sign (status %s)'
-                              % (state, device.result.get('status')))
+        """Sign the device's newest CSR and append the certificate commands, once the device has run its CSR command.
+
+        Returns False while the CSR command has not run yet (the device has not connected)."""
+        history = self.client.commands(device.device_id)
+        device.history = history
+        csr_command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+        if csr_command is None or csr_command.get('status') in PENDING_COMMAND_STATUSES:
+            return False
+        if csr_command.get('status') != 'SUCCEEDED':
+            device.failure = 'the device failed its CSR command: %s' % command_message(csr_command)
+            device.remedy = ERROR_REMEDY
+            return False
         sec_tag = csr_command['request']['certificateSigningRequest'].get('secTag')
         value, field = csr_response(csr_command)
         csr = csr_from_device(value)
         cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'])
+        device.status_at_write = device.status
         for request, description in self._signed_tail(sec_tag, certificate_pem(cert)):
             self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
             device.result['commands_added'].append(dict(kind=command_kind(request), description=description))
+            device.history = device.history + [dict(request=request, description=description, status='PENDING')]
+        device.signed = True
         device.result['certificate'] = certificate_summary(cert)
         device.result['csr'] = dict(pem=csr_pem(csr), field=field)
-        return device.result
+        return True
 
     @staticmethod
     def _diff_view(claimed, history):
         return dict(claimed=claimed, commands=['%s: %s' % (command_kind(c.get('request') or {}), c.get('description') or '')
                                                for c in history])
 
-    def wait(self, devices, targets):
-        """One poll loop for all ``devices``; a device that ends stuck or late fails."""
-        ids = [d.device_id for d in devices]
-        statuses = wait_for_statuses(self.client, ids, targets, self.params['wait_timeout'], self.params['wait_interval'],
-                                     concurrency=self.params['concurrency'])
-        late = []
-        for device in devices:
-            status = statuses.get(device.device_id)
-            device.result['status'] = status
-            if status in CLAIMED_STUCK_STATUSES:
-                device.failure = 'the device is %s (a command failed or it is blocked); see its commands' % status
-            elif status not in targets:
-                device.failure = 'the device did not reach %s within %s s (status %s)' % (' or '.join(targets), self.params['wait_timeout'], status)
-                late.append(device)
-        return late
+    # 5. follow the devices: sign CSRs as they arrive, until each is where the run takes it --------
+
+    def _stuck(self, device):
+        """Fail a device in ERROR or BLOCKED with the device's own words and what a person does about it."""
+        if device.status == 'BLOCKED':
+            device.failure = 'the device is BLOCKED in the Provisioning Service and takes no commands'
+            device.remedy = BLOCKED_REMEDY
+            return
+        failed = next((c for c in reversed(device.history) if c.get('status') == 'FAILED'), None)
+        if failed is None:
+            device.history = self.client.commands(device.device_id)
+            failed = next((c for c in reversed(device.history) if c.get('status') == 'FAILED'), None)
+        device.failure = ('the device is in ERROR: its %s command failed: %s' % (command_kind(failed.get('request') or {}), command_message(failed))
+                          if failed else 'the device is in ERROR (no failed command in its history)')
+        device.remedy = ERROR_REMEDY
+
+    def follow(self, devices):
+        """Status rounds over ``devices`` until each is settled or wait_timeout runs out (one round with 0).
+
+        A device whose CSR has run is signed in the same round; a device that is still waiting for its turn when the
+        time is up is not a failure: it is reported as waiting, and the next run moves it on."""
+        targets = STATUS_ORDER.get(self.params['wait_for']) or ()
+        progress = Progress.current(len(self.devices))
+
+        def settle(device):
+            if device.status in CLAIMED_STUCK_STATUSES and not device.failure:
+                self._stuck(device)
+            if device.needs_signing and not device.signed and device.status == 'AWAITING' and not device.failure:
+                self.sign_device(device)
+            if device.failure:
+                return True
+            if device.needs_signing and not device.signed:
+                return False  # its CSR has not run yet
+            if not targets:
+                return True
+            if device.status not in targets:
+                return False
+            if device.status_at_write in targets:
+                # the status was already there before this run's commands: only the history tells whether they ran
+                device.history = self.client.commands(device.device_id)
+                return not pending_commands(device.history)
+            return True
+
+        def round_done():
+            pending = [d for d in devices if not d.settled]
+            for device_id, status in self.statuses([d.device_id for d in pending]).items():
+                self.by_id[device_id].status = status
+            for device, settled in zip(pending, map_concurrently(settle, pending, self.params['concurrency'])):
+                device.settled = bool(settled)
+            left = [d for d in devices if not d.settled]
+            progress.set(done=len(self.devices) - len(left), failed=sum(1 for d in self.devices if d.failure),
+                         waiting=len(left), stage='waiting for devices to connect')
+            return not left
+
+        poll_until(round_done, self.params['wait_timeout'], self.params['wait_interval'],
+                   first=min(FIRST_POLL, self.params['wait_interval']))
 
     def run(self):
         self.validate()
         self.read()
         self.plan()
+        self.by_id = dict((d.device_id, d) for d in self.devices)
         results = run_items(self.module, self.devices, self.converge_device, key=lambda d: d.device_id)
         failed = set(r['item'] for r in results if r.get('failed'))
         active = [d for d in self.devices if d.state == 'present' and d.device_id not in failed]
         if not self.check_mode:
-            signing = [d for d in active if d.needs_signing]
-            if signing:
-                self.wait(signing, CLAIMED_FINAL_STATUSES)
-                ready = [d for d in signing if not d.failure]
-                signed = run_items(self.module, ready, self.sign_device, key=lambda d: d.device_id)
-                for entry in signed:
-                    if entry.get('failed'):
-                        next(d for d in ready if d.device_id == entry['item']).failure = entry['msg']
-            if self.params['wait_for']:
-                targets = STATUS_ORDER[self.params['wait_for']]
-                # a device this run did not touch and that is already there needs no status round
-                self.wait([d for d in active if not d.failure and (d.result['changed'] or (d.record or {}).get('status') not in targets)],
-                          targets)
+            targets = STATUS_ORDER.get(self.params['wait_for']) or ()
+            # a device this run did not touch and that is already there needs no status round
+            followed = [d for d in active if d.needs_signing or (targets and (d.result['changed'] or d.status not in targets))]
+            if followed:
+                self.follow(followed)
         self._report(active, results)
         # the certificates go into onboarding only: a batch result of thousands of devices must stay small
-        onboarding = [dict(device_id=r['item'], certificate=r.pop('client_certificate')) for r in results if r.get('client_certificate')]
+        onboarding = []
+        for result in results:
+            certificate = result.pop('client_certificate', None)
+            if certificate and result.get('phase') == PROVISIONED:
+                onboarding.append(dict(device_id=result['item'], certificate=certificate))
+        for result in results:
+            if result['item'] in failed:
+                device = self.by_id[result['item']]
+                if device.remedy:
+                    result['remedy'] = device.remedy
+                outcome_phase(result, NEEDS_ATTENTION)
         exit_batch(self.module, results, noun='devices', onboarding=onboarding)
 
     def _report(self, active, results):
-        """Final status and commands of each device (re-read only where this run changed or waited)."""
-        reread = [d for d in active if d.result['changed'] and not self.check_mode]
-        histories = map_concurrently(lambda d: self.client.commands(d.device_id), reread, self.params['concurrency'])
-        fresh = dict((d.device_id, h) for d, h in zip(reread, histories))
-        by_id = dict((d.device_id, d) for d in self.devices)
+        """Final status, commands and phase of each device (histories re-read only where this run wrote)."""
+        stale = [d for d in active if (d.result['changed'] or d.signed) and not self.check_mode
+                 and any(c.get('id') is None for c in d.history)]
+        histories = map_concurrently(lambda d: self.client.commands(d.device_id), stale, self.params['concurrency'])
+        for device, history in zip(stale, histories):
+            device.history = history
         for result in results:
-            device = by_id[result['item']]
-            if device.state != 'present' or result.get('failed'):
+            device = self.by_id[result['item']]
+            if device.state != 'present':
+                if result.get('unclaimed') or not device.claimed:
+                    outcome_phase(result, UNCLAIMED)
                 continue
-            for key in ('commands_added', 'certificate_signed', 'certificate', 'csr', 'status'):
+            if result.get('failed'):
+                continue
+            for key in ('commands_added', 'certificate', 'csr'):
                 if key in device.result:
                     result[key] = device.result[key]
-            history = fresh.get(device.device_id, device.history)
-            result['commands'] = [command_view(c, with_request=False) for c in history]
-            result.setdefault('status', (device.record or {}).get('status'))
+            if not self.check_mode:
+                result['certificate_signed'] = device.signed
+                result['changed'] = result['changed'] or device.signed
+            result['diff'] = dict(before=device.before, after=self._diff_view(True, self._history_after(device)))
+            result['commands'] = [command_view(c, with_request=False) for c in device.history]
+            result['status'] = device.status
             if 'csr' not in result:
-                csr = latest_csr(history)
+                csr = latest_csr(device.history)
                 if csr:
                     result['csr'] = csr
-            certificate = latest_client_certificate(history)
+            certificate = latest_client_certificate(device.history)
             if certificate:
                 result['client_certificate'] = certificate
             if device.failure:
                 result['failed'] = True
                 result['msg'] = device.failure
+                if device.remedy:
+                    result['remedy'] = device.remedy
+            outcome_phase(result, self._phase(device))
+
+    def _history_after(self, device):
+        """The history after the run; in check mode with the certificate commands the real run would append."""
+        if not (self.check_mode and self._csr_ready(device)):
+            return device.history
+        sec_tag = next(c for c in reversed(device.history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest')
+        sec_tag = sec_tag['request']['certificateSigningRequest'].get('secTag')
+        return device.history + [dict(request=r, description=d) for r, d in self._signed_tail(sec_tag, None)]
+
+    def _phase(self, device):
+        """Where the device stands (after this run, or after the real run in check mode), in plain words."""
+        if device.failure:
+            return NEEDS_ATTENTION
+        if device.needs_signing and not device.signed:
+            return CSR_SIGNED if self.check_mode and self._csr_ready(device) else WAITING_FOR_DEVICE
+        if pending_commands(device.history):
+            return CSR_SIGNED if device.signed or pending_client_certificate(device.history) else WAITING_FOR_DEVICE
+        if device.status == 'PROVISIONED':
+            return PROVISIONED
+        if device.status == 'AWAITING':
+            return AWAITING_COMMANDS
+        if not device.history:
+            return CLAIMED
+        return WAITING_FOR_DEVICE
 
 
 def main():

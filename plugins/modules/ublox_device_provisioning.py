@@ -162,7 +162,11 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     AUTHORIZATIONS,
     check_profile_uid,
     normalize_rot,
+    effective_features as effective,
+    features_differ as differs,
+    provisioning_body as body_of,
     provisioning_view,
+    requested_features,
     tag_name_problem,
     ublox_client,
 )
@@ -172,37 +176,7 @@ AUTH_SPEC = {option: dict(type='bool') for option in AUTHORIZATIONS}
 
 def requested(params):
     """({u-blox name: ENABLED|DISABLED}, heartbeat or None) from the options."""
-    auths = {}
-    for option, name in AUTHORIZATIONS.items():
-        value = (params['authorizations'] or {}).get(option)
-        if value is not None:
-            auths[name] = 'ENABLED' if value else 'DISABLED'
-    return auths, params['security_heartbeat']
-
-
-def body_of(auths, heartbeat):
-    provisioning = {}
-    if auths:
-        provisioning['Authorizations'] = [{'Name': name, 'State': state} for name, state in sorted(auths.items())]
-    if heartbeat is not None:
-        provisioning['NetworkParameters'] = {'SecurityHeartbeatInSec': heartbeat}
-    return provisioning
-
-
-def effective(desired, current):
-    """What the device will have after its next heartbeat: desired over current."""
-    auths = dict((current or {}).get('authorizations') or {})
-    auths.update((desired or {}).get('authorizations') or {})
-    heartbeat = (desired or {}).get('security_heartbeat')
-    if heartbeat is None:
-        heartbeat = (current or {}).get('security_heartbeat')
-    return dict(authorizations=auths, security_heartbeat=heartbeat)
-
-
-def differs(state, auths, heartbeat):
-    if any((state.get('authorizations') or {}).get(name) != value for name, value in auths.items()):
-        return True
-    return heartbeat is not None and state.get('security_heartbeat') != heartbeat
+    return requested_features(params['authorizations'], params['security_heartbeat'])
 
 
 def validate(params):

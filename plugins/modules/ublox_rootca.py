@@ -459,7 +459,7 @@ def main():
             result['diff'] = dict(before=before, after=after)
             return result
 
-        results = run_items(module, items, worker, key=lambda item: item['name'], redact=client.http.redact)
+        results = run_items(module, items, worker, key=lambda item: item['name'], redact=client.http.redact, noun='Root CAs')
         exit_batch(module, results, noun='Root CAs')
 
     run(module, work)

@@ -97,10 +97,11 @@ def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
     args = csr_flow_args(nrf, creds, devices, factory_ca)
     predicted = run(nrfcloud_provisioning, args, check_mode=True, diff=True)
     assert predicted['changed'] is True and writes(nrf) == 0
-    assert all(r['claimed'] and r['certificate_signed'] for r in predicted['outcomes'])
+    # the CSRs are signed once the devices have run their CSR command: the prediction cannot count on that
+    assert all(r['claimed'] and not r['certificate_signed'] and r['phase'] == 'waiting for the device' for r in predicted['outcomes'])
     assert predicted['diff']['after'][devices[0]['device_id']]['claimed'] is True
     real = run(nrfcloud_provisioning, args)
-    assert real['changed'] == predicted['changed']
+    assert real['changed'] == predicted['changed'] and [r['phase'] for r in real['outcomes']] == ['provisioned'] * 2
     nrf.admin.reset_counters()
     after = run(nrfcloud_provisioning, args, check_mode=True)
     assert after['changed'] is False and writes(nrf) == 0
@@ -142,8 +143,8 @@ def test_the_last_devices_of_a_wait_are_read_one_by_one(nrf, creds, run):
     result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=waited, commands=[{'kind': 'finished'}], wait_for='PROVISIONED'))
     assert [r['status'] for r in result['outcomes']] == ['PROVISIONED', 'PROVISIONED'], result.get('msg')
     endpoints = nrf.admin.counters()['endpoints']
-    # 4 pages to read the claimed state, 4 for the first status round; the later rounds read the 2 devices
-    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices'] == 8, endpoints
+    # 4 pages to read the claimed state; the status rounds read the 2 devices one by one (fewer than the 4 pages)
+    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices'] == 4, endpoints
     assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices/{device_id}'] >= 2, endpoints
 
 
@@ -267,3 +268,64 @@ def test_private_key_content_never_in_the_result(nrf, creds, run):
                      commands=[{'kind': 'clientPrivateKey', 'sec_tag': 43, 'content': key, 'password': 'key-password-canary'}])
     text = json.dumps(run(nrfcloud_provisioning, args))
     assert key.splitlines()[1] not in text and 'key-password-canary' not in text
+
+
+def by_item(result):
+    return dict((r['item'], r) for r in result['outcomes'])
+
+
+def test_devices_that_come_online_later_wait_and_a_later_run_moves_them_on(nrf, creds, run, factory_ca):
+    """Factory-fresh devices: one online now, one in ten minutes, one never. Waiting is not a failure."""
+    devices = tokens(nrf, 3)
+    nrf.admin.online([{'nrfcloud': d['device_id']} for d in devices], waves=[{'count': 1, 'after': 0}, {'count': 1, 'after': 600}],
+                     never=1)
+    args = csr_flow_args(nrf, creds, devices, factory_ca, wait_timeout=2)
+    first = run(nrfcloud_provisioning, args)
+    assert not first.get('failed') and first['changed'], first.get('msg')
+    phases = [by_item(first)[d['device_id']]['phase'] for d in devices]
+    assert phases == ['provisioned', 'waiting for the device', 'waiting for the device']
+    assert first['summary']['waiting'] == 2 and [o['device_id'] for o in first['onboarding']] == [devices[0]['device_id']]
+    late = claimed_state(nrf)[devices[1]['device_id']]
+    assert late['status'] == 'READY' and [c['status'] for c in late['commands']] == ['PENDING']
+
+    nrf.admin.reset_counters()
+    assert run(nrfcloud_provisioning, args)['changed'] is False and writes(nrf) == 0   # nobody came online: nothing to write
+
+    nrf.admin.advance_clock(600)
+    nrf.admin.reset_counters()
+    second = run(nrfcloud_provisioning, args)
+    assert [by_item(second)[d['device_id']]['phase'] for d in devices] == ['provisioned', 'provisioned', 'waiting for the device']
+    # the late device got exactly its client certificate and finished; nothing else was written
+    assert writes(nrf) == 2 and by_item(second)[devices[1]['device_id']]['changed'] is True
+    assert by_item(second)[devices[0]['device_id']]['changed'] is False
+    assert [c['kind'] for c in by_item(second)[devices[1]['device_id']]['commands']] == [
+        'certificateSigningRequest', 'clientCertificate', 'finished']
+
+
+def test_a_device_error_carries_the_device_s_own_words_and_a_remedy(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 2)
+    nrf.admin.seed('nrfcloud-provisioning', 'failures', {'device_id': devices[1]['device_id'], 'kind': 'certificateSigningRequest',
+                                                         'message': 'modem error -8 (key generation failed)'})
+    args = csr_flow_args(nrf, creds, devices, factory_ca)
+    result = run(nrfcloud_provisioning, args)
+    assert result['failed'] and '1 of 2 devices failed' in result['msg'] and 'modem error -8 (key generation failed)' in result['msg']
+    broken = by_item(result)[devices[1]['device_id']]
+    assert broken['phase'] == 'needs attention' and 'certificateSigningRequest' in broken['msg']
+    assert 'modem error -8 (key generation failed)' in broken['msg'] and 'reset or skip the failed command' in broken['remedy']
+    assert by_item(result)[devices[0]['device_id']]['phase'] == 'provisioned'
+
+    nrf.admin.reset_counters()
+    again = run(nrfcloud_provisioning, args)
+    # nothing is appended to a device in ERROR, and it still says why
+    assert again['failed'] and writes(nrf) == 0 and 'modem error -8' in by_item(again)[devices[1]['device_id']]['msg']
+
+
+def test_a_device_that_failed_after_a_write_is_changed(nrf, creds, run):
+    devices = tokens(nrf, 1)
+    nrf.admin.add_fault(vendor='nrfcloud-provisioning', method='POST', path='/provisioning$', kind='status', status=400,
+                        message='Bad Request', count=1)
+    result = run(nrfcloud_provisioning, base_args(nrf, creds, devices=[{'claim_token': devices[0]['claim_token']}],
+                                                  commands=[{'kind': 'finished'}]))
+    # claimed (a write), then the command was refused: the device failed, and the task did change something
+    assert result['failed'] and result['changed'] is True and result['outcomes'][0]['changed'] is True
+    assert devices[0]['device_id'] in claimed_state(nrf)
