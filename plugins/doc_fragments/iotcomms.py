@@ -27,19 +27,22 @@ options:
     description:
       - Path on the controller of the PEM RSA private key whose public key was uploaded in the iotcomms.io web UI
         (CONFIGURATIONS, API ACCESS). The module signs an RS256 JWT with it.
-      - If not set, the value of the E(IOTCOMMS_PRIVATE_KEY_PATH) environment variable is used.
-      - Mutually exclusive with O(private_key).
+      - If neither O(private_key_path) nor O(private_key) is set, the value of the E(IOTCOMMS_PRIVATE_KEY_PATH) environment
+        variable is used. A key given in the task wins over the environment.
+      - Mutually exclusive with O(private_key), in the task and in the environment.
     type: path
   private_key:
     description:
       - The PEM RSA private key itself, for example from a vault or an AWX credential.
-      - If not set, the value of the E(IOTCOMMS_PRIVATE_KEY) environment variable is used.
-      - Mutually exclusive with O(private_key_path).
+      - If neither O(private_key_path) nor O(private_key) is set, the value of the E(IOTCOMMS_PRIVATE_KEY) environment variable
+        is used. A key given in the task wins over the environment.
+      - Mutually exclusive with O(private_key_path), in the task and in the environment.
     type: str
   private_key_passphrase:
     description:
       - The passphrase of an encrypted private key.
-      - If not set, the value of the E(IOTCOMMS_PRIVATE_KEY_PASSPHRASE) environment variable is used.
+      - If not set, and the key comes from the environment, the value of the E(IOTCOMMS_PRIVATE_KEY_PASSPHRASE) environment variable
+        is used. A key given in the task is never opened with the environment's passphrase.
     type: str
   jwt_lifetime:
     description:

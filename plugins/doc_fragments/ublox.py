@@ -27,6 +27,7 @@ options:
     description:
       - The APISecret created with O(api_key). It is shown once in the portal.
       - If not set, the value of the E(UBLOX_API_SECRET) environment variable is used.
+      - Required together with O(api_key), from the task or the environment.
     type: str
   auth_token:
     description:

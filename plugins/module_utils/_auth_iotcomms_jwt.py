@@ -18,7 +18,7 @@ import time
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import AuthBase
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key, read_key_file, require_rsa
+from ansible_collections.iotops.provisioning.plugins.module_utils._keys import RSA_KEY, load_private_key, read_key_file, require_rsa
 
 MAX_LIFETIME = 90 * 60
 MAX_AGE = 60 * 60
@@ -58,7 +58,7 @@ class IotcommsJwtAuth(AuthBase):
             pem, option = read_key_file(self.private_key_path, 'private_key_path'), 'private_key_path'
         else:
             pem, option = self.private_key_pem, 'private_key'
-        key = load_private_key(pem, option, self.passphrase, 'private_key_passphrase')
+        key = load_private_key(pem, option, self.passphrase, 'private_key_passphrase', rule=RSA_KEY)
         require_rsa(key, option)
         self._key = key
 

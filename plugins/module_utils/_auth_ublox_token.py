@@ -41,9 +41,11 @@ class UbloxTokenAuth(AuthBase):
 
     def validate(self):
         if self.api_key and not self.api_secret:
-            raise ConfigError('api_secret is required with api_key (u-blox authenticates the pair)')
+            raise ConfigError('api_secret is required with api_key (u-blox authenticates the pair): give api_secret in the task or '
+                              'set UBLOX_API_SECRET to the APISecret created with this APIKey')
         if self.api_secret and not self.api_key:
-            raise ConfigError('api_key is required with api_secret (u-blox authenticates the pair)')
+            raise ConfigError('api_key is required with api_secret (u-blox authenticates the pair): give api_key in the task or '
+                              'set UBLOX_API_KEY to the APIKey of this APISecret')
         if not (self.api_key or self._token):
             raise ConfigError('u-blox credentials are missing: give api_key and api_secret (or UBLOX_API_KEY and UBLOX_API_SECRET), '
                               'or auth_token (UBLOX_AUTH_TOKEN) from iotops.provisioning.ublox_token')

@@ -17,7 +17,7 @@ import datetime
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key
+from ansible_collections.iotops.provisioning.plugins.module_utils._keys import holds, load_private_key, pem_labels
 
 
 def _x509():
@@ -25,13 +25,16 @@ def _x509():
 
 
 def load_certificate(pem, option):
-    """A certificate object from PEM text, or ConfigError naming the option."""
+    """A certificate object from PEM text, or ConfigError naming the option and the rule (never the parser's words)."""
     if not isinstance(pem, str) or '-----BEGIN CERTIFICATE-----' not in pem:
-        raise ConfigError('%s must be a PEM certificate ("-----BEGIN CERTIFICATE-----" block)' % option)
+        labels = pem_labels(pem)
+        instead = '; it holds %s' % holds(labels) if labels else ''
+        raise ConfigError('%s must be a PEM certificate ("-----BEGIN CERTIFICATE-----" block)%s' % (option, instead))
     try:
         return _x509().load_pem_x509_certificate(pem.encode('utf-8'))
-    except ValueError as exc:
-        raise ConfigError('%s: the PEM certificate does not parse (%s)' % (option, exc)) from None
+    except ValueError:
+        raise ConfigError('%s: the PEM certificate does not parse: its "BEGIN CERTIFICATE" block is not the base64 of a DER X.509 '
+                          'certificate (damaged or cut short, or its END line is missing)' % option) from None
 
 
 def certificate_pem(cert):
@@ -53,8 +56,10 @@ def certificate_summary(cert):
 def check_encrypted_private_key(pem, password, option):
     """nRF Cloud injects client private keys only as encrypted PEM that the password opens."""
     if not isinstance(pem, str) or '-----BEGIN ENCRYPTED PRIVATE KEY-----' not in pem:
-        raise ConfigError('%s must be an encrypted PEM private key ("-----BEGIN ENCRYPTED PRIVATE KEY-----"), as the '
-                          'clientPrivateKey command requires' % option)
+        labels = pem_labels(pem)
+        instead = '; it holds %s' % holds(labels) if labels else ''
+        raise ConfigError('%s must be an encrypted PEM private key (a "BEGIN ENCRYPTED PRIVATE KEY" block), as the '
+                          'clientPrivateKey command requires%s' % (option, instead))
     if not password:
         raise ConfigError('%s: password is required to inject an encrypted private key' % option)
     load_private_key(pem, option, password, passphrase_option='password')
@@ -67,7 +72,11 @@ def csr_from_device(value):
         raise IotopsError('the device returned no CSR')
     value = value.strip()
     if '-----BEGIN CERTIFICATE REQUEST-----' in value:
-        csr = x509.load_pem_x509_csr(value.encode('ascii'))
+        try:
+            csr = x509.load_pem_x509_csr(value.encode('utf-8'))
+        except ValueError:
+            raise IotopsError('the CSR the device returned does not parse: its "BEGIN CERTIFICATE REQUEST" block is not the base64 of '
+                              'a DER PKCS#10 request (damaged or cut short)') from None
     else:
         body = value.split('.')[0]
         try:
@@ -76,8 +85,9 @@ def csr_from_device(value):
             raise IotopsError('the CSR the device returned is neither PEM nor base64url DER') from None
         try:
             csr = x509.load_der_x509_csr(der)
-        except ValueError as exc:
-            raise IotopsError('the CSR the device returned does not parse (%s)' % exc) from None
+        except ValueError:
+            raise IotopsError('the CSR the device returned does not parse: it is not a DER PKCS#10 request (AT%KEYGEN prints the '
+                              'base64url DER request, optionally followed by "." and a COSE signature)') from None
     if not csr.is_signature_valid:
         raise IotopsError('the CSR the device returned has an invalid signature')
     return csr

@@ -14,7 +14,8 @@ description:
   - Reads a manifest of a production batch, one row per device with whichever vendor identities the device has, from a CSV
     file (first row = column names) or a YAML file (a list of mappings, or a mapping with a C(devices) list), on the controller.
   - Checks every row before anything is sent to any cloud - known columns, the C(serial) column present and unique, each
-    identity well-formed and unique - and reports every problem with its row number.
+    identity well-formed as the vendor's module takes it, and each identity in one row only - and reports every problem with its
+    row number at once. The rules are in the notes below.
   - Returns the devices and, per vendor, the list ready for the vendor's module.
   - Used by the C(iotops.provisioning.factory_onboarding) role; usable on its own.
 extends_documentation_fragment:
@@ -32,10 +33,31 @@ options:
     type: str
     choices: [csv, yaml]
 notes:
-  - 'Columns: C(serial) (required, unique: the device label in reports), C(nrfcloud_claim_token) (the C(AT%ATTESTTOKEN)
-    attestation token), C(ublox_rot_public_uid) (16 hex digits), C(ublox_imei) (15 digits), C(iotcomms_device_id) (the SIP user
-    part), C(iotcomms_mac) (optional), C(naocloud_mac) (C(AA:BB:CC:DD:EE:FF)) and C(naocloud_name) (optional, defaults to the serial).
-    Empty cells mean the device has no identity with that vendor.'
+  - 'Columns: C(serial) (required), C(nrfcloud_claim_token) (the C(AT%ATTESTTOKEN) attestation token), C(ublox_rot_public_uid),
+    C(ublox_imei), C(iotcomms_device_id) (the SIP user part), C(iotcomms_mac) (optional), C(naocloud_mac) and C(naocloud_name)
+    (optional, defaults to the serial). Empty cells mean the device has no identity with that vendor. Every cell is read without
+    its leading and trailing spaces.'
+  - 'The rules, checked for every row before anything is sent to any cloud: they are the rules the vendor modules apply later, so
+    that a bad row fails the batch before the first write instead of halfway through it.'
+  - 'C(serial): required in every row, at most 64 printable characters (no control characters such as tabs or line breaks); it
+    labels the device''s row in reports.'
+  - 'C(nrfcloud_claim_token): an nRF91 attestation token, whose body holds the nRF Cloud device id (a UUID).'
+  - 'C(ublox_rot_public_uid): 16 hexadecimal digits (the 8-byte root-of-trust UID), in any case; returned in lower case.'
+  - 'C(ublox_imei): 15 digits, of which the last is the Luhn check digit of the first 14 (as u-blox checks it): double every
+    second digit of the first 14 starting with the second, add the digits of all 14 numbers, and the check digit is what brings
+    the sum to the next multiple of 10. For example 49015420323751 has the check digit 8, so 490154203237518 is an IMEI.'
+  - 'C(iotcomms_device_id): 1 to 64 letters, digits or C(. _ ~ + -), starting with a letter or digit (the user part of the SIP
+    address, as M(iotops.provisioning.iotcomms_device) takes it).'
+  - 'C(iotcomms_mac) and C(naocloud_mac): six pairs of hexadecimal digits separated by colons or by dashes, in any case
+    (C(AA:BB:CC:DD:EE:FF), C(aa-bb-cc-dd-ee-ff)), the forms M(iotops.provisioning.iotcomms_device) and
+    M(iotops.provisioning.naocloud_trackable) take; returned as those modules send them, C(AA:BB:CC:DD:EE:FF).
+    C(iotcomms_mac) needs C(iotcomms_device_id) in the same row.'
+  - 'C(naocloud_name): at most 255 characters (NAO Cloud''s limit); it needs C(naocloud_mac) in the same row.'
+  - 'One device per identity: a serial, an nRF Cloud device (two different tokens of one device are one device), a ROTPublicUID,
+    an IMEI, an iotcomms.io device id and a MAC address may each appear in one row only. A MAC address counts in both MAC
+    columns: one row''s C(iotcomms_mac) may not be another row''s C(naocloud_mac) (one row may use the same MAC in both).'
+  - 'Every problem is reported at once, with its row (the line of a CSV file, or the position in a YAML list), in the failure
+    message and in the C(problems) list.'
 author:
   - iotops.provisioning maintainers (@iotops)
 '''
@@ -54,7 +76,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 devices:
-  description: Every row, normalised (MACs upper case, UIDs lower case, empty cells dropped).
+  description: Every row, normalised (MACs as AA:BB:CC:DD:EE:FF, ROTPublicUIDs lower case, empty cells dropped).
   returned: always
   type: list
   elements: dict
@@ -94,6 +116,12 @@ counts:
   returned: always
   type: dict
   sample: {total: 50, nrfcloud: 50, ublox: 50, iotcomms: 50, naocloud: 50}
+problems:
+  description: Every problem of the manifest, one per row and rule; the task fails and nothing is returned for the devices.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["row 3: ublox_imei '490154203237517' is not an IMEI: the 15th digit is the Luhn check digit of the first 14; expected 8"]
 '''
 
 import csv
@@ -110,22 +138,26 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_comm
 
 COLUMNS = ('serial', 'nrfcloud_claim_token', 'ublox_rot_public_uid', 'ublox_imei', 'iotcomms_device_id', 'iotcomms_mac',
            'naocloud_mac', 'naocloud_name')
-MAC = re.compile(r'^[0-9A-F]{2}(:[0-9A-F]{2}){5}$')
-ROT_UID = re.compile(r'^[0-9a-f]{16}$')
+SERIAL_MAX = 64
+SERIAL_RULE = 'a serial is at most %d printable characters (it labels the device in reports)' % SERIAL_MAX
+NAME_MAX = 255
+# The MAC forms iotcomms_device and naocloud_trackable take (one separator throughout), and the form they send.
+MAC = re.compile(r'^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$')
+MAC_RULE = ('must be a MAC address: six pairs of hexadecimal digits separated by colons or by dashes, in any case '
+            '(AA:BB:CC:DD:EE:FF or aa-bb-cc-dd-ee-ff), as iotcomms_device and naocloud_trackable take it')
+ROT_UID = re.compile(r'^[0-9A-Fa-f]{16}$')
 IMEI = re.compile(r'^[0-9]{15}$')
-SIP_USER = re.compile(r'^[A-Za-z0-9._~+-]{1,64}$')
-# (column, rule, normaliser) for the identity checks
-CHECKS = (
-    ('ublox_rot_public_uid', ROT_UID, str.lower, 'must be 16 hexadecimal digits (the 8-byte root-of-trust UID)'),
-    ('ublox_imei', IMEI, str.strip, 'must be 15 digits'),
-    ('iotcomms_device_id', SIP_USER, str.strip, 'must be 1 to 64 letters, digits or . _ ~ + - (the SIP user part)'),
-    ('iotcomms_mac', MAC, str.upper, 'must be a MAC address AA:BB:CC:DD:EE:FF'),
-    ('naocloud_mac', MAC, str.upper, 'must be a MAC address AA:BB:CC:DD:EE:FF'),
-)
-UNIQUE = ('serial', 'nrfcloud_claim_token', 'ublox_rot_public_uid', 'ublox_imei', 'iotcomms_device_id', 'naocloud_mac')
+SIP_USER = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$')
+# The identities that name one device: a value may be in one row only, in any of the columns of its group.
+# nrfcloud_device_id is read from the claim token, so two different tokens of one device are found too.
+IDENTITIES = (('serial',), ('nrfcloud_device_id',), ('ublox_rot_public_uid',), ('ublox_imei',), ('iotcomms_device_id',),
+              ('iotcomms_mac', 'naocloud_mac'))
+# A column that is only meaningful with another one of the same row.
+NEEDS = (('iotcomms_mac', 'iotcomms_device_id'), ('naocloud_name', 'naocloud_mac'))
 
 
 def load_rows(path, fmt):
+    """(header, rows, number of the first row): CSV rows are numbered by their line, YAML ones by their place in the list."""
     try:
         with open(path, 'r', encoding='utf-8-sig') as handle:
             text = handle.read()
@@ -139,21 +171,127 @@ def load_rows(path, fmt):
         reader = csv.DictReader(io.StringIO(text))
         header = [h.strip() for h in reader.fieldnames or []]
         rows = [dict((k.strip(), v) for k, v in row.items() if k is not None) for row in reader]
-    else:
+        return header, rows, 2
+    try:
+        data = yaml_load(text)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise ConfigError('path: the manifest is not valid YAML (%s)' % str(exc).splitlines()[0]) from None
+    if isinstance(data, dict):
+        data = data.get('devices')
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ConfigError('path: a YAML manifest must be a list of mappings, or a mapping with a devices list')
+    return sorted(set(k for r in data for k in r)), data, 1
+
+
+def luhn_check_digit(digits):
+    """The Luhn check digit of a string of digits (the 15th digit of an IMEI is the one of its first 14)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (1 if index % 2 else 2)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def check_serial(value):
+    if len(value) > SERIAL_MAX:
+        return value, 'has %d characters; %s' % (len(value), SERIAL_RULE)
+    if not value.isprintable():
+        return value, 'contains a control character; %s' % SERIAL_RULE
+    return value, None
+
+
+def check_rot_uid(value):
+    if not ROT_UID.match(value):
+        return value, 'must be 16 hexadecimal digits (the 8-byte root-of-trust UID)'
+    return value.lower(), None
+
+
+def check_imei(value):
+    if not IMEI.match(value):
+        return value, 'must be 15 digits'
+    expected = luhn_check_digit(value[:14])
+    if int(value[14]) != expected:
+        return value, 'is not an IMEI: the 15th digit is the Luhn check digit of the first 14; expected %d' % expected
+    return value, None
+
+
+def check_sip_user(value):
+    if not SIP_USER.match(value):
+        return value, ('must be 1 to 64 letters, digits or . _ ~ + -, starting with a letter or digit (the user part of the SIP '
+                       'address, as iotcomms_device takes it)')
+    return value, None
+
+
+def check_mac(value):
+    if not MAC.match(value):
+        return value, MAC_RULE
+    return value.replace('-', ':').upper(), None
+
+
+def check_name(value):
+    if len(value) > NAME_MAX:
+        return value, 'has %d characters; NAO Cloud takes at most %d' % (len(value), NAME_MAX)
+    return value, None
+
+
+# column -> check(value) returning (the value as the vendor module sends it, the rule it breaks or None)
+CHECKS = (
+    ('serial', check_serial),
+    ('ublox_rot_public_uid', check_rot_uid),
+    ('ublox_imei', check_imei),
+    ('iotcomms_device_id', check_sip_user),
+    ('iotcomms_mac', check_mac),
+    ('naocloud_mac', check_mac),
+    ('naocloud_name', check_name),
+)
+
+
+def check_row(number, row, header):
+    """(device, problems) of one row: the cells normalised as the vendor modules send them, and each broken rule."""
+    problems = []
+    device = dict((k, str(v).strip()) for k, v in row.items() if k in COLUMNS and v is not None and str(v).strip())
+    given = set(device)
+    if 'serial' not in device and 'serial' in header:
+        problems.append('row %d: serial is empty' % number)
+    for column, rule in CHECKS:
+        if column in device:
+            value, problem = rule(device[column])
+            if problem:
+                problems.append('row %d: %s %r %s%s' % (number, column, device[column], problem, yaml_hint(row[column])))
+                del device[column]  # a bad value takes no part in the duplicate checks
+            else:
+                device[column] = value
+    if 'nrfcloud_claim_token' in device:
         try:
-            data = yaml_load(text)
-        except Exception as exc:  # pylint: disable=broad-except
-            raise ConfigError('path: the manifest is not valid YAML (%s)' % str(exc).splitlines()[0]) from None
-        if isinstance(data, dict):
-            data = data.get('devices')
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ConfigError('path: a YAML manifest must be a list of mappings, or a mapping with a devices list')
-        rows = data
-        header = sorted(set(k for r in rows for k in r))
-    return header, rows
+            device['nrfcloud_device_id'] = device_id_from_claim_token(device['nrfcloud_claim_token'])
+        except ConfigError as exc:
+            problems.append('row %d: nrfcloud_%s' % (number, exc.msg))
+    for column, needed in NEEDS:
+        if column in given and needed not in given:
+            problems.append('row %d: %s is given without %s; it belongs to that identity and is sent only with it' % (number, column, needed))
+    return device, problems
 
 
-def check(header, rows):
+def yaml_hint(raw):
+    """Why a YAML cell that is not a string was misread (unquoted, 10:11:22:33:44:55 is a YAML 1.1 base-60 number)."""
+    return '' if isinstance(raw, str) else ' (quote it in a YAML manifest: unquoted, it was not read as text)'
+
+
+def duplicate(number, column, device, first_row, first_column, first_device):
+    """The problem of an identity of row ``number`` that row ``first_row`` already has."""
+    if column == 'nrfcloud_device_id':
+        if device['nrfcloud_claim_token'] == first_device['nrfcloud_claim_token']:
+            return 'row %d: nrfcloud_claim_token duplicates row %d' % (number, first_row)
+        return ('row %d: nrfcloud_claim_token is a token of nRF Cloud device %s, like the token of row %d (two tokens of one device)'
+                % (number, device[column], first_row))
+    if column == first_column:
+        return 'row %d: %s %r duplicates row %d' % (number, column, device[column], first_row)
+    return 'row %d: %s %r duplicates the %s of row %d (a MAC address belongs to one device)' % (
+        number, column, device[column], first_column, first_row)
+
+
+def check(header, rows, first=2):
+    """The devices of the manifest, or ConfigError listing every problem (``problems`` holds them one by one)."""
     problems = []
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
@@ -162,30 +300,21 @@ def check(header, rows):
         problems.append('the serial column is missing; every device needs a serial (its label in reports)')
     if not rows:
         problems.append('the manifest has no device rows')
-    seen = dict((c, {}) for c in UNIQUE)
+    seen = dict((group, {}) for group in IDENTITIES)
     devices = []
-    for number, row in enumerate(rows, start=2 if header else 1):
-        device = dict((k, str(v).strip()) for k, v in row.items() if k in COLUMNS and v not in (None, '') and str(v).strip())
-        if 'serial' not in device and 'serial' in header:
-            problems.append('row %d: serial is empty' % number)
-        for column, rule, normalise, text in CHECKS:
-            if column in device:
-                device[column] = normalise(device[column])
-                if not rule.match(device[column]):
-                    problems.append('row %d: %s %r %s' % (number, column, device[column], text))
-        if 'nrfcloud_claim_token' in device:
-            try:
-                device['nrfcloud_device_id'] = device_id_from_claim_token(device['nrfcloud_claim_token'])
-            except ConfigError as exc:
-                problems.append('row %d: nrfcloud_%s' % (number, exc.msg))
-        for column in UNIQUE:
-            value = device.get(column)
-            if value is None:
-                continue
-            if value in seen[column]:
-                problems.append('row %d: %s %r duplicates row %d' % (number, column, value, seen[column][value]))
-            else:
-                seen[column][value] = number
+    for number, row in enumerate(rows, start=first):
+        device, found = check_row(number, row, header)
+        problems.extend(found)
+        for group in IDENTITIES:
+            for column in group:
+                value = device.get(column)
+                if value is None:
+                    continue
+                earlier = seen[group].get(value)
+                if earlier is None:
+                    seen[group][value] = (number, column, device)
+                elif earlier[0] != number:
+                    problems.append(duplicate(number, column, device, *earlier))
         devices.append(device)
     if problems:
         shown = problems[:30]
@@ -218,8 +347,8 @@ def main():
                            supports_check_mode=True)
 
     def read():
-        header, rows = load_rows(module.params['path'], module.params['format'])
-        devices = check(header, rows)
+        header, rows, first = load_rows(module.params['path'], module.params['format'])
+        devices = check(header, rows, first)
         nrf, ublox, iotcomms, nao, serials = split(devices)
         module.exit_json(changed=False, devices=devices, nrfcloud=nrf, ublox=ublox, iotcomms=iotcomms, naocloud=nao, serials=serials,
                          counts=dict(total=len(devices), nrfcloud=len(nrf), ublox=sum(1 for d in devices if 'ublox_rot_public_uid' in d or 'ublox_imei' in d),

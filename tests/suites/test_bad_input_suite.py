@@ -20,6 +20,7 @@ import json
 import os
 import re
 import time
+import uuid
 
 import pytest
 from cryptography import x509
@@ -28,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from . import harness
+# the mock's modem model (importing harness puts tests/ on the import path)
+from mock_server.vendors.nrfcloud_attestation import make_attestation_token, parse_attestation_token
 
 DOC = os.path.join(harness.ROOT, 'docs', 'bad-input.md')
 VENDOR_ENV = ('NRFCLOUD_', 'UBLOX_', 'IOTCOMMS_', 'NAOCLOUD_', 'IOTOPS_')
@@ -74,6 +77,10 @@ class Materials:
         self.p384_device_cert = _certificate(ec.generate_private_key(ec.SECP384R1()), 'p384-device')
         self.broken_cert = '-----BEGIN CERTIFICATE-----\nTm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n'
         self.broken_key = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n'
+        self.openssh_key = self.rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                      serialization.NoEncryption()).decode()
+        self.ca_public_key = self.ca_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         self.missing_file = os.path.join(directory, 'no-such-key.pem')
         self.a_directory = os.path.join(directory, 'keys.d')
         os.makedirs(self.a_directory, exist_ok=True)
@@ -126,6 +133,11 @@ class Context:
     def device(self, **extra):
         return [dict(claim_token=self.claim_token, **extra)]
 
+    @property
+    def second_claim_token(self):
+        """Another attestation token of the same modem, as it prints one after a modem firmware update."""
+        return make_attestation_token(parse_attestation_token(self.claim_token)['uuid'], firmware_uuid=uuid.uuid4().bytes)
+
 
 # --------------------------------------------------------------------------- the table
 
@@ -153,6 +165,13 @@ def sign(**sign_csr):
 
 GOOD_CA = dict(name='good.example.com', ca_validity_days=1825, device_certificate_validity_days=365)
 MANIFEST_HEADER = 'serial,nrfcloud_claim_token,ublox_rot_public_uid,ublox_imei,iotcomms_device_id,naocloud_mac\n'
+# a bad IMEI check digit (490154203237517: the Luhn digit of 49015420323751 is 8) next to a good row
+BAD_CHECK_DIGIT = MANIFEST_HEADER + ('SN-1,,0a1b2c3d4e5f6071,490154203237517,4670001,AA:BB:CC:00:00:01\n'
+                                     'SN-2,,0a1b2c3d4e5f6072,490154203237518,4670002,AA:BB:CC:00:00:02\n')
+# five problems in three rows: a check digit, a MAC of five pairs, a ROTPublicUID and a serial twice, a device id with a dash first
+FIVE_PROBLEMS = MANIFEST_HEADER + ('SN-1,,0a1b2c3d4e5f6071,490154203237517,4670001,AA:BB:CC:00:00:01\n'
+                                   'SN-2,,0A1B2C3D4E5F6071,,4670002,AA:BB:CC:00:01\n'
+                                   'SN-1,,,,-3,\n')
 
 CASES = [
     # nrfcloud_provisioning ------------------------------------------------------------------------
@@ -172,12 +191,16 @@ CASES = [
          ["attributes must be comma-separated KEY=value pairs, got 'Example'"]),
     Case('nrfcloud_provisioning', 'serverCertificate PEM that does not parse', lambda c: c.nrfcloud(
         devices=c.device(), commands=[dict(kind='serverCertificate', content=c.m.broken_cert)]),
-        ['commands[0] (serverCertificate): content', 'the PEM certificate does not parse']),
+        ['commands[0] (serverCertificate): content', 'the PEM certificate does not parse', 'is not the base64 of a DER X.509 certificate']),
     Case('nrfcloud_provisioning', 'clientCertificate without content', nrf_cmd(dict(kind='clientCertificate')),
          ['commands[0] (clientCertificate)', 'content (the PEM certificate) is required']),
     Case('nrfcloud_provisioning', 'clientPrivateKey that is not encrypted', lambda c: c.nrfcloud(
         devices=c.device(), commands=[dict(kind='clientPrivateKey', content=c.m.ec_key_pem, password='pw-1234')]),
-        ['commands[0] (clientPrivateKey): content must be an encrypted PEM private key']),
+        ['commands[0] (clientPrivateKey): content must be an encrypted PEM private key (a "BEGIN ENCRYPTED PRIVATE KEY" block)',
+         'it holds a private key ("BEGIN PRIVATE KEY" block)']),
+    Case('nrfcloud_provisioning', 'clientPrivateKey that is a certificate', lambda c: c.nrfcloud(
+        devices=c.device(), commands=[dict(kind='clientPrivateKey', content=c.m.ca_cert, password='pw-1234')]),
+        ['commands[0] (clientPrivateKey): content must be an encrypted PEM private key', 'it holds a certificate ("BEGIN CERTIFICATE" block)']),
     Case('nrfcloud_provisioning', 'clientPrivateKey with the wrong password', lambda c: c.nrfcloud(
         devices=c.device(), commands=[dict(kind='clientPrivateKey', content=c.m.ec_key_encrypted, password='wrong-password')]),
         ['commands[0] (clientPrivateKey): content', 'could not be decrypted with password']),
@@ -209,7 +232,12 @@ CASES = [
     Case('nrfcloud_provisioning', 'sign_csr CA certificate that is not PEM', lambda c: sign(
         ca_certificate='MIIB...', ca_private_key=c.m.ca_key_pem)(c), ['sign_csr.ca_certificate must be a PEM certificate']),
     Case('nrfcloud_provisioning', 'sign_csr CA private key that does not parse', lambda c: sign(
-        ca_certificate=c.m.ca_cert, ca_private_key=c.m.broken_key)(c), ['sign_csr.ca_private_key: the PEM private key could not be parsed']),
+        ca_certificate=c.m.ca_cert, ca_private_key=c.m.broken_key)(c),
+        ['sign_csr.ca_private_key: the PEM private key could not be parsed', 'its "BEGIN PRIVATE KEY" block is not the base64 of a DER private key',
+         'expected a "BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY" or "BEGIN EC PRIVATE KEY" block']),
+    Case('nrfcloud_provisioning', 'sign_csr CA private key that is a public key', lambda c: sign(
+        ca_certificate=c.m.ca_cert, ca_private_key=c.m.ca_public_key)(c),
+        ['sign_csr.ca_private_key: not a PEM private key: it holds a public key ("BEGIN PUBLIC KEY" block)']),
     Case('nrfcloud_provisioning', 'sign_csr CA key file that does not exist', lambda c: sign(
         ca_certificate=c.m.ca_cert, ca_private_key_path=c.m.missing_file)(c), ['ca_private_key_path', 'cannot read the key file']),
     Case('nrfcloud_provisioning', 'sign_csr CA key file that is a directory', lambda c: sign(
@@ -226,8 +254,8 @@ CASES = [
     Case('nrfcloud_provisioning', 'finished listed together with sign_csr', lambda c: c.nrfcloud(
         devices=c.device(), commands=[dict(kind='certificateSigningRequest'), dict(kind='finished')],
         sign_csr=dict(ca_certificate=c.m.ca_cert, ca_private_key=c.m.ca_key_pem)), ['do not list finished together with sign_csr']),
-    Case('nrfcloud_provisioning', 'wait_timeout 0', lambda c: c.nrfcloud(devices=c.device(), wait_for='PROVISIONED', wait_timeout=0),
-         ['wait_timeout must be greater than 0']),
+    Case('nrfcloud_provisioning', 'wait_timeout -1', lambda c: c.nrfcloud(devices=c.device(), wait_for='PROVISIONED', wait_timeout=-1),
+         ['wait_timeout must be 0 or more seconds, got -1']),
     Case('nrfcloud_provisioning', 'concurrency 65', lambda c: c.nrfcloud(devices=c.device(), concurrency=65),
          ['concurrency must be from 1 to 64, got 65']),
     Case('nrfcloud_provisioning', 'the same device twice', lambda c: c.nrfcloud(devices=c.device() + c.device()),
@@ -242,6 +270,8 @@ CASES = [
          ["devices[0] (has space): device_id 'has space' must be 1 to 128 letters"]),
     Case('nrfcloud_device', 'certificate that is not PEM', lambda c: c.nrfcloud(devices=[dict(device_id='dev-1', certificate='not a pem')]),
          ['devices[0] (dev-1): certificate must be a PEM certificate']),
+    Case('nrfcloud_device', 'certificate that is a private key', lambda c: c.nrfcloud(devices=[dict(device_id='dev-1', certificate=c.m.ec_key_pem)]),
+         ['devices[0] (dev-1): certificate must be a PEM certificate', 'it holds a private key ("BEGIN PRIVATE KEY" block)']),
     Case('nrfcloud_device', 'certificate with an RSA key (ES256 needs EC P-256)', lambda c: c.nrfcloud(
         devices=[dict(device_id='dev-1', certificate=c.m.rsa_device_cert)]),
         ['devices[0] (dev-1): certificate (its public key)', 'EC P-256', 'required for ES256', 'RSA']),
@@ -326,6 +356,10 @@ CASES = [
     Case('ublox_device_info', 'unknown option name', lambda c: c.ublox(options=['CORE', 'SECRETS']), ['options', 'must be one or more of', 'SECRETS']),
     Case('ublox_token', 'api_key without api_secret', lambda c: c.ublox(api_secret=None),
          ['ublox_token logs in with api_key and api_secret', 'both are required']),
+    Case('ublox_rootca_info', 'api_key without api_secret', lambda c: c.ublox(api_secret=None),
+         ['api_secret is required with api_key', 'set UBLOX_API_SECRET']),
+    Case('ublox_tag', 'api_secret without api_key', lambda c: c.ublox(tags=[dict(name='ok')], api_key=None),
+         ['api_key is required with api_secret', 'set UBLOX_API_KEY']),
     Case('ublox_token', 'retry_max_wait 4000', lambda c: c.ublox(retry_max_wait=4000), ['retry_max_wait must be from 0 to 3600 seconds, got 4000']),
     Case('ublox_tag', 'empty list of tags', lambda c: c.ublox(tags=[]), ['tags is empty; give at least one tag']),
 
@@ -359,9 +393,17 @@ CASES = [
     Case('iotcomms_device', 'private key file that is a directory', lambda c: c.iotcomms(
         devices=[dict(device_id='d1')], private_key_path=c.m.a_directory), ['private_key_path: cannot read the key file', 'directory']),
     Case('iotcomms_device', 'private key file that does not parse', lambda c: c.iotcomms(
-        devices=[dict(device_id='d1')], private_key_path=c.m.broken_key_file), ['private_key_path: the PEM private key could not be parsed']),
+        devices=[dict(device_id='d1')], private_key_path=c.m.broken_key_file),
+        ['private_key_path: the PEM private key could not be parsed', 'is not the base64 of a DER private key', 'RSA 2048 bits or larger']),
     Case('iotcomms_device', 'private key that is not PEM', lambda c: c.iotcomms(
-        devices=[dict(device_id='d1')], private_key_path=None, private_key='not a key'), ['private_key: not a PEM private key']),
+        devices=[dict(device_id='d1')], private_key_path=None, private_key='not a key'),
+        ['private_key: not a PEM private key (expected a "BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY" block, RSA 2048 bits or larger']),
+    Case('iotcomms_device', 'private key that is a certificate', lambda c: c.iotcomms(
+        devices=[dict(device_id='d1')], private_key_path=None, private_key=c.m.ca_cert),
+        ['private_key: not a PEM private key: it holds a certificate ("BEGIN CERTIFICATE" block)', 'RSA 2048 bits or larger']),
+    Case('iotcomms_device', 'private key in OpenSSH format', lambda c: c.iotcomms(
+        devices=[dict(device_id='d1')], private_key_path=None, private_key=c.m.openssh_key),
+        ['private_key: an OpenSSH private key ("BEGIN OPENSSH PRIVATE KEY" block) is not a PEM private key', 'ssh-keygen -p -m PEM']),
     Case('iotcomms_device', 'EC P-256 key (ES256) where RS256 needs RSA', lambda c: c.iotcomms(
         devices=[dict(device_id='d1')], private_key_path=c.m.ec_key_file),
         ['private_key_path: an RSA private key is required for RS256, got an EC secp256r1 key']),
@@ -432,6 +474,35 @@ CASES = [
         'token.csv', 'serial,nrfcloud_claim_token\nSN-1,bogus\n')), ['row 2: nrfcloud_claim_token is not an nRF91 attestation token']),
     Case('manifest_info', 'manifest with a ROTPublicUID of 15 digits', lambda c: dict(path=c.m.manifest(
         'uid.csv', 'serial,ublox_rot_public_uid\nSN-1,000200008928008\n')), ["row 2: ublox_rot_public_uid '000200008928008' must be 16 hexadecimal"]),
+    Case('manifest_info', 'manifest with an IMEI whose check digit is wrong', lambda c: dict(path=c.m.manifest(
+        'luhn.csv', 'serial,ublox_imei\nSN-1,490154203237517\n')),
+        ["row 2: ublox_imei '490154203237517' is not an IMEI", 'the 15th digit is the Luhn check digit of the first 14; expected 8']),
+    Case('manifest_info', 'manifest with a MAC of 12 bare hexadecimal digits', lambda c: dict(path=c.m.manifest(
+        'bare-mac.csv', 'serial,naocloud_mac\nSN-1,aabbcc000001\n')),
+        ["row 2: naocloud_mac 'aabbcc000001' must be a MAC address", 'separated by colons or by dashes, in any case']),
+    Case('manifest_info', 'manifest with a MAC of mixed separators', lambda c: dict(path=c.m.manifest(
+        'mixed-mac.csv', 'serial,iotcomms_device_id,iotcomms_mac\nSN-1,4670001,AA:BB-CC:00:00:01\n')),
+        ["row 2: iotcomms_mac 'AA:BB-CC:00:00:01' must be a MAC address", 'as iotcomms_device and naocloud_trackable take it']),
+    Case('manifest_info', 'manifest with a serial of 65 characters', lambda c: dict(path=c.m.manifest(
+        'long-serial.csv', 'serial,iotcomms_device_id\n%s,4670001\n' % ('S' * 65))),
+        ['serial', 'has 65 characters; a serial is at most 64 printable characters']),
+    Case('manifest_info', 'manifest with a tab in a serial', lambda c: dict(path=c.m.manifest(
+        'tab-serial.csv', 'serial,iotcomms_device_id\n"SN\t1",4670001\n')), ["row 2: serial 'SN\\t1' contains a control character"]),
+    Case('manifest_info', 'manifest with an iotcomms device id that starts with a dash', lambda c: dict(path=c.m.manifest(
+        'dash-id.csv', 'serial,iotcomms_device_id\nSN-1,-4670001\n')),
+        ["row 2: iotcomms_device_id '-4670001' must be 1 to 64 letters", 'starting with a letter or digit']),
+    Case('manifest_info', 'manifest with an iotcomms_mac but no iotcomms device id', lambda c: dict(path=c.m.manifest(
+        'lone-mac.csv', 'serial,iotcomms_mac\nSN-1,00:11:22:33:44:55\n')), ['row 2: iotcomms_mac is given without iotcomms_device_id']),
+    Case('manifest_info', 'manifest with one MAC on two devices (iotcomms_mac and naocloud_mac)', lambda c: dict(path=c.m.manifest(
+        'mac-twice.csv', 'serial,iotcomms_device_id,iotcomms_mac,naocloud_mac\nSN-1,4670001,aa:bb:cc:00:00:01,\nSN-2,4670002,,AA-BB-CC-00-00-01\n')),
+        ["row 3: naocloud_mac 'AA:BB:CC:00:00:01' duplicates the iotcomms_mac of row 2 (a MAC address belongs to one device)"]),
+    Case('manifest_info', 'manifest with two tokens of one nRF device', lambda c: dict(path=c.m.manifest(
+        'token-twice.csv', 'serial,nrfcloud_claim_token\nSN-1,%s\nSN-2,%s\n' % (c.claim_token, c.second_claim_token))),
+        ['row 3: nrfcloud_claim_token is a token of nRF Cloud device', 'like the token of row 2 (two tokens of one device)']),
+    Case('manifest_info', 'manifest with five problems in three rows', lambda c: dict(path=c.m.manifest('five.csv', FIVE_PROBLEMS)),
+         ['the manifest has 5 problem(s), nothing was sent', "row 2: ublox_imei '490154203237517' is not an IMEI",
+          "row 3: naocloud_mac 'AA:BB:CC:00:01' must be a MAC address", "row 3: ublox_rot_public_uid '0a1b2c3d4e5f6071' duplicates row 2",
+          "row 4: iotcomms_device_id '-3' must be", "row 4: serial 'SN-1' duplicates row 2"]),
     Case('manifest_info', 'manifest without device rows', lambda c: dict(path=c.m.manifest('empty.csv', 'serial\n')),
          ['the manifest has no device rows']),
     Case('manifest_info', 'YAML manifest that is a string', lambda c: dict(path=c.m.manifest('text.yml', 'just text\n')),
@@ -451,6 +522,8 @@ CASES = [
     Case(ROLE, 'manifest with the same device twice', lambda c: c.m.manifest(
         'role-dup.csv', MANIFEST_HEADER + 'SN-1,,,,4670001,AA:BB:CC:00:00:01\nSN-2,,,,4670001,AA:BB:CC:00:00:02\n'),
         ["row 3: iotcomms_device_id '4670001' duplicates row 2", 'nothing was sent']),
+    Case(ROLE, 'manifest with an IMEI whose check digit is wrong', lambda c: c.m.manifest('role-luhn.csv', BAD_CHECK_DIGIT),
+         ["row 2: ublox_imei '490154203237517' is not an IMEI", 'the Luhn check digit of the first 14; expected 8', 'nothing was sent']),
     Case(ROLE, 'manifest without the serial column', lambda c: c.m.manifest(
         'role-no-serial.csv', 'iotcomms_device_id,naocloud_mac\n4670001,AA:BB:CC:00:00:01\n'),
         ['the serial column is missing', 'nothing was sent']),
