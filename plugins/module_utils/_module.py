@@ -12,6 +12,7 @@ import datetime
 import os
 
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import MissingLibraryError, require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
@@ -35,6 +36,36 @@ def argument_spec(vendor_spec, **module_spec):
     spec.update(CONNECTION_ARGSPEC)
     spec.update(module_spec)
     return spec
+
+
+def credential_env_fallback(*_names):
+    """The environment fallback of a credential option: applied by ``credentials_from_environment``, not while AnsibleModule
+    parses the task.
+
+    AnsibleModule fills each option from its variable on its own, so a task's own credential (a ``private_key``) met another
+    one from the environment (IOTCOMMS_PRIVATE_KEY_PATH from an AWX credential) and the pair was refused, or used the
+    environment's instead. A vendor's credential options come from the environment only as a whole, and only when the task
+    gives none of them. The variable names stay in the argument spec: it is the one table of environment variables that the
+    docs and the AWX credential types follow."""
+    raise AnsibleFallbackNotFound
+
+
+def credentials_from_environment(module, argspec, options):
+    """Fill the credential ``options`` from their environment variables when the task gives none of them; the names taken."""
+    params = module.params
+    if any(params.get(option) not in (None, '') for option in options):
+        return []
+    taken = []
+    for option in options:
+        (name,) = argspec[option]['fallback'][1]
+        value = os.environ.get(name)
+        if not value:
+            continue
+        if argspec[option].get('no_log'):
+            module.no_log_values.add(value)
+        params[option] = os.path.expanduser(os.path.expandvars(value)) if argspec[option].get('type') == 'path' else value
+        taken.append(name)
+    return taken
 
 
 def validate_connection(params):

@@ -19,27 +19,15 @@ import time
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_iotcomms_jwt import MAX_LIFETIME, IotcommsJwtAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import (
+    credential_env_fallback, credentials_from_environment, http_client, new_redactor, validate_connection, validate_url)
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 
 VENDOR = 'iotcomms'
 DEFAULT_API_URL = 'https://api.prod-eu-north-1.iotcomms.io'
-
-
-def key_env_fallback(*_names):
-    """The signing key's environment fallback: applied by ``signing_key_from_environment``, not while AnsibleModule parses.
-
-    AnsibleModule fills each option from its variable on its own, so a task's ``private_key`` met
-    IOTCOMMS_PRIVATE_KEY_PATH from an AWX credential and the pair was refused as mutually exclusive.
-    A key given in the task must win: the key options come from the environment only as a whole,
-    and only when the task gives no key. The names stay in ARGSPEC, the one table of environment
-    variables that the docs and the AWX credential types follow.
-    """
-    raise AnsibleFallbackNotFound
 
 
 KEY_OPTIONS = ('private_key_path', 'private_key', 'private_key_passphrase')
@@ -47,9 +35,9 @@ KEY_OPTIONS = ('private_key_path', 'private_key', 'private_key_passphrase')
 ARGSPEC = dict(
     api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['IOTCOMMS_API_URL'])),
     domain=dict(type='str', fallback=(env_fallback, ['IOTCOMMS_DOMAIN'])),
-    private_key_path=dict(type='path', fallback=(key_env_fallback, ['IOTCOMMS_PRIVATE_KEY_PATH'])),
-    private_key=dict(type='str', no_log=True, fallback=(key_env_fallback, ['IOTCOMMS_PRIVATE_KEY'])),
-    private_key_passphrase=dict(type='str', no_log=True, fallback=(key_env_fallback, ['IOTCOMMS_PRIVATE_KEY_PASSPHRASE'])),
+    private_key_path=dict(type='path', fallback=(credential_env_fallback, ['IOTCOMMS_PRIVATE_KEY_PATH'])),
+    private_key=dict(type='str', no_log=True, fallback=(credential_env_fallback, ['IOTCOMMS_PRIVATE_KEY'])),
+    private_key_passphrase=dict(type='str', no_log=True, fallback=(credential_env_fallback, ['IOTCOMMS_PRIVATE_KEY_PASSPHRASE'])),
     jwt_lifetime=dict(type='int', default=MAX_LIFETIME),
 )
 
@@ -220,23 +208,10 @@ def flatten(device, prefix=''):
 
 
 def signing_key_from_environment(module):
-    """Fill the key options from their environment variables when the task gives neither private_key_path nor private_key.
-
-    The passphrase comes with the key: a task's own key is never opened with the environment's
-    passphrase (the task gives its own, if its key is encrypted).
-    """
-    params = module.params
-    if params.get('private_key_path') or params.get('private_key'):
-        return
-    for option in KEY_OPTIONS:
-        (name,) = ARGSPEC[option]['fallback'][1]
-        value = os.environ.get(name)
-        if params.get(option) is not None or not value:
-            continue
-        if ARGSPEC[option].get('no_log'):
-            module.no_log_values.add(value)
-        params[option] = os.path.expanduser(os.path.expandvars(value)) if ARGSPEC[option]['type'] == 'path' else value
-    if params.get('private_key_path') and params.get('private_key'):
+    """The key options from their environment variables, as a whole and only when the task gives no key: the passphrase comes
+    with the key, so a task's own key is never opened with the environment's passphrase."""
+    taken = credentials_from_environment(module, ARGSPEC, KEY_OPTIONS)
+    if 'IOTCOMMS_PRIVATE_KEY_PATH' in taken and 'IOTCOMMS_PRIVATE_KEY' in taken:
         raise ConfigError('IOTCOMMS_PRIVATE_KEY_PATH and IOTCOMMS_PRIVATE_KEY are both set in the environment: set one of them, '
                           'or give private_key_path or private_key in the task (a key given in the task wins over the environment)')
 

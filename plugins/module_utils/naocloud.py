@@ -23,7 +23,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_session import NaoCloudSessionAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._naocloud_jobs import wait_for_job
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import (
+    credential_env_fallback, credentials_from_environment, http_client, new_redactor, validate_connection, validate_url)
 from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import naocloud_pages
 
 VENDOR = 'naocloud'
@@ -31,13 +32,17 @@ DEFAULT_API_URL = 'https://www.nao-cloud.com/api/v2'
 
 ARGSPEC = dict(
     api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['NAOCLOUD_API_URL'])),
-    api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['NAOCLOUD_API_KEY'])),
-    email=dict(type='str', fallback=(env_fallback, ['NAOCLOUD_EMAIL'])),
-    password=dict(type='str', no_log=True, fallback=(env_fallback, ['NAOCLOUD_PASSWORD'])),
-    access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['NAOCLOUD_ACCESS_TOKEN'])),
+    # the credentials come from the environment as a whole, only when the task gives none (credentials_from_environment)
+    api_key=dict(type='str', no_log=True, fallback=(credential_env_fallback, ['NAOCLOUD_API_KEY'])),
+    email=dict(type='str', fallback=(credential_env_fallback, ['NAOCLOUD_EMAIL'])),
+    password=dict(type='str', no_log=True, fallback=(credential_env_fallback, ['NAOCLOUD_PASSWORD'])),
+    access_token=dict(type='str', no_log=True, fallback=(credential_env_fallback, ['NAOCLOUD_ACCESS_TOKEN'])),
     access_token_type=dict(type='str', default='oauth2', choices=['oauth2', 'session'],
                            fallback=(env_fallback, ['NAOCLOUD_ACCESS_TOKEN_TYPE'])),
 )
+
+
+CREDENTIAL_OPTIONS = ('api_key', 'email', 'password', 'access_token')
 
 
 def parse_error(body):
@@ -197,6 +202,7 @@ class NaoCloudClient:
 def naocloud_client(module, need_session=False, register_runtime_secrets=True, concurrency=1):
     """Validate the NAO Cloud options of ``module`` and return a client; no request is sent yet."""
     params = module.params
+    credentials_from_environment(module, ARGSPEC, CREDENTIAL_OPTIONS)
     validate_url(params['api_url'], 'api_url')
     validate_connection(params)
     auth = select_auth(params, need_session)

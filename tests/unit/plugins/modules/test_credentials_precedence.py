@@ -120,3 +120,19 @@ def test_ublox_half_a_key_pair_names_the_missing_option_and_variable(mock, creds
     result = run(ublox_rootca_info, dict(api_url=mock.url + '/ublox/v1'))
     assert result['failed'] and missing in result['msg'] and 'set %s' % variable in result['msg'], result['msg']
     assert mock.admin.counters()['total'] == 0
+
+
+def test_a_task_api_key_wins_over_a_nao_cloud_login_in_the_environment(mock, creds, run, monkeypatch):
+    """With NAOCLOUD_EMAIL/NAOCLOUD_PASSWORD from a credential (a wrong password here), the task's own api_key is the one used."""
+    from ansible_collections.iotops.provisioning.plugins.modules import naocloud_site_info  # pylint: disable=import-outside-toplevel
+    for name in ('NAOCLOUD_API_KEY', 'NAOCLOUD_ACCESS_TOKEN'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('NAOCLOUD_EMAIL', creds.NAOCLOUD_EMAIL)
+    monkeypatch.setenv('NAOCLOUD_PASSWORD', 'not-the-password')
+    base = dict(api_url=mock.url + '/naocloud/api/v2')
+    refused = run(naocloud_site_info, base)
+    assert refused['failed']          # the control: the environment's login alone is refused
+    mock.admin.reset_counters()
+    result = run(naocloud_site_info, dict(base, api_key=creds.NAOCLOUD_API_KEY))
+    assert not result.get('failed'), result.get('msg')
+    assert 'naocloud POST /api/v2/sessions' not in mock.admin.counters()['endpoints']
