@@ -1,10 +1,11 @@
-"""The /_mock admin API: reset, state dump, counters, faults, token expiry, clock, seeding and vendor extras."""
+"""The /_mock admin API: reset, state dump, counters, faults, token expiry, clock, seeding, device timing and vendor extras."""
 
 import inspect
 
 from starlette.routing import Mount, Route
 
 from .common import BadRequest, json_response, read_json
+from .online import CLOUDS, OnlineRequest
 
 
 class Admin:
@@ -30,6 +31,8 @@ class Admin:
             Route('/clock', self.get_clock, methods=['GET']),
             Route('/clock', self.move_clock, methods=['POST']),
             Route('/seed/{vendor}/{kind}', self.seed, methods=['POST']),
+            Route('/online', self.get_online, methods=['GET']),
+            Route('/online', self.set_online, methods=['POST']),
         ] + self.vendor_routes()
 
     def vendor_routes(self):
@@ -52,6 +55,12 @@ class Admin:
             raise BadRequest('body must be a JSON object')
         return data
 
+    async def catch_up(self):
+        """Let every vendor bring its devices up to the mock clock: nRF Cloud devices that came online connect and run
+        their commands, u-blox devices bootstrap (and their webhook events are delivered before this returns)."""
+        for vendor in self.state.vendors:
+            await vendor.catch_up()
+
     def clock_view(self):
         return {'now': self.state.clock.now(), 'offset': self.state.clock.offset}
 
@@ -65,6 +74,7 @@ class Admin:
         return json_response({'reset': True})
 
     async def dump_state(self, request):
+        await self.catch_up()
         return json_response(self.state.dump())
 
     async def get_counters(self, request):
@@ -101,6 +111,7 @@ class Admin:
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
             raise BadRequest('advance must be a non-negative number of seconds')
         self.state.clock.advance(seconds)
+        await self.catch_up()
         return json_response(self.clock_view())
 
     async def seed(self, request):
@@ -108,8 +119,29 @@ class Admin:
         vendor = self.vendors.get(prefix)
         if vendor is None:
             raise BadRequest('unknown vendor %r, expected one of %s' % (prefix, ', '.join(self.vendors)))
+        await self.catch_up()
         result = vendor.seed(prefix, request.path_params['kind'], await self.body(request))
         if inspect.isawaitable(result):
             # a seed that talks to the network (u-blox webhook deliveries) runs off the event loop and is awaited
             result = await result
         return json_response(result, status=201)
+
+    async def get_online(self, request):
+        await self.catch_up()
+        return json_response(self.state.online.view(self.state.clock.now()))
+
+    async def set_online(self, request):
+        """Give a batch of physical devices their online times (see online.py); all or nothing."""
+        plan = OnlineRequest(await self.body(request))
+        # what was due under the old times happens first
+        await self.catch_up()
+        problems = [problem for cloud in CLOUDS for problem in self.vendors[cloud].online_problems(plan.ids(cloud), plan.rebootstrap)]
+        if problems:
+            raise BadRequest('; '.join(problems))
+        now = self.state.clock.now()
+        rows, waves = plan.assign(now)
+        # the schedule hands the times to the vendors and starts the countdowns whose event (since) has already happened
+        self.state.online.record(rows, now)
+        # devices due now (after 0, or an event already that long ago) come online in this call
+        await self.catch_up()
+        return json_response({'now': now, 'devices': rows, 'waves': waves, 'never': plan.never})

@@ -78,6 +78,23 @@ class AdminClient:
     def seed(self, vendor, kind, payload):
         return self.call('POST', '/seed/%s/%s' % (vendor, kind), payload)
 
+    def manufacture_ublox(self, payload):
+        """Factory-fresh u-blox modules ({"devices": [...]} or {"count", "start"?, ...}); unknown to the API until they bootstrap."""
+        return self.seed('ublox', 'manufactured', payload)
+
+    def online(self, devices, waves=None, never=0, after=None, seed=None, rebootstrap=False, since=None):
+        """When physical devices come online: ``devices`` = [{"nrfcloud": id, "ublox": ROTPublicUID}], ``waves`` a list of
+        {"count"|"share", "after", "since"?} or "default", or ``after`` for one wave; the last ``never`` devices never do.
+        ``since`` ("now", "whitelisted", "claimed") is when the countdown of every wave without its own starts."""
+        payload = {'devices': devices, 'never': never, 'rebootstrap': rebootstrap}
+        for name, value in (('waves', waves), ('after', after), ('seed', seed), ('since', since)):
+            if value is not None:
+                payload[name] = value
+        return self.call('POST', '/online', payload)
+
+    def online_schedule(self):
+        return self.call('GET', '/online')
+
     def nrfcloud_simulator(self, **settings):
         """Read or change the nRF Cloud device simulator (connect_delay, command_delay, bulk_delay, csr_field)."""
         if settings:

@@ -69,6 +69,13 @@ async def read_json(request, empty=None):
         raise ValueError('body is not JSON') from exc
 
 
+def shown(ids, limit=10):
+    """Sorted ids for an error message: the first ``limit`` of them and how many more."""
+    ids = sorted(ids)
+    text = ', '.join(ids[:limit])
+    return text + (' and %d more' % (len(ids) - limit) if len(ids) > limit else '')
+
+
 def is_number(value):
     """True for int/float JSON numbers (bool excluded)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,6 +1,8 @@
-"""In-memory state of the mock: mock clock, token revocation ledger and the vendor stores."""
+"""In-memory state of the mock: mock clock, token revocation ledger, device online schedule and the vendor stores."""
 
 import time
+
+from .online import OnlineSchedule
 
 
 class Clock:
@@ -50,12 +52,13 @@ class TokenLedger:
 
 
 class MockState:
-    """Everything a reset puts back: clock, token ledger and each vendor's store."""
+    """Everything a reset puts back: clock, token ledger, online schedule and each vendor's store."""
 
     def __init__(self):
         self.clock = Clock()
         self.tokens = TokenLedger()
         self.vendors = []
+        self.online = OnlineSchedule(self.vendors)
 
     def register(self, vendor):
         self.vendors.append(vendor)
@@ -63,6 +66,7 @@ class MockState:
     def reset(self):
         self.clock.reset()
         self.tokens.reset()
+        self.online.reset()
         for vendor in self.vendors:
             vendor.reset()
 

@@ -1,6 +1,9 @@
-"""Token makers and small helpers shared by the self-tests."""
+"""Token makers, small helpers and a webhook receiver shared by the self-tests."""
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -45,3 +48,30 @@ def nao_session(http, mock):
     response = http.post(mock.url + '/naocloud/api/v2/sessions', headers={'Authorization': credentials.NAOCLOUD_API_KEY})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+class Receiver:
+    """A tiny HTTP receiver on 127.0.0.1 that records what the mock POSTs to it."""
+
+    def __init__(self):
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                length = int(self.headers.get('Content-Length', 0))
+                received.append({'path': self.path, 'authorization': self.headers.get('Authorization'),
+                                 'body': json.loads(self.rfile.read(length))})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

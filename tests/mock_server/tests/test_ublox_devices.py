@@ -1,12 +1,10 @@
 """u-blox devices on the mock: listing, tags, info, whitelist, provisioning, device profiles, webhooks."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from .helpers import ublox_login
+from .helpers import Receiver, ublox_login
 
 V1 = '/ublox/v1'
 PROFILE = 'AgbCtixjwqLjwV3VWpfPyz'
@@ -133,33 +131,6 @@ def test_bootstrap_provisioning_applies_to_whitelisted_devices(ublox, mock):
     assert ublox('/deviceprofile/bootstrapprovisioning/delete', {'DeviceProfileUID': PROFILE}).status_code == 200
     assert ublox('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': PROFILE}).json()['DesiredProperties'] == {}
     assert ublox('/device/rotpublicuid/get', {'DeviceProfileUID': PROFILE}).json()['TotalRecords'] == 2
-
-
-class Receiver:
-    """A tiny HTTP receiver on 127.0.0.1 that records what the mock POSTs to it."""
-
-    def __init__(self):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                length = int(self.headers.get('Content-Length', 0))
-                received.append({'path': self.path, 'authorization': self.headers.get('Authorization'),
-                                 'body': json.loads(self.rfile.read(length))})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

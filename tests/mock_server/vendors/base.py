@@ -28,6 +28,11 @@ class Vendor:
     def dump(self):
         raise NotImplementedError
 
+    async def catch_up(self):
+        """Bring the vendor's simulated devices up to the mock clock (the admin API calls it before a state dump, after
+        a clock move and before seeds); a coroutine, as it may deliver webhooks. Most vendors simulate no devices."""
+        return None
+
     def error_response(self, status, message, prefix=None):
         """The vendor's error body for ``status``; ``prefix`` tells which host when a vendor has two."""
         raise NotImplementedError

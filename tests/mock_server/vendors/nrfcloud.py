@@ -101,15 +101,21 @@ class NrfCloud(ProvisioningService, DeviceOnboarding, Vendor):
         """Simulator timings that also survive a reset (the CLI's --nrf-connect-delay)."""
         return self.settings.update(settings, defaults=True)
 
-    def dump(self):
+    async def catch_up(self):
+        """Bring every bulk-ops request and claimed device up to the mock clock (devices that came online connect)."""
         now = self.clock.now()
-        teams = {}
-        for label, team in self.teams.items():
+        for team in self.teams.values():
             self.settle(team, now)
             self.advance_team(team, now)
-            teams[label] = team.dump(now)
+
+    def dump(self):
+        """The teams as they are; the admin API calls ``catch_up`` first."""
+        now = self.clock.now()
+        teams = {label: team.dump(now) for label, team in self.teams.items()}
         owners = {device_id: label for label, team in self.teams.items() for device_id in team.claimed}
-        factory = [{'device_id': device_id, 'imei': modem.imei, 'claimedBy': owners.get(device_id)} for device_id, modem in self.modems.items()]
+        factory = [{'device_id': device_id, 'imei': modem.imei, 'claimedBy': owners.get(device_id), 'onlineAt': modem.online_at,
+                    'waitingFor': self.state.online.waiting_for(self.name, device_id)}
+                   for device_id, modem in self.modems.items()]
         return {'teams': teams, 'simulator': dict(self.settings.values), 'factory': factory}
 
     def error_response(self, status, message, prefix=None):

@@ -11,7 +11,7 @@ import uuid
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..common import BadRequest, json_response, read_json
+from ..common import BadRequest, json_response, read_json, shown
 from . import nrfcloud_attestation as attestation
 from .nrfcloud_commands import KINDS, MAX_COMMANDS, validate_command
 from .nrfcloud_simulator import ClaimedDevice, Modem, public_command
@@ -96,8 +96,12 @@ class ProvisioningService:
             raise Refusal(409, 40902, 'Device %s is claimed by another team' % info['device_id'])
         if dryrun:
             return None
-        device = ClaimedDevice(self.modem_for(info), team.tenant_id, tags, self.clock.now())
+        return self.add_claimed(team, ClaimedDevice(self.modem_for(info), team.tenant_id, tags, self.clock.now()))
+
+    def add_claimed(self, team, device):
+        """The team now holds ``device``; if it waits to be claimed (POST /_mock/online ``since``), its countdown starts."""
         team.claimed[device.id] = device
+        self.state.online.notice(self, device.claimed_at, [device.id])
         return device
 
     # claiming -----------------------------------------------------------------------------------
@@ -254,7 +258,7 @@ class ProvisioningService:
                 raw = uuid.uuid5(attestation.FACTORY_NAMESPACE, item['id']).bytes
             modem = self.modems.get(item['id']) or Modem(item['id'], raw, item.get('imei'), item.get('deviceType'), item.get('firmwareId'))
             self.modems[modem.device_id] = modem
-            team.claimed[item['id']] = ClaimedDevice(modem, team.tenant_id, item.get('tags', []), now, seed_status=status)
+            self.add_claimed(team, ClaimedDevice(modem, team.tenant_id, item.get('tags', []), now, seed_status=status))
             added.append(item['id'])
         return {'team': team.label, 'added': added}
 
@@ -268,6 +272,30 @@ class ProvisioningService:
         message = payload.get('message') or 'the device reported an error for %s (failure injected by the mock)' % kind
         modem.failures[kind] = message
         return {'device_id': device_id, 'kind': kind, 'message': message}
+
+    def online_problems(self, device_ids, rebootstrap):
+        """Why POST /_mock/online cannot time these devices (an empty list when it can); re-bootstrapping is u-blox's."""
+        unknown = [device_id for device_id in device_ids if device_id not in self.modems]
+        if not unknown:
+            return []
+        return ['unknown nrfcloud device ids (seed them with attestation-tokens or claimed-devices): %s' % shown(unknown)]
+
+    def set_online(self, times):
+        """Online times ({device id: mock-clock time, or None for never or not until its event}) of the modems. The
+        admin API has brought every device up to now (``catch_up``) first, or the device was waiting for its event and
+        so not online, so only what happens from now on follows the new times."""
+        for device_id, at in times.items():
+            self.modems[device_id].online_at = at
+
+    def event_times(self, device_ids):
+        """When each of these devices was claimed (by any team), for the countdowns of ``"since": "claimed"``; devices
+        not claimed are left out."""
+        times = {}
+        for device_id in device_ids:
+            team = self.owner_of(device_id)
+            if team is not None:
+                times[device_id] = team.claimed[device_id].claimed_at
+        return times
 
     def admin_routes(self):
         """Extra /_mock routes: /_mock/nrfcloud/simulator."""

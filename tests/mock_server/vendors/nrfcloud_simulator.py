@@ -1,8 +1,9 @@
 """Simulated nRF91 devices of the Provisioning Service.
 
-A claimed device "connects" ``connect_delay`` seconds after it gets pending commands, then runs
-them in order, ``command_delay`` seconds each. Nothing runs in the background: a device is moved
-forward on the mock clock (``advance``) whenever it or its commands are read or written.
+A claimed device "connects" ``connect_delay`` seconds after it gets pending commands or after its
+modem comes online (``Modem.online_at``, set by ``POST /_mock/online``), whichever is later, then
+runs them in order, ``command_delay`` seconds each. Nothing runs in the background: a device is
+moved forward on the mock clock (``advance``) whenever it or its commands are read or written.
 Statuses are seed 003's: READY, PROVISIONING, AWAITING, PROVISIONED, ERROR, BLOCKED.
 """
 
@@ -75,9 +76,11 @@ class Modem:
         self.psk_identities = {}
         self.config = {}
         self.failures = {}         # kind -> message of an injected failure (the next command of that kind fails)
+        self.online_at = 0.0       # mock-clock time from which it can connect: 0 = from the start, None = never or not yet
 
     def dump(self):
         return {
+            'onlineAt': self.online_at,
             'keys': {str(tag): public_pem(key) for tag, key in sorted(self.keys.items())},
             'certificates': {str(tag): dict(certs) for tag, certs in sorted(self.certificates.items())},
             'pskIdentities': {str(tag): identity for tag, identity in sorted(self.psk_identities.items())},
@@ -97,8 +100,9 @@ class ClaimedDevice:
         self.blocked = seed_status == 'BLOCKED'
         self.error = seed_status == 'ERROR'
         self.seed_status = seed_status
-        self.connected_at = None   # start of the current session (None: not connected, nothing pending)
-        self.cursor = None         # when the next pending command starts
+        self.connected_at = None   # start of the current session (None: not connected)
+        self.cursor = None         # when the next pending command starts (None: not connected)
+        self.waiting = None        # (since, connect delay) while pending commands wait for the device to connect
         self.running = None        # the command being executed
 
     @property
@@ -112,7 +116,7 @@ class ClaimedDevice:
             return 'BLOCKED'
         if self.error:
             return 'ERROR'
-        if self.connected_at is not None and now >= self.connected_at and any(c['status'] in WAITING for c in self.commands):
+        if self.connected_at is not None and self.pending():
             return 'PROVISIONING'
         done = [c for c in self.commands if c['status'] == 'SUCCEEDED']
         if not done:
@@ -146,7 +150,7 @@ class ClaimedDevice:
         return [c for c in self.commands if c['status'] in WAITING]
 
     def add_command(self, body, now, settings):
-        """Append a validated command; an idle device connects ``connect_delay`` from now."""
+        """Append a validated command; an idle device starts waiting to connect."""
         self.advance(now, settings)
         idle = not self.pending()
         command = {
@@ -162,7 +166,7 @@ class ClaimedDevice:
             command['description'] = body['description']
         self.commands.append(command)
         if idle and not self.blocked and not self.error:
-            self.connected_at = self.cursor = now + settings.connect_delay
+            self.wait_to_connect(now, settings)
         return command
 
     def block(self, now, settings):
@@ -172,7 +176,7 @@ class ClaimedDevice:
             if command['status'] == 'IN_PROGRESS':
                 command['status'] = 'PENDING'
                 command['updatedAt'] = utc_iso(now)
-        self.connected_at = self.cursor = None
+        self.connected_at = self.cursor = self.waiting = None
 
     def unblock(self, now, settings):
         if not self.blocked:
@@ -181,17 +185,35 @@ class ClaimedDevice:
         if self.seed_status == 'BLOCKED':
             self.seed_status = None
         if self.pending() and not self.error:
-            self.connected_at = self.cursor = now + settings.connect_delay
+            self.wait_to_connect(now, settings)
+
+    def wait_to_connect(self, now, settings):
+        """From ``now`` the device has commands to fetch; the delay is taken now, so a later settings change does not move it."""
+        self.connected_at = self.cursor = None
+        self.waiting = (now, settings.connect_delay)
+
+    def connect(self, now, settings):
+        """Open a session if the device has connected by ``now``: ``connect_delay`` after it started waiting or after its
+        modem came online, whichever is later. False while it has not (a modem that is never online never connects)."""
+        if self.waiting is None:
+            self.wait_to_connect(now, settings)
+        since, delay = self.waiting
+        online = self.modem.online_at
+        if online is None or now < max(since, online) + delay:
+            return False
+        self.connected_at = self.cursor = max(since, online) + delay
+        self.waiting = None
+        return True
 
     def advance(self, now, settings, on_cloud_key=None):
         """Run what the device would have run by ``now``."""
         while not self.blocked and not self.error:
             waiting = self.pending()
             if not waiting:
-                self.connected_at = self.cursor = None
+                self.connected_at = self.cursor = self.waiting = None
                 return
-            if self.cursor is None:
-                self.connected_at = self.cursor = now + settings.connect_delay
+            if self.cursor is None and not self.connect(now, settings):
+                return
             if now < self.cursor:
                 return
             command, start = waiting[0], self.cursor

@@ -6,12 +6,15 @@ assign, remove); devices (list, ROTPublicUIDs by profile or tag, info, whitelist
 device profiles (get, bootstrap provisioning); notification webhooks.
 
 Admin seeds (``POST /_mock/seed/ublox/<kind>``): ``tags``, ``device_profiles``, ``devices``
-(already bootstrapped), ``bootstrap`` (devices bootstrapping now: events, bootstrap provisioning)
-and ``heartbeat`` (the next security heartbeat of some or all devices: desired properties and
-certificate actions take effect, notifications are POSTed to the registered webhooks).
+(already bootstrapped), ``bootstrap`` (devices bootstrapping now: events, bootstrap provisioning),
+``manufactured`` (factory-fresh modules: unknown to the API until they bootstrap at the online
+time ``POST /_mock/online`` gives them) and ``heartbeat`` (the next security heartbeat of some or
+all devices: desired properties and certificate actions take effect, notifications are POSTed to
+the registered webhooks).
 """
 
 import asyncio
+import functools
 import re
 import secrets
 import string
@@ -22,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.routing import Route
 
 from .. import credentials
-from ..common import BadRequest, json_response, read_json, utc_iso
+from ..common import BadRequest, json_response, read_json, shown, utc_iso
 from .base import Vendor, seed_count, seed_list
 from .ublox_devices import (
     DAY,
@@ -61,7 +64,9 @@ INFO_OPTIONS = ('CORE', 'PROVISIONING', 'ZTP')
 DEVICE_FILTERS = ('ALL', 'WHITELISTED', 'BLACKLISTED')
 UNATTRIBUTED = 'UNATTRIBUTED DEVICE PROFILE'
 SUCCESS = {'message': 'Success'}
-SHOWN_IDS = 10
+SEEDED_PREFIX = '0002'          # generated ROTPublicUIDs: <prefix><12 hex digits>
+MANUFACTURED_PREFIX = '0003'
+MANUFACTURED_FIELDS = ('ROTPublicUID', 'IMEI', 'DeviceSerialNumber', 'DeviceProfileUID')
 
 
 class Tag:
@@ -83,12 +88,6 @@ class Tag:
 def tag_key(name):
     """Tag names are case-insensitive (seed 002)."""
     return name.casefold()
-
-
-def shown(ids):
-    ids = sorted(ids)
-    text = ', '.join(ids[:SHOWN_IDS])
-    return text + (' and %d more' % (len(ids) - SHOWN_IDS) if len(ids) > SHOWN_IDS else '')
 
 
 def luhn_digit(digits):
@@ -116,6 +115,10 @@ class Ublox(Vendor):
         self.devices = {}
         self.profiles = {}
         self.whitelist = {}
+        self.manufactured = {}     # ROTPublicUID -> Device made at the factory that has not bootstrapped
+        self.online = {}           # ROTPublicUID -> when it (re)bootstraps (None: never), from POST /_mock/online
+        self.next_bootstrap = None
+        self.factory_serial = 0
         self.webhooks = Webhooks()
         self.auth_routes = frozenset({('POST', '/v1/authenticate'), ('POST', '/v1/refreshauthtoken')})
         routes = [
@@ -155,7 +158,8 @@ class Ublox(Vendor):
             ('/notification/webhook/delete', self.webhook_delete),
             ('/notification/webhook/get', self.webhook_get),
         ]
-        self.mounts = {PREFIX: [Route('/v1' + path, handler, methods=['POST']) for path, handler in routes]}
+        self.mounts = {PREFIX: [Route('/v1' + path, self.after_due_bootstraps(handler), methods=['POST'])
+                                for path, handler in routes]}
         self.reset()
 
     def reset(self):
@@ -166,6 +170,10 @@ class Ublox(Vendor):
         self.devices = {}
         self.profiles = {}
         self.whitelist = {}
+        self.manufactured = {}
+        self.online = {}
+        self.next_bootstrap = None
+        self.factory_serial = 0
         self.webhooks.reset()
 
     def dump(self):
@@ -178,6 +186,11 @@ class Ublox(Vendor):
                                     BootstrapProvisioning=profile.bootstrap.public()) for profile in self.profiles.values()],
             'devices': [self.device_public(device, INFO_OPTIONS) for device in self.sorted_devices()],
             'whitelist': [self.whitelist_entry(entry) for entry in self.whitelist.items()],
+            'manufactured': [dict(self.manufactured_view(device), onlineAt=self.online.get(rot),
+                                  waitingFor=self.state.online.waiting_for(self.name, rot))
+                             for rot, device in sorted(self.manufactured.items())],
+            'rebootstraps': [{'ROTPublicUID': rot, 'onlineAt': at, 'waitingFor': self.state.online.waiting_for(self.name, rot)}
+                             for rot, at in sorted(self.online.items()) if rot in self.devices],
             'webhooks': self.webhooks.dump(),
         }
 
@@ -621,7 +634,12 @@ class Ublox(Vendor):
         return devices, unknown
 
     def whitelisted(self, device):
-        return ('ROTPublicUID', device.rot) in self.whitelist or (device.imei and ('IMEI', device.imei) in self.whitelist)
+        return self.whitelisted_since(device) is not None
+
+    def whitelisted_since(self, device):
+        """When the device's ROTPublicUID or IMEI, whichever came first, was put on the whitelist (None: neither is)."""
+        keys = (('ROTPublicUID', device.rot), ('IMEI', device.imei))
+        return min((self.whitelist[key] for key in keys if key in self.whitelist), default=None)
 
     def tagged(self, names):
         tags = self.tags_named(names)
@@ -726,6 +744,10 @@ class Ublox(Vendor):
                 self.whitelist.setdefault(key, now)
             else:
                 self.whitelist.pop(key, None)
+        if action == 'ADD':
+            # devices that wait to be whitelisted start their countdown now; this call does not bootstrap them, the next
+            # one does at their online time (an after of 0: at once), and they find themselves on the whitelist then
+            self.state.online.notice(self, now)
         return json_response(SUCCESS)
 
     async def whitelist_get(self, request):
@@ -877,26 +899,31 @@ class Ublox(Vendor):
             added.append(uid)
         return {'added': added}
 
-    def device_specs(self, payload):
-        """Device seed items from ``devices`` or ``count`` (+ ``start`` and shared fields)."""
+    def device_specs(self, payload, prefix, first_free):
+        """Device seed items from ``devices`` or ``count`` (+ ``start`` and shared fields). An item without a
+        ROTPublicUID gets ``<prefix><12 hex digits>``, numbered from ``start`` (default ``first_free``)."""
+        start = first_free
         if 'devices' in payload:
-            return seed_list(payload, 'devices')
-        count = seed_count(payload)
-        if count is None:
-            raise BadRequest('give devices or count')
-        start = payload.get('start', len(self.devices))
-        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-            raise BadRequest('start must be a non-negative integer')
-        shared = {key: value for key, value in payload.items() if key not in ('count', 'start')}
-        return [dict(shared, ROTPublicUID='0002%012x' % (start + index)) for index in range(count)]
-
-    def make_device(self, item, index):
-        if not isinstance(item, dict):
+            items = seed_list(payload, 'devices')
+        else:
+            count = seed_count(payload)
+            if count is None:
+                raise BadRequest('give devices or count')
+            start = payload.get('start', first_free)
+            if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+                raise BadRequest('start must be a non-negative integer')
+            shared = {key: value for key, value in payload.items() if key not in ('count', 'start')}
+            items = [shared] * count
+        if not all(isinstance(item, dict) for item in items):
             raise BadRequest('each device is an object')
-        rot = (item.get('ROTPublicUID') or '0002%012x' % (len(self.devices) + index)).lower()
+        return [dict(item, ROTPublicUID=item.get('ROTPublicUID') or '%s%012x' % (prefix, start + index))
+                for index, item in enumerate(items)]
+
+    def make_device(self, item):
+        rot = item['ROTPublicUID'].lower() if isinstance(item['ROTPublicUID'], str) else ''
         if not ROT_RE.match(rot):
-            raise BadRequest('ROTPublicUID %s is not 1 to 16 hex digits' % rot)
-        if rot in self.devices:
+            raise BadRequest('ROTPublicUID %s is not 1 to 16 hex digits' % item['ROTPublicUID'])
+        if rot in self.devices or rot in self.manufactured:
             raise BadRequest('device %s already exists' % rot)
         imei = item.get('IMEI')
         if imei is None:
@@ -926,10 +953,15 @@ class Ublox(Vendor):
                 ca.revoked[device.cert.serial] = now
         return device, item.get('TagNames', [])
 
-    def add_devices(self, payload):
-        made = [self.make_device(item, index) for index, item in enumerate(self.device_specs(payload))]
+    def make_devices(self, specs):
+        """(device, tag names) for each spec, all checked before any is stored."""
+        made = [self.make_device(item) for item in specs]
         if len({device.rot for device, dummy in made}) != len(made):
             raise BadRequest('ROTPublicUIDs repeat')
+        return made
+
+    def add_devices(self, payload):
+        made = self.make_devices(self.device_specs(payload, SEEDED_PREFIX, len(self.devices)))
         for device, tags in made:
             self.devices[device.rot] = device
             for name in tags:
@@ -940,27 +972,121 @@ class Ublox(Vendor):
         """Devices that bootstrapped earlier: no events."""
         return {'added': [device.rot for device in self.add_devices(payload)]}
 
+    def bootstrap(self, device, at):
+        """``device`` bootstraps at ``at`` (seed 002): ACTIVATED with the profile's bootstrap provisioning and a certificate
+        from the profile's Root CA if it is on the whitelist, else ALLOCATED without features. Returns the events."""
+        device.bootstrapped = device.last_seen = at
+        device.state = 'ACTIVATED' if self.whitelisted(device) else 'ALLOCATED'
+        events = [event('DEVICE_BOOTSTRAP_EVENT', at, device.bootstrap_payload(), device.rot)]
+        profile = self.profiles.get(device.profile_uid)
+        if device.state != 'ACTIVATED' or profile is None:
+            return events
+        if profile.bootstrap:
+            device.desired.merge({name: state for name, (state, dummy) in profile.bootstrap.auths.items()},
+                                 {name: value for name, (value, dummy) in profile.bootstrap.network.items()}, at)
+            events.extend(heartbeat(device, self.cas, at))
+        if profile.ca_name in self.cas and device.cert is None:
+            events.append(issue_certificate(device, self.cas[profile.ca_name], None, at))
+        return events
+
     async def seed_bootstrap(self, payload):
-        """Devices bootstrapping now: ACTIVATED with the profile's bootstrap provisioning if whitelisted, else ALLOCATED."""
-        payload = dict(payload)
+        """Devices bootstrapping now, without being manufactured first."""
         devices = self.add_devices(payload)
         now = self.now()
-        events = []
-        for device in devices:
-            device.state = 'ACTIVATED' if self.whitelisted(device) else 'ALLOCATED'
-            events.append(event('DEVICE_BOOTSTRAP_EVENT', now, device.bootstrap_payload(), device.rot))
-            profile = self.profiles.get(device.profile_uid)
-            if device.state != 'ACTIVATED' or profile is None:
-                continue
-            if profile.bootstrap:
-                device.desired.merge({name: state for name, (state, dummy) in profile.bootstrap.auths.items()},
-                                     {name: value for name, (value, dummy) in profile.bootstrap.network.items()}, now)
-                events.extend(heartbeat(device, self.cas, now))
-            if profile.ca_name in self.cas and device.cert is None:
-                events.append(issue_certificate(device, self.cas[profile.ca_name], None, now))
+        events = [evt for device in devices for evt in self.bootstrap(device, now)]
         deliveries = await self.notify(events)
         return {'added': [device.rot for device in devices], 'events': [evt['EventType'] for evt in events],
                 'deliveries': deliveries}
+
+    # factory-fresh devices and their online time ----------------------------------------------------
+
+    def seed_manufactured(self, payload):
+        """Modules made at the factory: unknown to every API call until they bootstrap (never, until POST /_mock/online)."""
+        specs = self.device_specs(payload, MANUFACTURED_PREFIX, self.factory_serial)
+        for item in specs:
+            unknown = sorted(set(item) - set(MANUFACTURED_FIELDS))
+            if unknown:
+                raise BadRequest('a manufactured device takes only %s; got %s' % (', '.join(MANUFACTURED_FIELDS), ', '.join(unknown)))
+            if 'IMEI' in item and not (isinstance(item['IMEI'], str) and IMEI_RE.match(item['IMEI'])):
+                raise BadRequest('IMEI of %s must be a string of 15 digits' % item['ROTPublicUID'])
+        made = [device for device, dummy in self.make_devices(specs)]
+        self.factory_serial += len(made)
+        for device in made:
+            self.manufactured[device.rot] = device
+        return {'added': [device.rot for device in made], 'devices': [self.manufactured_view(device) for device in made]}
+
+    @staticmethod
+    def manufactured_view(device):
+        return {'ROTPublicUID': device.rot, 'IMEI': device.imei, 'DeviceSerialNumber': device.device_serial,
+                'DeviceProfileUID': device.profile_uid}
+
+    def online_problems(self, rots, rebootstrap):
+        """Why POST /_mock/online cannot time these ROTPublicUIDs (an empty list when it can)."""
+        unknown, bootstrapped, not_allocated = [], [], []
+        for rot in rots:
+            device = self.devices.get(rot.lower())
+            if device is None:
+                if rot.lower() not in self.manufactured:
+                    unknown.append(rot)
+            elif not rebootstrap:
+                bootstrapped.append(rot)
+            elif device.state != 'ALLOCATED':
+                not_allocated.append(rot)
+        problems = []
+        if unknown:
+            problems.append('unknown ublox ROTPublicUIDs (make them with /_mock/seed/ublox/manufactured): %s' % shown(unknown))
+        if bootstrapped:
+            problems.append('ublox devices already bootstrapped: %s (give "rebootstrap": true to bootstrap an ALLOCATED device '
+                            'again)' % shown(bootstrapped))
+        if not_allocated:
+            problems.append('only an ALLOCATED ublox device can bootstrap again; not ALLOCATED: %s' % shown(not_allocated))
+        return problems
+
+    def set_online(self, times):
+        """Bootstrap times ({ROTPublicUID: mock-clock time, or None for never or not until its event}); a bootstrapped
+        device listed here bootstraps again (``online_problems`` has let only ALLOCATED ones through, and only with
+        ``rebootstrap``)."""
+        self.online.update((rot.lower(), at) for rot, at in times.items())
+        self.plan_next_bootstrap()
+
+    def event_times(self, rots):
+        """When each of these devices was first on the whitelist, for the countdowns of ``"since": "whitelisted"``;
+        devices not on it are left out."""
+        times = {}
+        for rot in rots:
+            device = self.manufactured.get(rot) or self.devices.get(rot)
+            at = self.whitelisted_since(device) if device is not None else None
+            if at is not None:
+                times[rot] = at
+        return times
+
+    def plan_next_bootstrap(self):
+        """The earliest online time to come, so that a request with nothing due costs one comparison."""
+        self.next_bootstrap = min((at for at in self.online.values() if at is not None), default=None)
+
+    async def catch_up(self):
+        """Bootstrap every device whose online time has passed, at that time, in time order; deliver the events."""
+        now = self.now()
+        if self.next_bootstrap is None or self.next_bootstrap > now:
+            return
+        due = sorted((at, rot) for rot, at in self.online.items() if at is not None and at <= now)
+        events = []
+        for at, rot in due:
+            # every API request catches up first, so the whitelist and profiles are still as they were at ``at``
+            del self.online[rot]
+            device = self.manufactured.pop(rot, None) or self.devices[rot]
+            self.devices[rot] = device
+            events.extend(self.bootstrap(device, at))
+        self.plan_next_bootstrap()
+        await self.notify(events)
+
+    def after_due_bootstraps(self, handler):
+        """A route endpoint that lets due devices bootstrap before ``handler`` answers."""
+        @functools.wraps(handler)
+        async def endpoint(request):
+            await self.catch_up()
+            return await handler(request)
+        return endpoint
 
     async def seed_heartbeat(self, payload):
         """The next security heartbeat of the given devices (all by default)."""
