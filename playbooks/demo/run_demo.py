@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The demo: onboard a sample batch across the four vendor clouds of the bundled mock, twice, then rotate certificates.
+"""The demo: onboard a factory-fresh batch across the four vendor clouds of the bundled mock as its devices come online - a
+first run that leaves the devices not yet powered on waiting, a second run an hour later that completes them, a third that
+changes nothing - then rotate the certificates that expire within the window.
 
 Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
 `.demo/` in the repository: the mock's state file and private CA, the factory CA of the demo,
@@ -29,7 +31,9 @@ from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-i
 from mock_server.factory_ca import write_factory_ca  # noqa: E402  pylint: disable=wrong-import-position
 
 UBLOX_CA = 'demo-factory-ca'
+UBLOX_PROFILE = 'DemoLineModuleProfile01'
 SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
+LATER = 3600   # the devices of the second wave are powered on an hour after the first run
 
 
 def make_factory_ca(workdir):
@@ -38,31 +42,41 @@ def make_factory_ca(workdir):
 
 
 def seed(mock, count):
-    """Factory-fresh devices: half nRF91 trackers, half u-blox modules (with certificates, some expiring soon);
-    every device also has a SIP identity and a BLE tag. Returns the manifest rows."""
+    """A factory-fresh batch: half nRF91 trackers (not claimed), half u-blox modules (not bootstrapped, sealed with the line's
+    device profile, whose Root CA gives them 30-day certificates); every device also has a SIP identity and a BLE tag.
+
+    Three in five devices are powered on at the line as soon as the job has prepared them (claimed, whitelisted); the others
+    an hour later. Returns the manifest rows and how many devices come in each wave."""
     mock.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.2, 'command_delay': 0.02, 'bulk_delay': 0.2})
     half = count // 2
     nrf = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': half})['devices']
     token = requests.post(mock.url + '/ublox/v1/authenticate', timeout=10,
                           json={'APIKey': credentials.UBLOX_API_KEY, 'APISecret': credentials.UBLOX_API_SECRET}).json()['AuthToken']
     requests.post(mock.url + '/ublox/v1/ztp/rootca/create', headers={'Authorization': token}, timeout=10,
-                  json={'CAName': UBLOX_CA, 'CACertificateValidity': 3650, 'DeviceCertificateValidity': 365}).raise_for_status()
-    ublox_devices = [{'ROTPublicUID': '0002%012x' % (0xd000 + i), 'CAName': UBLOX_CA, 'ExpiresInDays': 20 if i % 2 else 300}
-                     for i in range(count - half)]
-    mock.admin.seed('ublox', 'devices', {'devices': ublox_devices})
-    imeis = dict((d['ROTPublicUID'], d['Core']['IMEI']) for d in mock.admin.state()['ublox']['devices'])
-    rows = []
+                  json={'CAName': UBLOX_CA, 'CACertificateValidity': 3650, 'DeviceCertificateValidity': 30}).raise_for_status()
+    mock.admin.seed('ublox', 'device_profiles', {'profiles': [{'DeviceProfileUID': UBLOX_PROFILE, 'ProfileName': 'Demo line modules',
+                                                               'CAName': UBLOX_CA}]})
+    modules = mock.admin.manufacture_ublox({'count': count - half, 'DeviceProfileUID': UBLOX_PROFILE})['devices']
+    rows, physical = [], []
     for index in range(count):
         row = dict(serial='DEMO-%04d' % (index + 1), iotcomms_device_id='46700%05d' % (index + 1),
                    naocloud_mac='AA:BB:CC:%02X:%02X:%02X' % (index // 65536, index // 256 % 256, index % 256),
                    naocloud_name='Demo tracker %d' % (index + 1))
         if index < half:
             row['nrfcloud_claim_token'] = nrf[index]['claim_token']
+            physical.append(('claimed', {'nrfcloud': nrf[index]['device_id']}))
         else:
-            rot = ublox_devices[index - half]['ROTPublicUID']
-            row.update(ublox_rot_public_uid=rot, ublox_imei=imeis.get(rot, ''))
+            module = modules[index - half]
+            row.update(ublox_rot_public_uid=module['ROTPublicUID'], ublox_imei=module['IMEI'])
+            physical.append(('whitelisted', {'ublox': module['ROTPublicUID']}))
         rows.append(row)
-    return rows
+    first = 0
+    for since in ('claimed', 'whitelisted'):
+        devices = [device for kind, device in physical if kind == since]
+        now = len(devices) * 3 // 5
+        mock.admin.online(devices, waves=[{'count': now, 'after': 0, 'since': since}, {'count': len(devices) - now, 'after': LATER}])
+        first += now
+    return rows, first, count - first
 
 
 def write_manifest(rows, path):
@@ -115,6 +129,12 @@ def play(name, args, env, log_path):
     return text
 
 
+def verdict(text):
+    """The verdict line the role printed (``30 of 50 onboarded · 20 waiting for the device``)."""
+    found = re.findall(r'"(\d+ of \d+ onboarded[^"]*)"', text)
+    return found[-1] if found else 'no verdict'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--devices', type=int, default=50)
@@ -126,19 +146,27 @@ def main():
     os.makedirs(workdir)
     with MockServer(os.path.join(workdir, 'mock')) as mock:
         print('mock server: %s (HTTPS %s)' % (mock.url, mock.https_url))
-        rows = seed(mock, options.devices)
+        rows, first, later = seed(mock, options.devices)
         manifest = os.path.join(workdir, 'manifest.csv')
         write_manifest(rows, manifest)
         make_factory_ca(workdir)
         env = environment(mock, workdir, options.collections_path)
         common = ['-e', 'demo_dir=%s' % workdir]
-        print('manifest: %s (%d devices)' % (manifest, len(rows)))
-        play('onboard.yml (first run)', [os.path.join(PLAYBOOKS, 'onboard.yml')] + common, env, os.path.join(workdir, 'onboard-1.log'))
-        second = play('onboard.yml (second run)', [os.path.join(PLAYBOOKS, 'onboard.yml')] + common, env,
-                      os.path.join(workdir, 'onboard-2.log'))
+        onboard = [os.path.join(PLAYBOOKS, 'onboard.yml')] + common
+        print('manifest: %s (%d factory-fresh devices: %d are powered on as the job prepares them, %d an hour later)'
+              % (manifest, len(rows), first, later))
+        text = play('onboard.yml (first run)', onboard, env, os.path.join(workdir, 'onboard-1.log'))
+        print('  %s' % verdict(text))
+        print('an hour later: the other %d devices are powered on (the mock\'s clock moves on %d s)' % (later, LATER))
+        mock.admin.advance_clock(LATER)
+        text = play('onboard.yml (second run)', onboard, env, os.path.join(workdir, 'onboard-2.log'))
+        print('  %s' % verdict(text))
+        if not re.search(r'"%d of %d onboarded"' % (len(rows), len(rows)), text):
+            raise SystemExit('the second run did not complete the batch; see %s' % os.path.join(workdir, 'onboard-2.log'))
+        third = play('onboard.yml (third run)', onboard, env, os.path.join(workdir, 'onboard-3.log'))
         counts = mock.admin.counters()
-        if not re.search(r'^localhost\s+:.*changed=0\s', second, re.M):
-            raise SystemExit('the second onboarding run changed something; see %s' % os.path.join(workdir, 'onboard-2.log'))
+        if not re.search(r'^localhost\s+:.*changed=0\s', third, re.M):
+            raise SystemExit('the third onboarding run changed something; see %s' % os.path.join(workdir, 'onboard-3.log'))
         play('rotate_certificates.yml', [os.path.join(PLAYBOOKS, 'rotate_certificates.yml')] + common, env,
              os.path.join(workdir, 'rotate.log'))
         print('mock calls so far: %d (reads %d, writes %d)' % (counts['total'], counts['by_category']['read'], counts['by_category']['write']))

@@ -1,19 +1,62 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The steps of a batch report: per-device results out of what batch module tasks registered.
+"""The report of a batch run: one row per physical device, a column per cloud, a verdict.
 
 FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
 
-Shared by the batch_report module and its action plugin: the action reduces the steps to the fields
-the report shows before they are sent to the module, so that thousands of full results (their
-certificates, command histories and invocations) are not serialised into the module's arguments.
+Two halves, shared by the batch_report module and its action plugin:
+- ``lean_step``: the action reduces each step to the per-device fields the report uses before the
+  steps are sent to the module, so that thousands of full results (their certificates, command
+  histories and invocations) are not serialised into the module's arguments;
+- ``build``: the module merges the steps into rows (one per serial), each cloud's cell holding the
+  device's phase there, and works out the verdict, the counts and what needs a person.
 """
 
 from __future__ import annotations
 
+import re
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
+    CREATED, DELETED, NEEDS_ATTENTION, PROVISIONED, UP_TO_DATE, UPDATED, WHITELISTED, is_waiting)
+
 # the fields of a per-device result the report uses
-REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'status', 'action')
+REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'remedy', 'status', 'action', 'reason')
+
+# the clouds in the order of their columns; a vendor key not listed here gets a column after them, named by the key
+CLOUDS = (('nrfcloud', 'nRF Cloud'), ('ublox', 'u-blox'), ('iotcomms', 'iotcomms.io'), ('naocloud', 'NAO Cloud'),
+          ('ublox_tag', 'u-blox tag'), ('ublox_rootca', 'u-blox Root CA'))
+CLOUD_LABELS = dict(CLOUDS)
+CLOUD_ORDER = dict((key, index) for index, (key, dummy) in enumerate(CLOUDS))
+
+# the verdict of a row (machine words in the JSON; the HTML shows the done word of the report for DONE)
+DONE = 'done'
+WAITING = 'waiting'
+ATTENTION = NEEDS_ATTENTION
+
+CHANGED = 'changed'
+PENDING = 'pending (next heartbeat)'
+
+# the status and action words of results without a phase (the certificate_rotation role, older modules), in plain words
+LEGACY_WORDS = {
+    'acted': CHANGED, 'done': UP_TO_DATE, 'none': UP_TO_DATE, 'ok': UP_TO_DATE, 'pending': PENDING, 'skipped': 'skipped',
+    'failed': NEEDS_ATTENTION, 'create': CREATED, 'update': UPDATED, 'delete': DELETED, 'added': WHITELISTED,
+    'present': WHITELISTED, 'removed': 'removed', 'absent': 'not present', 'kept': 'kept', 'PROVISIONED': PROVISIONED,
+}
+# legacy words in which the next step is the device's (u-blox applies a pending action at the next security heartbeat)
+LEGACY_WAITING = frozenset((PENDING,))
+
+DEFAULT_REMEDY = 'Fix the cause above, then run the job again: what is done is not done twice.'
+STEP_REMEDY = ('Fix the cause above (the input it names, a credential, or the cloud being out of reach), then run the job '
+               'again: what is done is not done twice.')
+# situations recognised in a reason (the HTTP layer's "<vendor> <method> <path> failed: HTTP <status>" and
+# "... could not be completed: ..."), and what a person does about them
+REMEDIES = (
+    (re.compile(r'\bHTTP 40[13]\b'), 'Check the {cloud} credentials (the AWX credential or the environment variables) and what '
+                                     'they may do, then run the job again: what is done is not done twice.'),
+    (re.compile(r'\bHTTP (429|502|503|504)\b|could not be completed'),
+     '{cloud} was busy or out of reach: run the job again later; what is done is not done twice.'),
+)
 
 
 def step_results(step):
@@ -26,7 +69,7 @@ def step_results(step):
         if isinstance(run.get('outcomes'), list):
             results.extend(r for r in run['outcomes'] if isinstance(r, dict))
         elif run.get('msg'):
-            # the role's tasks run with failed_when: false, which clears "failed": a run without results failed as a whole
+            # the role's tasks run with failed_when: false, which clears "failed": a run without outcomes failed as a whole
             errors.append(str(run['msg']))
     return results, errors
 
@@ -41,3 +84,173 @@ def lean_step(step):
     if errors:
         lean['error'] = '; '.join(errors)
     return lean
+
+
+def plain_word(word):
+    """A status or action word in plain words: the mapped word, else the word itself in lower case."""
+    word = str(word)
+    return LEGACY_WORDS.get(word) or LEGACY_WORDS.get(word.lower()) or word.replace('_', ' ').lower()
+
+
+def result_phase(result):
+    """(phase, waiting) of a result that did not fail: its own phase, else its status or action in plain words."""
+    if result.get('phase'):
+        return str(result['phase']), bool(result.get('waiting'))
+    word = result.get('status') or result.get('action')
+    if word:
+        phase = plain_word(word)
+        return phase, bool(result.get('waiting')) or phase in LEGACY_WAITING or is_waiting(phase)
+    return (CHANGED if result.get('changed') else UP_TO_DATE), bool(result.get('waiting'))
+
+
+def cloud_label(cloud):
+    return CLOUD_LABELS.get(cloud, cloud)
+
+
+def remedy_for(reason, cloud, default=DEFAULT_REMEDY):
+    """What a person should do about ``reason`` when the module gave no remedy."""
+    for pattern, remedy in REMEDIES:
+        if pattern.search(reason):
+            return remedy.format(cloud=cloud_label(cloud))
+    return default
+
+
+class Cell:
+    """Where one device stands in one cloud, merged over the steps: the last step's phase wins, the first failure stays."""
+
+    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note')
+
+    def __init__(self):
+        self.ids, self.steps = [], []
+        self.reached, self.waiting, self.changed, self.failed = '', False, False, False
+        self.failed_id = self.failed_step = self.reason = self.remedy = self.note = None
+
+    def add(self, step, item, result, cloud):
+        if item not in self.ids:
+            self.ids.append(item)
+        if not self.steps or self.steps[-1] != step:
+            self.steps.append(step)
+        self.changed = self.changed or bool(result.get('changed'))
+        if result.get('failed'):
+            if not self.failed:
+                self.failed, self.failed_id, self.failed_step = True, item, step
+                self.reason = str(result.get('msg') or result.get('reason') or 'failed without a reason given')
+                self.remedy = str(result['remedy']) if result.get('remedy') else remedy_for(self.reason, cloud)
+            return
+        self.reached, self.waiting = result_phase(result)
+        note = result.get('reason') or result.get('msg')
+        self.note = str(note) if note else None
+
+    @property
+    def phase(self):
+        return NEEDS_ATTENTION if self.failed else self.reached
+
+    def view(self):
+        """The cell in the JSON file and the module's result."""
+        view = dict(phase=self.phase, waiting=self.waiting and not self.failed, failed=self.failed, changed=self.changed,
+                    ids=self.ids, steps=self.steps)
+        if self.failed:
+            view.update(reached=self.reached, reason=self.reason, remedy=self.remedy)
+        elif self.note:
+            view['note'] = self.note
+        return view
+
+
+def row_verdict(cells):
+    if any(cell.failed for cell in cells):
+        return ATTENTION
+    if any(cell.waiting for cell in cells):
+        return WAITING
+    return DONE
+
+
+def merge(steps, serials):
+    """Rows ({key: {'serial', 'device', 'cells': {cloud: Cell}}}, in order of first appearance), the clouds seen, step failures."""
+    rows, clouds, step_failures = {}, {}, []
+    for step in steps:
+        cloud, name = step['vendor'], step['step']
+        ids = (serials or {}).get(cloud) or {}
+        if step.get('error') or step['results']:
+            clouds.setdefault(cloud, None)  # a cloud that no step reported on gets no column
+        if step.get('error'):
+            step_failures.append(dict(serial=None, device=None, cloud=cloud, id=None, phase='', step=name, reason=step['error'],
+                                      remedy=remedy_for(step['error'], cloud, STEP_REMEDY)))
+        for result in step['results']:
+            item = str(result.get('item'))
+            serial = ids.get(item)
+            # one row per physical device: the identities of one device share its serial; without a serial, one per cloud and id
+            key = ('serial', str(serial)) if serial not in (None, '') else ('id', cloud, item)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = dict(serial=None if key[0] == 'id' else key[1], device=key[-1], cells={})
+            cell = row['cells'].get(cloud)
+            if cell is None:
+                cell = row['cells'][cloud] = Cell()
+            cell.add(name, item, result, cloud)
+    # the known clouds in their order, then the others as they came (sorted is stable)
+    order = sorted(clouds, key=lambda cloud: CLOUD_ORDER.get(cloud, len(CLOUD_ORDER)))
+    return list(rows.values()), order, step_failures
+
+
+def verdict_text(done, total, waiting, attention, step_failures, done_word):
+    parts = ['{:,} of {:,} {}'.format(done, total, done_word)]
+    if waiting:
+        parts.append('{:,} waiting for the device'.format(waiting))
+    if attention:
+        parts.append('{:,} need{} attention'.format(attention, 's' if attention == 1 else ''))
+    if step_failures:
+        parts.append('{:,} step{} failed'.format(step_failures, '' if step_failures == 1 else 's'))
+    return ' · '.join(parts)
+
+
+def causes(attention):
+    """What needs attention grouped by what happened (cloud, step, reason without the device's id, remedy), most devices first.
+
+    At thousands of devices one cause (a credential, a cloud out of reach) fails hundreds of them with the same words. Each
+    entry of ``attention`` gets the number of its cause (``cause``, from 1)."""
+    groups, keys = {}, []
+    for entry in attention:
+        reason = entry['reason']
+        if entry['id'] and len(entry['id']) > 3:
+            reason = reason.replace(entry['id'], '(the device)')
+        key = (entry['cloud'], entry['step'], reason, entry['remedy'])
+        groups[key] = groups.get(key, 0) + 1
+        keys.append(key)
+    ordered = sorted(groups, key=lambda key: -groups[key])
+    numbers = dict((key, number) for number, key in enumerate(ordered, 1))
+    for entry, key in zip(attention, keys):
+        entry['cause'] = numbers[key]
+    return [dict(cause=numbers[key], devices=groups[key], cloud=key[0], step=key[1], reason=key[2], remedy=key[3]) for key in ordered]
+
+
+def build(steps, serials, done_word=DONE):
+    """The report of ``steps`` (flattened by lean_step) without its run facts: verdict, counts, what needs attention, rows."""
+    rows, clouds, step_failures = merge(steps, serials)
+    counts = dict((cloud, dict(total=0, changed=0, waiting=0, needs_attention=0, phases={})) for cloud in clouds)
+    attention, waiting, devices = list(step_failures), [], []
+    tally = {DONE: 0, WAITING: 0, ATTENTION: 0}
+    for row in rows:
+        cells = row['cells']
+        verdict = row_verdict(cells.values())
+        tally[verdict] += 1
+        for cloud, cell in cells.items():
+            count = counts[cloud]
+            count['total'] += 1
+            count['changed'] += cell.changed
+            count['waiting'] += cell.waiting and not cell.failed
+            count['needs_attention'] += cell.failed
+            count['phases'][cell.phase] = count['phases'].get(cell.phase, 0) + 1
+            if cell.failed:
+                attention.append(dict(serial=row['serial'], device=row['device'], cloud=cloud, id=cell.failed_id, phase=cell.reached,
+                                      step=cell.failed_step, reason=cell.reason, remedy=cell.remedy))
+        ordered = [(cloud, cells[cloud]) for cloud in clouds if cloud in cells]
+        if verdict == WAITING:
+            waiting.append(dict(serial=row['serial'], device=row['device'], clouds=dict((c, cell.phase) for c, cell in ordered)))
+        devices.append(dict(serial=row['serial'], device=row['device'], verdict=verdict, changed=any(c.changed for dummy, c in ordered),
+                            clouds=dict((c, cell.view()) for c, cell in ordered)))
+    total = len(rows)
+    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], len(step_failures), done_word),
+                   total=total, done=tally[DONE], waiting=tally[WAITING], needs_attention=tally[ATTENTION],
+                   step_failures=len(step_failures), changed=sum(1 for d in devices if d['changed']))
+    return dict(verdict=verdict, complete=tally[WAITING] == 0, clouds=[dict(key=c, label=cloud_label(c)) for c in clouds],
+                counts=counts, needs_attention=attention, attention_causes=causes(attention), waiting=waiting, devices=devices)

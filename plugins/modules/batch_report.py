@@ -2,27 +2,40 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write the report of a batch run: a JSON file and a self-contained HTML page."""
+"""Write the report of a batch run for the person on the line: a JSON file and a self-contained HTML page."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: batch_report
-short_description: Write the report of a batch run as JSON and as a self-contained HTML page
+short_description: Write the report of a batch run - one row per device, a column per cloud, a verdict first
 version_added: 0.1.0
 description:
-  - Collects the per-device results of the collection's batch modules, step by step and vendor by vendor, and writes
-    C(<name>.json) and C(<name>.html) into O(path) on the controller (files mode C(0600) unless O(mode) says otherwise).
-  - The HTML page needs nothing else to open - counts per vendor and outcome, a table of devices, and the failures with their
-    reasons.
-  - Used by the C(factory_onboarding) and C(certificate_rotation) roles.
+  - Merges the per-device outcomes of the collection's batch modules, step by step, into one row per physical device (by its
+    serial, O(serials)) with one column per cloud (nRF Cloud, u-blox, iotcomms.io, NAO Cloud, then any other vendor key) that
+    shows the device's phase there in plain words, for example V(waiting for the device) or V(provisioned).
+  - "Per device and cloud, the phase of the last step that reported the device wins, a failure stays (its reason and remedy
+    are those of the first failure), and the device changed when any step changed it. A device's verdict is V(needs attention)
+    when any cloud failed, V(waiting) when any cloud waits for the device and none failed, else O(done_word)."
+  - Writes C(<name>-<UTC time>.json) and C(<name>-<UTC time>.html) into O(path) on the controller, for example
+    C(onboarding-b47-20260512T081403Z.html); a name already taken gets C(-2), C(-3). No report is ever overwritten.
+  - After a real run, C(<name>.json) and C(<name>.html) point at the newest report (relative symbolic links; a copy where the
+    file system refuses links). A regular file of that name left by an earlier version of the collection is kept under a
+    timestamped name first.
+  - The HTML page needs nothing else to open (no network, no script). It starts with the verdict line and the run facts, then
+    lists what needs attention with what to do about it, then the devices waiting for the device, then every device.
+  - Results of steps without phases (the C(certificate_rotation) role) are shown in plain words, for example C(acted) as
+    V(changed), C(done) as V(up to date), C(pending) as V(pending (next heartbeat)) (waiting for the device).
   - The report describes a run rather than a managed state, so the module reports C(changed=false).
+  - Used by the C(factory_onboarding) and C(certificate_rotation) roles.
 extends_documentation_fragment:
   - iotops.provisioning.attributes
 attributes:
   check_mode:
     support: full
-    details: In check mode nothing is written; the counts and failures are returned in RV(report).
+    details:
+      - Check mode never changes the managed state. The module then writes the report of the check as new files named
+        C(<name>-<UTC time>-check.json) and C(.html), which change nothing that exists, and leaves the latest links alone.
   diff_mode:
     support: none
 options:
@@ -31,7 +44,8 @@ options:
     type: path
     required: true
   name:
-    description: File name of the report, without extension.
+    description:
+      - Start of the report's file names, without extension; a file name, so without C(/) and not starting with C(.).
     type: str
     default: report
   title:
@@ -42,16 +56,41 @@ options:
     description: Name of the batch, shown in the report.
     type: str
     default: ''
+  done_word:
+    description:
+      - The word for a device that is neither waiting nor needing attention, in the verdict line (V(57 of 60 onboarded)) and
+        in the device rows. The C(factory_onboarding) role passes V(onboarded), the C(certificate_rotation) role V(up to date).
+    type: str
+    default: done
+  started:
+    description:
+      - When the run started, in seconds since the epoch (for example C({{ now().timestamp() }}) in the play's first task). The
+        report shows it and the run's duration up to the report.
+    type: float
+  awx_job_id:
+    description:
+      - The AWX or Automation Controller job that ran the play, shown in the run facts.
+      - The module's action plugin fills it in from the job's variables C(awx_job_id) or C(tower_job_id); give it only to
+        override them.
+    type: str
+  collection_version:
+    description:
+      - The version of this collection, shown in the run facts.
+      - The module's action plugin fills it in from the installed collection (C(MANIFEST.json), or C(galaxy.yml) in a source
+        checkout); give it only to override that.
+    type: str
   steps:
     description:
-      - The steps of the run, in order. Give each step's per-device results in O(steps[].runs) (what a batch module task
+      - The steps of the run, in order. Give each step's per-device outcomes in O(steps[].runs) (what a batch module task
         registered) or in O(steps[].results) (already flattened), or both.
     type: list
     elements: dict
     required: true
     suboptions:
       vendor:
-        description: The vendor cloud of the step.
+        description:
+          - The cloud of the step, V(nrfcloud), V(ublox), V(iotcomms) or V(naocloud); any other key gets a column of its own
+            named after it.
         type: str
         required: true
       step:
@@ -62,17 +101,21 @@ options:
         description:
           - The registered results of the step's module calls - the C(results) of a looped task (one entry per chunk), or
             a list of the registered results of unlooped tasks.
-          - The per-device C(results) of each run are reported. A run without C(results) but with a C(msg) failed as a
+          - The per-device C(outcomes) of each run are reported. A run without C(outcomes) but with a C(msg) failed as a
             whole (for example bad input, before any device was worked) and is reported as a failure of the step. Skipped
             runs are left out.
-          - Taking the registered results as they are spares the play from flattening thousands of results in Jinja. Only
-            C(item), C(changed), C(failed), C(msg), C(status) and C(action) of each result are used, and the module's action
-            plugin drops the rest (certificates, command histories, invocations) on the controller before the module runs.
+          - Taking the registered results as they are spares the play from flattening thousands of outcomes in Jinja. Only
+            C(item), C(changed), C(failed), C(msg), C(phase), C(waiting), C(remedy), C(status), C(action) and C(reason) of
+            each outcome are used, and the module's action plugin drops the rest (certificates, command histories,
+            invocations) on the controller before the module runs.
         type: list
         elements: dict
         default: []
       results:
-        description: The per-device C(results) of the module (C(item), C(changed), C(failed), C(msg), and any other fields).
+        description:
+          - Per-device outcomes given directly, each with C(item) (the id in that cloud), C(changed), C(failed), C(msg) (why
+            it failed), C(phase) and C(waiting) (the next step is the device's), and optionally C(remedy) (what a person should
+            do). An outcome without C(phase) may give C(status) or C(action) and C(reason) instead.
         type: list
         elements: dict
         default: []
@@ -81,54 +124,78 @@ options:
         type: str
   serials:
     description:
-      - Per vendor, the device serial for each item id, so the report shows the factory's labels.
-      - Items of one vendor with the same serial (for example a u-blox device's ROTPublicUID and IMEI) are one device in the
-        report.
+      - Per vendor, the device serial of each id in that cloud (under C(nrfcloud), C(nrf-352656100000001) mapped to C(SN-1)), for
+        example the C(serials) that M(iotops.provisioning.manifest_info) returns. All the ids of one serial, in every cloud,
+        make one row.
+      - An id without a serial gets a row of its own, labelled with the id.
     type: dict
     default: {}
   mode:
-    description: File mode of the report files.
+    description: File mode of the report files (not of the latest links, which are symbolic links).
     type: raw
     default: '0600'
   return_devices:
     description:
-      - Also return the device rows in RV(report.devices). They are always in the files; leave this off for large batches
+      - Also return every device row in RV(report.devices). They are always in the files; leave this off for large batches
         to keep the task result small.
     type: bool
     default: false
+seealso:
+  - module: iotops.provisioning.manifest_info
 author:
   - iotops.provisioning maintainers (@iotops)
 '''
 
 EXAMPLES = r'''
+- name: Note when the run started
+  ansible.builtin.set_fact:
+    run_started: "{{ now().timestamp() }}"
+
+# ... the onboarding tasks, each registering its chunks ...
+
 - name: Write the onboarding report
   iotops.provisioning.batch_report:
     path: "{{ playbook_dir }}/reports"
     name: onboarding-batch-2026-47
     title: Factory onboarding
     batch: batch-2026-47
+    done_word: onboarded
+    started: "{{ run_started }}"
     steps:
       - vendor: nrfcloud
         step: claim and provision
         runs: "{{ nrf_provisioned.results }}"  # a task looped over chunks of the batch
       - vendor: naocloud
-        step: trackables
+        step: tracking tags
         runs: ["{{ nao_tags }}"]  # one unlooped task
       - vendor: ublox
         step: checked by hand
         results:
-          - item: 1a2b3c4d5e6f
+          - item: 0a1b2c3d4e5f6071
             changed: false
+            phase: bootstrapped
         error: the label printer was offline
     serials: "{{ manifest.serials }}"
     mode: '0640'
   register: report
 
-- name: Fail when anything failed
-  ansible.builtin.assert:
-    that: report.report.failures | length == 0
+- name: Say how the batch stands
+  ansible.builtin.debug:
+    msg:
+      - "{{ report.report.verdict.text }}"
+      - "report: {{ report.latest_html_path | default(report.html_path) }}"
 
-- name: List what changed (a small batch)
+- name: Fail when a device or a step needs a person
+  ansible.builtin.assert:
+    that: report.report.needs_attention_total == 0
+    fail_msg: "{{ report.report.needs_attention[0].reason }} - {{ report.report.needs_attention[0].remedy }}"
+
+- name: Stop the schedule once no device is waiting
+  ansible.builtin.debug:
+    msg: the batch is complete
+  when: report.report.complete
+
+- name: List every device (a small batch)
   iotops.provisioning.batch_report:
     path: /var/lib/factory/reports
     steps:
@@ -141,120 +208,543 @@ EXAMPLES = r'''
 
 RETURN = r'''
 report:
-  description: The counts and failures of the report (the files hold the whole report), and the device rows with O(return_devices).
+  description:
+    - The verdict, the counts, and what needs attention or waits (the files hold the whole report). The lists hold at most
+      100 entries each; RV(report.needs_attention_total) and RV(report.waiting_total) give their full length.
   returned: always
   type: dict
   contains:
-    counts:
-      description: Per vendor, the number of devices that changed, were already right (ok) and failed.
+    run:
+      description: The facts of the run.
       type: dict
-      sample: {nrfcloud: {total: 50, changed: 0, ok: 50, failed: 0}}
+      contains:
+        title:
+          description: O(title).
+          type: str
+        batch:
+          description: O(batch).
+          type: str
+        name:
+          description: O(name).
+          type: str
+        check_mode:
+          description: Whether the run was a check (nothing was changed).
+          type: bool
+        started:
+          description: When the run started (ISO 8601 UTC), or null without O(started).
+          type: str
+        finished:
+          description: When the report was made (ISO 8601 UTC).
+          type: str
+        duration_seconds:
+          description: Seconds from O(started) to the report, or null without O(started).
+          type: float
+        awx_job_id:
+          description: The AWX job that ran the play, or null.
+          type: str
+        collection_version:
+          description: The version of this collection, or null when unknown.
+          type: str
+        done_word:
+          description: O(done_word).
+          type: str
+      sample:
+        title: Factory onboarding
+        batch: b47
+        name: onboarding-b47
+        check_mode: false
+        started: '2026-05-12T08:14:03Z'
+        finished: '2026-05-12T08:18:15Z'
+        duration_seconds: 252.4
+        awx_job_id: '4711'
+        collection_version: 0.1.0
+        done_word: onboarded
+    verdict:
+      description: The verdict over the devices (rows).
+      type: dict
+      contains:
+        text:
+          description: The verdict line; the parts that count 0 are left out, except the first.
+          type: str
+          sample: 57 of 60 onboarded · 2 waiting for the device · 1 needs attention
+        total:
+          description: Devices in the report.
+          type: int
+        done:
+          description: Devices neither waiting nor needing attention.
+          type: int
+        waiting:
+          description: Devices waiting for the device in some cloud, none needing attention.
+          type: int
+        needs_attention:
+          description: Devices that need a person in some cloud.
+          type: int
+        step_failures:
+          description: Steps that failed as a whole (they are in RV(report.needs_attention) too).
+          type: int
+        changed:
+          description: Devices this run changed in some cloud.
+          type: int
+    complete:
+      description: True when no device is waiting, so a schedule that re-runs the batch can stop.
+      type: bool
+    console:
+      description:
+        - Short plain lines for the play's output - the verdict line and whether the batch is complete (after
+          C(CHECK MODE - nothing was changed:) in check mode), then a line per device or step that needs attention (with what
+          to do) and per device waiting (its waiting clouds), at most 20 of each, followed by how many more the report lists.
+      type: list
+      elements: str
+      sample:
+        - '57 of 60 onboarded · 2 waiting for the device · 1 needs attention - not complete: run the job again later for the
+          devices that are waiting'
+        - 'needs attention: SN-0042 (nRF Cloud, claim and provision): the device reported: modem error -8 - what to do: Return the
+          device to the line'
+        - 'waiting: SN-0007 - nRF Cloud: waiting for the device; u-blox: waiting for bootstrap'
+    clouds:
+      description: The clouds of the report in the order of their columns, each with its vendor C(key) and its C(label).
+      type: list
+      elements: dict
+      sample: [{key: nrfcloud, label: nRF Cloud}, {key: ublox, label: u-blox}]
+    counts:
+      description:
+        - Per cloud, the devices with an identity there (C(total)), how many this run changed, how many wait, how many need
+          attention, and how many are in each phase (C(phases)).
+      type: dict
+      sample: {nrfcloud: {total: 60, changed: 58, waiting: 2, needs_attention: 1,
+               phases: {onboarded: 57, waiting for the device: 2, needs attention: 1}}}
+    needs_attention:
+      description:
+        - What needs a person, step failures first, then per device and cloud - C(serial) (null without one), C(device) (the
+          serial, else the id), C(cloud) (the vendor key), C(id) (the id in that cloud), C(phase) (how far the device had got
+          there, empty if nowhere), C(step), C(reason) (with the vendor's or the device's own words), C(remedy) (what to do) and
+          C(cause) (the number of its cause in RV(report.attention_causes)).
+        - A step that failed as a whole has C(serial), C(device) and C(id) null.
+      type: list
+      elements: dict
+      sample:
+        - serial: SN-0042
+          device: SN-0042
+          cloud: nrfcloud
+          id: nrf-352656100000042
+          phase: claimed
+          step: claim and provision
+          reason: 'the device ran "keygen" and reported: modem error -8 (key generation failed)'
+          remedy: Return the device to the line and check its modem firmware, then run the job again.
+          cause: 1
+    needs_attention_total:
+      description: The length of the full list of what needs attention (the files hold all of it).
+      type: int
+    attention_causes:
+      description:
+        - What needs attention grouped by cause, most devices first (at most 100) - C(cause) (its number, which each entry of
+          RV(report.needs_attention) names in its C(cause)), C(devices) (how many), C(cloud), C(step), C(reason) (with the
+          device's id left out) and C(remedy).
+        - One cause often fails many devices at once (a credential, a cloud out of reach); the HTML page then shows it once.
+      type: list
+      elements: dict
+      sample: [{cause: 1, devices: 250, cloud: nrfcloud, step: claim and provision, reason: 'nrfcloud POST /v1/claimed-devices/(the
+               device) failed: HTTP 503', remedy: 'nRF Cloud was busy or out of reach: run the job again later; what is done is not done twice.'}]
+    waiting:
+      description: The devices waiting for the device, each with C(serial), C(device) and C(clouds) (its phase per cloud).
+      type: list
+      elements: dict
+      sample: [{serial: SN-0007, device: SN-0007, clouds: {nrfcloud: waiting for the device, ublox: waiting for bootstrap}}]
+    waiting_total:
+      description: The number of devices waiting (the files list all of them).
+      type: int
     devices:
-      description: One row per vendor and device, with its serial, outcome, status and reason.
+      description:
+        - One row per device - C(serial), C(device), C(verdict) (V(done), V(waiting) or V(needs attention)), C(changed), and
+          C(clouds) (per cloud its C(phase), C(waiting), C(failed), C(changed), C(ids), the C(steps) that reported it, and
+          C(note), or C(reached), C(reason) and C(remedy) when it failed).
       returned: when O(return_devices=true)
       type: list
       elements: dict
-    failures:
-      description: The failed devices and steps, with their reasons.
-      type: list
-      elements: dict
 json_path:
-  description: The JSON file written.
-  returned: unless check mode
+  description: The JSON file written by this run (the C(-check) file in check mode).
+  returned: always
   type: str
+  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z.json
 html_path:
-  description: The HTML page written.
+  description: The HTML page written by this run (the C(-check) page in check mode).
+  returned: always
+  type: str
+  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z.html
+latest_json_path:
+  description: The latest link to the JSON file, C(<name>.json).
   returned: unless check mode
   type: str
+  sample: /srv/factory/reports/onboarding-b47.json
+latest_html_path:
+  description: The latest link to the HTML page, C(<name>.html).
+  returned: unless check mode
+  type: str
+  sample: /srv/factory/reports/onboarding-b47.html
 '''
 
 import datetime
+import filecmp
 import html
 import json
 import os
+import re
+import shutil
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
-from ansible_collections.iotops.provisioning.plugins.module_utils._report import lean_step
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import ATTENTION, DONE, WAITING, build, lean_step
 
-STYLE = ('body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}'
-         'th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}th{background:#f0f0f0}'
-         '.failed{background:#fde2e2}.changed{background:#fff6d6}.ok{background:#e6f4e6}')
+RETURNED_ENTRIES = 100  # of needs_attention and waiting in the task result; the files hold all
+CONSOLE_ENTRIES = 20  # of each in the lines for the play's output
+OPEN_ROWS = 200  # a table of devices longer than this starts folded
+STAMP = '%Y%m%dT%H%M%SZ'
+EXTENSIONS = ('json', 'html')
+
+STYLE = (
+    ':root{--ok:#17663a;--okbg:#e3f4e9;--wait:#7a4d00;--waitbg:#fff1cc;--bad:#a4161a;--badbg:#fde4e4;--line:#d9dde3;--mute:#5f6670}'
+    '*{box-sizing:border-box}'
+    'body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1d2127;background:#fff}'
+    'main{max-width:1240px;margin:0 auto;padding:16px 24px 48px}'
+    'h1{font-size:22px;margin:8px 0 12px}'
+    '.check{background:#1d2127;color:#fff;font-size:18px;font-weight:700;padding:12px 24px;border-bottom:6px solid #f0b400}'
+    '.verdict{font-size:21px;font-weight:700;margin:0 0 12px;padding:12px 16px;border-left:10px solid;border-radius:4px}'
+    '.verdict small{display:block;font-size:15px;font-weight:400}'
+    '.v-done{background:var(--okbg);border-color:var(--ok)}.v-wait{background:var(--waitbg);border-color:#d08c00}'
+    '.v-bad{background:var(--badbg);border-color:var(--bad)}'
+    '.facts{display:grid;grid-template-columns:repeat(4,max-content 1fr);gap:2px 12px;margin:0 0 8px;font-size:14px}'
+    '.facts dt{color:var(--mute)}.facts dd{margin:0}'
+    'details{margin:18px 0 0}summary{font-size:18px;font-weight:700;cursor:pointer;padding:6px 0}'
+    'summary span{font-weight:400;font-size:14px;color:var(--mute)}details details summary{font-size:16px}'
+    'p.note{margin:4px 0 8px;color:var(--mute);font-size:14px}'
+    'table{width:100%;border-collapse:separate;border-spacing:0;font-size:14px}'
+    'th,td{text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid var(--line);overflow-wrap:break-word}'
+    'thead th{position:sticky;top:0;z-index:1;background:#eef0f3;border-bottom:2px solid #b8bec7}'
+    'td.b{background:var(--badbg);color:var(--bad);font-weight:700}td.w{background:var(--waitbg);color:var(--wait)}'
+    'td.o{color:var(--ok)}td.n{color:#9aa1ab}td.x{color:var(--mute)}'
+    'td.r{min-width:24ch}.nw{white-space:nowrap}td.d{min-width:18ch}'
+    '@media (max-width:900px){.facts{grid-template-columns:max-content 1fr}}'
+)
+
+CELL_CLASS = {ATTENTION: 'b', WAITING: 'w', DONE: 'o'}
+VERDICT_CLASS = {ATTENTION: 'v-bad', WAITING: 'v-wait', DONE: 'v-done'}
+NO_IDENTITY = '–'
+
+
+def esc(value):
+    return html.escape('' if value is None else str(value), quote=True)
 
 
 def lean_invocation(params, steps):
-    """The module's arguments for the result's C(invocation), with each step's results counted instead of repeated.
+    """The module's arguments for the result's C(invocation), with each step's results and each vendor's serials counted.
 
     Ansible returns every module's arguments in C(invocation); here they are the results of a whole run, often megabytes
     that the files hold anyway, and copying them back through Ansible would cost more than writing the report."""
     args = dict(params)
     args['steps'] = [dict(vendor=step['vendor'], step=step['step'], error=step.get('error'), results=len(step['results'])) for step in steps]
+    args['serials'] = dict((vendor, len(ids) if isinstance(ids, dict) else ids) for vendor, ids in (params['serials'] or {}).items())
     return args
 
 
-def build(params, steps):
-    """The report of ``steps`` (flattened by lean_step: per-device ``results`` and the ``error`` of the step)."""
-    devices, failures, order = {}, [], []
-    for step in steps:
-        vendor = step['vendor']
-        serials = (params['serials'] or {}).get(vendor) or {}
-        if step.get('error'):
-            failures.append(dict(vendor=vendor, step=step['step'], device=None, reason=step['error']))
-        for result in step['results']:
-            item = str(result.get('item'))
-            # one row per device: identities of one device (a u-blox ROTPublicUID and IMEI) share its serial
-            key = (vendor, serials.get(item) or item)
-            if key not in devices:
-                order.append(key)
-                devices[key] = dict(vendor=vendor, id=item, serial=serials.get(item, ''), changed=False, failed=False, status='', steps=[])
-            row = devices[key]
-            row['changed'] = row['changed'] or bool(result.get('changed'))
-            row['failed'] = row['failed'] or bool(result.get('failed'))
-            # a status (e.g. PROVISIONED) wins over an action; "none" from a later no-op step keeps what is known
-            action = result.get('action') if result.get('action') not in (None, 'none') else None
-            row['status'] = result.get('status') or action or row['status'] or result.get('action') or ''
-            row['steps'].append(step['step'])
-            if result.get('failed'):
-                row['reason'] = result.get('msg')
-                failures.append(dict(vendor=vendor, step=step['step'], device=item, serial=row['serial'], reason=result.get('msg')))
-    rows = [devices[k] for k in order]
-    for row in rows:
-        row['outcome'] = 'failed' if row['failed'] else 'changed' if row['changed'] else 'ok'
-    counts = {}
-    for row in rows:
-        entry = counts.setdefault(row['vendor'], dict(total=0, changed=0, ok=0, failed=0))
-        entry['total'] += 1
-        entry[row['outcome']] += 1
-    return dict(title=params['title'], batch=params['batch'],
-                generated_at=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
-                counts=counts, devices=rows, failures=failures)
+def iso(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def run_facts(params, check_mode, now):
+    started = params['started']
+    return dict(title=params['title'], batch=params['batch'], name=params['name'], check_mode=check_mode,
+                started=iso(started) if started is not None else None, finished=iso(now),
+                duration_seconds=round(now - started, 1) if started is not None else None,
+                awx_job_id=params['awx_job_id'] or None, collection_version=params['collection_version'] or None,
+                done_word=params['done_word'])
+
+
+# --------------------------------------------------------------------------- the HTML page
+
+def duration_text(seconds):
+    if seconds is None:
+        return 'not known (no start time given)'
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return '%d h %02d min' % (hours, minutes)
+    return '%d min %02d s' % (minutes, seconds) if minutes else '%d s' % seconds
+
+
+def when_text(stamp):
+    return stamp.replace('T', ' ').replace('Z', ' UTC') if stamp else 'not given'
+
+
+def cell_html(cell):
+    if cell is None:
+        return '<td class=n>%s</td>' % NO_IDENTITY
+    state = ATTENTION if cell['failed'] else WAITING if cell['waiting'] else DONE
+    return '<td class=%s>%s</td>' % (CELL_CLASS[state], esc(cell['phase']))
+
+
+def verdict_cell(verdict, done_word):
+    return '<td class=%s>%s</td>' % (CELL_CLASS[verdict], esc(done_word if verdict == DONE else verdict))
+
+
+def table(head, rows):
+    return '<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (
+        ''.join('<th>%s</th>' % esc(h) for h in head), ''.join(rows))
+
+
+def section(title, count, body, is_open, note='', ident=None):
+    """A part of the page that can be folded, its heading with the number of its entries (when ``count`` is not None).
+
+    ``ident`` names it for links such as C(report.html#waiting)."""
+    return '<details%s%s><summary>%s%s</summary>%s%s</details>' % (
+        ' id=' + ident if ident else '', ' open' if is_open else '', esc(title),
+        '' if count is None else ' <span>(%s%s)</span>' % ('{:,}'.format(count), '' if is_open else ' - folded, click to open'),
+        '<p class=note>%s</p>' % esc(note) if note else '', body)
+
+
+def header_html(report):
+    run, verdict = report['run'], report['verdict']
+    level = ATTENTION if verdict['needs_attention'] or verdict['step_failures'] else WAITING if verdict['waiting'] else DONE
+    parts = []
+    if run['check_mode']:
+        parts.append('<div class=check>CHECK MODE - nothing was changed. This report shows what a real run would do; the latest '
+                     'report was left as it was.</div>')
+    title = run['title'] + (' - ' + run['batch'] if run['batch'] else '')
+    parts.append('<main><h1>%s</h1>' % esc(title))
+    sub = ('Complete: no device is waiting.' if report['complete']
+           else 'Not complete: run the job again later to move on the devices that are waiting.')
+    parts.append('<p class="verdict %s">%s<small>%s %s %s.</small></p>' % (
+        VERDICT_CLASS[level], esc(verdict['text']), esc(sub), '{:,}'.format(verdict['changed']),
+        'would be changed by a real run' if run['check_mode'] else 'changed in this run'))
+    facts = (('Run', 'check mode (nothing was changed)' if run['check_mode'] else 'real run'),
+             ('Batch', run['batch'] or 'not given'), ('Started', when_text(run['started'])),
+             ('Duration', duration_text(run['duration_seconds'])), ('Report made', when_text(run['finished'])),
+             ('AWX job', run['awx_job_id'] or 'none (not run by AWX)'), ('Collection', 'iotops.provisioning %s' % (
+                 run['collection_version'] or '(version not known)')), ('Devices', '{:,}'.format(verdict['total'])))
+    parts.append('<dl class=facts>%s</dl>' % ''.join('<dt>%s</dt><dd>%s</dd>' % (esc(k), esc(v)) for k, v in facts))
+    return parts
+
+
+def counts_html(report):
+    rows = []
+    for cloud in report['clouds']:
+        count = report['counts'][cloud['key']]
+        phases = ' · '.join('%s %s' % (phase or '?', '{:,}'.format(n)) for phase, n in
+                            sorted(count['phases'].items(), key=lambda item: -item[1]))
+        rows.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            esc(cloud['label']), '{:,}'.format(count['total']), esc(phases), '{:,}'.format(count['changed'])))
+    changed = 'Would change' if report['run']['check_mode'] else 'Changed in this run'
+    return section('Per cloud', None, table(('Cloud', 'Devices', 'Where they are', changed), rows), True, ident='clouds')
+
+
+def attention_html(report):
+    entries, causes = report['needs_attention'], report['attention_causes']
+    if not entries:
+        return section('Needs attention', 0, '<p>Nothing needs a person.</p>', True, ident='attention')
+    labels = dict((c['key'], c['label']) for c in report['clouds'])
+    note = 'A person must act on these; the other devices were worked as far as they could go.'
+    if len(causes) == len(entries):
+        rows = ['<tr><td class=d>%s</td><td class=nw>%s</td><td class=nw>%s</td><td>%s</td><td class=r>%s</td><td class=r>%s</td></tr>' % (
+            device_label(entry), esc(labels.get(entry['cloud'], entry['cloud'])), esc(entry['id'] or ''), esc(entry['step']),
+            esc(entry['reason']), esc(entry['remedy'])) for entry in entries]
+        return section('Needs attention', len(rows), table(('Device', 'Cloud', 'Id there', 'Step', 'Reason', 'What to do'), rows), True, note,
+                       ident='attention')
+    # several devices for one cause: the causes with their remedies first, then each device with the number of its cause
+    by_cause = table(('Cause', 'Devices', 'Cloud', 'Step', 'Reason', 'What to do'), [
+        '<tr><td>%d</td><td>%s</td><td class=nw>%s</td><td>%s</td><td class=r>%s</td><td class=r>%s</td></tr>' % (
+            cause['cause'], '{:,}'.format(cause['devices']), esc(labels.get(cause['cloud'], cause['cloud'])), esc(cause['step']),
+            esc(cause['reason']), esc(cause['remedy'])) for cause in causes])
+    rows = ['<tr><td class=d>%s</td><td class=nw>%s</td><td class=nw>%s</td><td>%s</td><td>%d</td></tr>' % (
+        device_label(entry), esc(labels.get(entry['cloud'], entry['cloud'])), esc(entry['id'] or ''), esc(entry['step']),
+        entry['cause']) for entry in entries]
+    each = section('Each device', len(rows), table(('Device', 'Cloud', 'Id there', 'Step', 'Cause'), rows), len(rows) <= OPEN_ROWS)
+    return section('Needs attention', len(rows), by_cause + each, True,
+                   note + ' By cause first (the reason with the device\'s id left out), then each device with the number of its cause.',
+                   ident='attention')
+
+
+def device_label(entry):
+    return esc(entry['device']) if entry['device'] is not None else '<i>the whole step</i>'
+
+
+def waiting_html(report):
+    clouds = report['clouds']
+    rows = ['<tr><td>%s</td>%s</tr>' % (esc(row['device']), ''.join(cell_html(row['clouds'].get(c['key'])) for c in clouds))
+            for row in report['devices'] if row['verdict'] == WAITING]
+    if not rows:
+        return section('Waiting for the device', 0, '<p>No device is waiting.</p>', True, ident='waiting')
+    return section('Waiting for the device', len(rows), table(['Device'] + [c['label'] for c in clouds], rows), len(rows) <= OPEN_ROWS,
+                   'Not a failure: these devices have not connected, bootstrapped or taken their heartbeat yet. '
+                   'Run the job again later; it moves them on.', ident='waiting')
+
+
+def devices_html(report):
+    clouds, done_word = report['clouds'], report['run']['done_word']
+    changed = 'would change' if report['run']['check_mode'] else 'changed'
+    rows = ['<tr><td>%s</td>%s%s<td class=x>%s</td></tr>' % (
+        esc(row['device']), verdict_cell(row['verdict'], done_word), ''.join(cell_html(row['clouds'].get(c['key'])) for c in clouds),
+        changed if row['changed'] else '') for row in report['devices']]
+    note = '%s = no identity with that cloud. To find a device, use the browser\'s find (Ctrl+F).' % NO_IDENTITY
+    return section('All devices', len(rows), table(['Device', 'Verdict'] + [c['label'] for c in clouds] + ['This run'], rows),
+                   len(rows) <= OPEN_ROWS, note, ident='devices')
 
 
 def render_html(report):
-    esc = html.escape
-    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>%s</title><style>%s</style></head><body>'
-             % (esc(report['title']), STYLE),
-             '<h1>%s</h1><p>Batch <b>%s</b>, generated %s</p>' % (esc(report['title']), esc(report['batch']), esc(report['generated_at'])),
-             '<h2>Counts</h2><table><tr><th>vendor</th><th>devices</th><th>changed</th><th>ok</th><th>failed</th></tr>']
-    for vendor, c in sorted(report['counts'].items()):
-        parts.append('<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td></tr>' % (esc(vendor), c['total'], c['changed'], c['ok'], c['failed']))
-    parts.append('</table><h2>Failures</h2>')
-    if report['failures']:
-        parts.append('<table><tr><th>vendor</th><th>step</th><th>device</th><th>serial</th><th>reason</th></tr>')
-        for f in report['failures']:
-            parts.append('<tr class="failed"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % tuple(
-                esc(str(f.get(k) or '')) for k in ('vendor', 'step', 'device', 'serial', 'reason')))
-        parts.append('</table>')
-    else:
-        parts.append('<p>None.</p>')
-    parts.append('<h2>Devices</h2><table><tr><th>vendor</th><th>device</th><th>serial</th><th>outcome</th><th>status</th></tr>')
-    for row in report['devices']:
-        parts.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-            row['outcome'], esc(row['vendor']), esc(row['id']), esc(row['serial']), row['outcome'], esc(str(row['status'] or ''))))
-    parts.append('</table></body></html>\n')
+    """The self-contained page: inline CSS, no script, no external resource, every value escaped."""
+    title = '%s %s: %s' % (report['run']['title'], report['run']['batch'], report['verdict']['text'])
+    parts = ['<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">'
+             '<title>%s</title><style>%s</style></head><body>' % (esc(title), STYLE)]
+    parts.extend(header_html(report))
+    parts.extend((counts_html(report), attention_html(report), waiting_html(report), devices_html(report)))
+    parts.append('</main></body></html>\n')
     return ''.join(parts)
+
+
+# --------------------------------------------------------------------------- the files
+
+def stem_pattern(name):
+    return re.compile(r'^%s-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$' % re.escape(name))
+
+
+def create_new(directory, stem, tail):
+    """Create ``<stem>[-n]<tail>.<ext>`` for every extension, none of which existed (-2, -3 on a clash): {ext: (path, fd)}."""
+    number = 1
+    while True:
+        base = os.path.join(directory, stem + ('-%d' % number if number > 1 else '') + tail)
+        created = {}
+        try:
+            for ext in EXTENSIONS:
+                path = '%s.%s' % (base, ext)
+                created[ext] = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return created
+        except FileExistsError:
+            for path, handle in created.values():
+                os.close(handle)
+                os.unlink(path)
+            number += 1
+
+
+def write_new(module, directory, stem, tail, texts):
+    files = create_new(directory, stem, tail)
+    for ext, (path, handle) in files.items():
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write(texts[ext])
+        module.set_mode_if_different(path, module.params['mode'], False)
+    return dict((ext, path) for ext, (path, dummy) in files.items())
+
+
+def newest_kept(directory, name, exclude):
+    """The JSON path of the newest timestamped real-run report of ``name`` other than ``exclude``, or None."""
+    pattern, found = stem_pattern(name), []
+    for entry in os.listdir(directory):
+        match = pattern.match(entry)
+        path = os.path.join(directory, entry)
+        if match and path != exclude:
+            found.append((match.group(1), int(match.group(2) or 1), path))
+    return max(found)[2] if found else None
+
+
+def keep_unlinked_latest(directory, name, written):
+    """Keep a regular ``<name>.json``/``.html`` under a timestamped name before the latest links replace it.
+
+    It is the report of a version of the collection that overwrote its report, or a copy made where links are refused;
+    a copy equals the newest kept report and is simply replaced."""
+    latest = dict((ext, os.path.join(directory, '%s.%s' % (name, ext))) for ext in EXTENSIONS)
+    if os.path.islink(latest['json']) or not os.path.isfile(latest['json']):
+        return
+    newest = newest_kept(directory, name, written['json'])
+    if newest and filecmp.cmp(latest['json'], newest, shallow=False):
+        return
+    stem = '%s-%s' % (name, time.strftime(STAMP, time.gmtime(os.path.getmtime(latest['json']))))
+    files = create_new(directory, stem, '')
+    for ext, (path, handle) in files.items():
+        os.close(handle)
+        if os.path.isfile(latest[ext]) and not os.path.islink(latest[ext]):
+            os.replace(latest[ext], path)
+        else:
+            os.unlink(path)
+
+
+def point_latest(module, directory, name, written):
+    """Make ``<name>.<ext>`` a relative link to the report just written (a copy where links are refused): {ext: path}."""
+    keep_unlinked_latest(directory, name, written)
+    latest = {}
+    for ext, target in written.items():
+        path = os.path.join(directory, '%s.%s' % (name, ext))
+        temporary = os.path.join(directory, '.%s.%s.new' % (name, ext))
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        try:
+            os.symlink(os.path.basename(target), temporary)
+        except OSError:
+            shutil.copyfile(target, temporary)
+            module.set_mode_if_different(temporary, module.params['mode'], False)
+        os.replace(temporary, path)
+        latest[ext] = path
+    return latest
+
+
+def validate_name(name):
+    """The name starts file names in O(path): a name with a slash would write elsewhere, or nowhere, after the run's work."""
+    if not name or '/' in name or '\0' in name or name.startswith('.'):
+        raise ConfigError('name: %r must be a file name: not empty, without "/", not starting with "."' % name)
+
+
+def write_files(module, report, now):
+    directory, name = module.params['path'], module.params['name']
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        module.fail_json(msg='path: cannot use %s as the report directory (%s)' % (directory, exc.strerror or exc))
+    # compact: at 5,000 devices indentation adds half again to the file; jq shows it indented
+    texts = dict(json=json.dumps(report, separators=(',', ':'), ensure_ascii=False) + '\n', html=render_html(report))
+    stem = '%s-%s' % (name, time.strftime(STAMP, time.gmtime(now)))
+    try:
+        written = write_new(module, directory, stem, '-check' if module.check_mode else '', texts)
+        result = dict(json_path=written['json'], html_path=written['html'])
+        if not module.check_mode:
+            latest = point_latest(module, directory, name, written)
+            result.update(latest_json_path=latest['json'], latest_html_path=latest['html'])
+    except OSError as exc:
+        module.fail_json(msg='path: cannot write the report into %s (%s)' % (directory, exc.strerror or exc))
+    return result
+
+
+def console_lines(report):
+    """Short plain lines for the play's output: the verdict, then what needs a person and what waits (the first few)."""
+    labels = dict((c['key'], c['label']) for c in report['clouds'])
+    first = report['verdict']['text'] + (' - complete' if report['complete'] else
+                                         ' - not complete: run the job again later for the devices that are waiting')
+    lines = [('CHECK MODE - nothing was changed: ' if report['run']['check_mode'] else '') + first]
+    for entry in report['needs_attention'][:CONSOLE_ENTRIES]:
+        where = entry['device'] if entry['device'] is not None else 'the whole step'
+        lines.append('needs attention: %s (%s, %s): %s - what to do: %s' % (
+            where, labels.get(entry['cloud'], entry['cloud']), entry['step'], entry['reason'], entry['remedy']))
+    if len(report['needs_attention']) > CONSOLE_ENTRIES:
+        lines.append('... and %d more that need attention: see the report' % (len(report['needs_attention']) - CONSOLE_ENTRIES))
+    waiting = [row for row in report['devices'] if row['verdict'] == WAITING]
+    for row in waiting[:CONSOLE_ENTRIES]:
+        lines.append('waiting: %s - %s' % (row['device'], '; '.join(
+            '%s: %s' % (labels.get(cloud, cloud), cell['phase']) for cloud, cell in row['clouds'].items() if cell['waiting'])))
+    if len(waiting) > CONSOLE_ENTRIES:
+        lines.append('... and %d more waiting for the device: see the report' % (len(waiting) - CONSOLE_ENTRIES))
+    return lines
+
+
+def summary(report, with_devices):
+    """The task's result: the report without its long lists, which the files hold."""
+    result = dict((key, report[key]) for key in ('run', 'verdict', 'complete', 'clouds', 'counts'))
+    result['console'] = console_lines(report)
+    result['attention_causes'] = report['attention_causes'][:RETURNED_ENTRIES]
+    for key in ('needs_attention', 'waiting'):
+        result[key] = report[key][:RETURNED_ENTRIES]
+        result[key + '_total'] = len(report[key])
+    if with_devices:
+        result['devices'] = report['devices']
+    return result
 
 
 def main():
@@ -264,6 +754,10 @@ def main():
             name=dict(type='str', default='report'),
             title=dict(type='str', default='Batch report'),
             batch=dict(type='str', default=''),
+            done_word=dict(type='str', default='done'),
+            started=dict(type='float'),
+            awx_job_id=dict(type='str'),
+            collection_version=dict(type='str'),
             steps=dict(type='list', elements='dict', required=True, options=dict(
                 vendor=dict(type='str', required=True), step=dict(type='str', required=True),
                 runs=dict(type='list', elements='dict', default=[]),
@@ -277,29 +771,17 @@ def main():
     )
     try:
         validate_mode(module.params['mode'], 'mode')
+        validate_name(module.params['name'])
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
+    now = time.time()
     # the action plugin has flattened the steps already when the module runs from a play; here for a direct run
     steps = [lean_step(step) for step in module.params['steps']]
-    report = build(module.params, steps)
-    summary = dict(counts=report['counts'], failures=report['failures'])
-    if module.params['return_devices']:
-        summary['devices'] = report['devices']
-    result = dict(changed=False, report=summary, invocation=dict(module_args=lean_invocation(module.params, steps)))
-    if not module.check_mode:
-        directory = module.params['path']
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            module.fail_json(msg='path: cannot use %s as the report directory (%s)' % (directory, exc.strerror or exc))
-        for ext, text in (('json', json.dumps(report, indent=2, sort_keys=True) + '\n'), ('html', render_html(report))):
-            target = os.path.join(directory, '%s.%s' % (module.params['name'], ext))
-            tmp = target + '.tmp'
-            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w', encoding='utf-8') as handle:
-                handle.write(text)
-            module.atomic_move(tmp, target)
-            module.set_mode_if_different(target, module.params['mode'], False)
-            result['%s_path' % ext] = target
+    report = dict(run=run_facts(module.params, module.check_mode, now))
+    report.update(build(steps, module.params['serials'], module.params['done_word']))
+    result = dict(changed=False, report=summary(report, module.params['return_devices']),
+                  invocation=dict(module_args=lean_invocation(module.params, steps)))
+    result.update(write_files(module, report, now))
     module.exit_json(**result)
 
 

@@ -679,11 +679,19 @@ class Provisioner:
                 return not pending_commands(device.history)
             return True
 
+        def settle_or_fail(device):
+            # one device's refused or failed request fails that device, not the round
+            try:
+                return settle(device)
+            except IotopsError as exc:
+                device.failure = self.client.http.redact(exc.msg)
+                return True
+
         def round_done():
             pending = [d for d in devices if not d.settled]
             for device_id, status in self.statuses([d.device_id for d in pending]).items():
                 self.by_id[device_id].status = status
-            for device, settled in zip(pending, map_concurrently(settle, pending, self.params['concurrency'])):
+            for device, settled in zip(pending, map_concurrently(settle_or_fail, pending, self.params['concurrency'])):
                 device.settled = bool(settled)
             left = [d for d in devices if not d.settled]
             progress.set(done=len(self.devices) - len(left), failed=sum(1 for d in self.devices if d.failure),

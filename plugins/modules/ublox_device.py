@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: ublox_device
 short_description: Bring u-blox devices into service before or after they bootstrap - whitelist, tags, feature provisioning
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Puts each device on the u-blox whitelist (by ROTPublicUID and by IMEI, whichever are given). A device bootstraps
     C(ACTIVATED), with the feature authorizations of its device profile, only when it is on the whitelist at that moment;
@@ -407,12 +407,15 @@ class Onboarding:
     # 4. write ---------------------------------------------------------------------------------
 
     def write_all(self):
-        """Whitelist, device profile, then the bootstrapped devices; one call per kind of change."""
-        self.whitelist([d for d in self.devices if d.wanted_entries() - d.listed])
+        """Device profile, whitelist, then the bootstrapped devices; one call per kind of change.
+
+        The profile comes first: a device may bootstrap the moment it is on the whitelist, and it takes the features its
+        profile has then."""
         if self.profile_needs_features():
             self.set_profile_features()
         if self.profile_needs_tags():
             self.tag_profile()
+        self.whitelist([d for d in self.devices if d.wanted_entries() - d.listed])
         self.advance_bootstrapped([d for d in self.devices if d.bootstrapped])
 
     def advance_bootstrapped(self, devices):

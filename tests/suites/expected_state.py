@@ -21,8 +21,9 @@ class Expectation:
     """What the factory_onboarding role must leave in the mock for ``fleet`` with the suite's role variables."""
 
     def __init__(self, fleet, batch, sec_tag, naocloud_site, naocloud_category, ublox_authorizations=(('LocalDPR', 'ENABLED'),),
-                 iotcomms_device_type='alarmUnit', iotcomms_auth_type='deviceid', nrf_fw_types=('APP', 'MODEM')):
+                 iotcomms_device_type='alarmUnit', iotcomms_auth_type='deviceid', nrf_fw_types=('APP', 'MODEM'), offline=()):
         self.fleet = fleet
+        self.offline = set(offline)  # serials of the devices that have not come online (yet)
         self.batch = batch
         self.sec_tag = str(sec_tag)
         self.site = str(naocloud_site)
@@ -33,16 +34,24 @@ class Expectation:
         self.nrf_fw_types = tuple(sorted(nrf_fw_types))
 
     def expected(self):
+        """Devices that came online are done everywhere; the others are claimed with their CSR command pending (nRF Cloud)
+        and whitelisted but not bootstrapped (u-blox), and done in the clouds that need nothing from the device."""
         rows = self.fleet.rows
         ublox_rows = [r for r in rows if r.get('ublox_rot_public_uid')]
+        online = [r for r in rows if r['serial'] not in self.offline]
+        nrf_online = set(r['_nrfcloud'] for r in online if r.get('_nrfcloud'))
+        ublox_online = [r for r in online if r.get('ublox_rot_public_uid')]
         done = tuple('%s:SUCCEEDED' % kind for kind in NRF_KINDS)
+        waiting = ('certificateSigningRequest:PENDING',)
         return {
-            'nrfcloud claimed devices': [(i, 'PROVISIONED', done, 'certificate of the device key') for i in self.fleet.nrf_ids],
-            'nrfcloud onboarded devices': [(i, self.nrf_fw_types, ()) for i in self.fleet.nrf_ids],
+            'nrfcloud claimed devices': [(i, 'PROVISIONED', done, 'certificate of the device key') if i in nrf_online or not self.offline
+                                         else (i, 'READY', waiting, 'no certificate') for i in self.fleet.nrf_ids],
+            'nrfcloud onboarded devices': [(i, self.nrf_fw_types, ()) for i in self.fleet.nrf_ids if i in nrf_online or not self.offline],
             'ublox whitelist': ([('ROTPublicUID', r['ublox_rot_public_uid']) for r in ublox_rows]
                                 + [('IMEI', r['ublox_imei']) for r in ublox_rows if r.get('ublox_imei')]),
-            'ublox batch tag': [(self.batch, tuple(sorted(r['ublox_rot_public_uid'] for r in ublox_rows)))],
-            'ublox devices': [(r['ublox_rot_public_uid'], (self.batch,), self.ublox_authorizations) for r in ublox_rows],
+            'ublox batch tag': [(self.batch, tuple(sorted(r['ublox_rot_public_uid'] for r in ublox_online)))] if ublox_online else [],
+            'ublox devices': [(r['ublox_rot_public_uid'], 'ACTIVATED', (self.batch,), self.ublox_authorizations) for r in ublox_online],
+            'ublox not bootstrapped': [r['ublox_rot_public_uid'] for r in ublox_rows if r['serial'] in self.offline],
             'iotcomms devices': [(r['iotcomms_device_id'], self.iotcomms_auth_type, self.iotcomms_device_type, r.get('iotcomms_mac', ''),
                                   self.batch) for r in rows if r.get('iotcomms_device_id')],
             'naocloud trackables': [(r['naocloud_mac'], r.get('naocloud_name') or r['serial'], self.category, True)
@@ -58,10 +67,9 @@ class Expectation:
                                            for d in team['devices']],
             'ublox whitelist': [(entry['Type'], entry['Id']) for entry in ublox['whitelist']],
             'ublox batch tag': [(tag['TagName'], tuple(sorted(tag['ROTPublicUIDs']))) for tag in ublox['tags']],
-            'ublox devices': [(d['ROTPublicUID'], tuple(d['Core'].get('TagNames') or ()),
-                               tuple((a['Name'], a['State']) for a in
-                                     ((d.get('Provisioning') or {}).get('DesiredProperties') or {}).get('Authorizations') or ()))
+            'ublox devices': [(d['ROTPublicUID'], d['Core'].get('State'), tuple(d['Core'].get('TagNames') or ()), _features(d))
                               for d in ublox['devices']],
+            'ublox not bootstrapped': [d['ROTPublicUID'] for d in ublox.get('manufactured') or ()],
             'iotcomms devices': [(d['deviceId'], d.get('authType'), d.get('deviceType'), d.get('macAddress') or '', d.get('description'))
                                  for d in state['iotcomms']['domains'][iotcomms_domain]['devices']],
             'naocloud trackables': [(t['tracking_id'], t['name'], t.get('category') or '', t.get('is_active'))
@@ -87,6 +95,14 @@ class Expectation:
         if names != [device['id']]:
             return 'certificate for CN %s' % names
         return 'certificate of the device key'
+
+
+def _features(device):
+    """The authorizations a u-blox device has or will have at its next heartbeat: desired over current."""
+    provisioning = device.get('Provisioning') or {}
+    features = dict((a['Name'], a['State']) for a in (provisioning.get('CurrentProperties') or {}).get('Authorizations') or ())
+    features.update((a['Name'], a['State']) for a in (provisioning.get('DesiredProperties') or {}).get('Authorizations') or ())
+    return tuple(sorted(features.items()))
 
 
 def compare(expected, actual, limit=4):

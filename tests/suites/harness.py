@@ -77,11 +77,7 @@ def ublox_token(mock):
 
 
 class Fleet:
-    """A batch of factory-fresh devices seeded in the mock, and its manifest rows.
-
-    Half the devices are nRF91 (attestation tokens), half u-blox modules (ROTPublicUID and IMEI);
-    every device also has a SIP identity and a BLE tag.
-    """
+    """A batch of factory-fresh devices seeded in the mock, and its manifest rows (see ``factory_fresh``)."""
 
     def __init__(self, rows, nrf_ids, ublox_uids):
         self.rows = rows
@@ -89,25 +85,54 @@ class Fleet:
         self.ublox_uids = ublox_uids
 
     @classmethod
-    def seed(cls, mock, count, prefix='TS'):
-        half = count // 2
-        nrf = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': half})['devices']
-        uids = mock.admin.seed('ublox', 'devices', {'count': count - half})['added']
-        imeis = dict((d['ROTPublicUID'], d['Core']['IMEI']) for d in mock.admin.state()['ublox']['devices'])
+    def factory_fresh(cls, mock, count, profile, prefix='FB', all_identities=False):
+        """Factory-fresh devices: nRF91 attestation tokens not yet claimed, u-blox modules that have not bootstrapped
+        (sealed with device profile ``profile``), plus a SIP identity and a BLE tag each.
+
+        With ``all_identities`` every device has all four identities (one physical device, two radios); otherwise half
+        are nRF91 and half u-blox. Nothing is online: ``online()`` says when the devices come online."""
+        nrf_count = count if all_identities else count // 2
+        ublox_count = count if all_identities else count - nrf_count
+        nrf = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': nrf_count})['devices'] if nrf_count else []
+        ublox = mock.admin.manufacture_ublox({'count': ublox_count, 'DeviceProfileUID': profile})['devices'] if ublox_count else []
         rows = []
         for index in range(count):
-            row = dict(serial='%s-%04d' % (prefix, index + 1), iotcomms_device_id='46900%05d' % (index + 1),
-                       naocloud_mac='AA:5E:%02X:%02X:%02X:%02X' % (index // 16777216, index // 65536 % 256, index // 256 % 256, index % 256),
-                       naocloud_name='Suite tracker %d' % (index + 1))
+            row = dict(serial='%s-%04d' % (prefix, index + 1), iotcomms_device_id='47100%05d' % (index + 1),
+                       naocloud_mac='AA:6F:%02X:%02X:%02X:%02X' % (index // 16777216, index // 65536 % 256, index // 256 % 256, index % 256),
+                       naocloud_name='Line tracker %d' % (index + 1))
             if index % 2:
-                row['iotcomms_mac'] = '02:00:00:%02X:%02X:%02X' % (index // 65536, index // 256 % 256, index % 256)
-            if index < half:
-                row['nrfcloud_claim_token'] = nrf[index]['claim_token']
-            else:
-                uid = uids[index - half]
-                row.update(ublox_rot_public_uid=uid, ublox_imei=imeis.get(uid, ''))
+                row['iotcomms_mac'] = '02:10:00:%02X:%02X:%02X' % (index // 65536, index // 256 % 256, index % 256)
+            nrf_index = index if all_identities else (index if index < nrf_count else None)
+            ublox_index = index if all_identities else (index - nrf_count if index >= nrf_count else None)
+            if nrf_index is not None:
+                row['nrfcloud_claim_token'] = nrf[nrf_index]['claim_token']
+                row['_nrfcloud'] = nrf[nrf_index]['device_id']
+            if ublox_index is not None:
+                row.update(ublox_rot_public_uid=ublox[ublox_index]['ROTPublicUID'], ublox_imei=ublox[ublox_index]['IMEI'])
             rows.append(row)
-        return cls(rows, [d['device_id'] for d in nrf], list(uids))
+        return cls(rows, [d['device_id'] for d in nrf], [d['ROTPublicUID'] for d in ublox])
+
+    def physical(self, rows=None):
+        """The devices as POST /_mock/online names them: {"nrfcloud": id, "ublox": ROTPublicUID} per row."""
+        devices = []
+        for row in self.rows if rows is None else rows:
+            device = {}
+            if row.get('_nrfcloud'):
+                device['nrfcloud'] = row['_nrfcloud']
+            if row.get('ublox_rot_public_uid'):
+                device['ublox'] = row['ublox_rot_public_uid']
+            devices.append(device)
+        return devices
+
+    def online_when_prepared(self, mock, after=0):
+        """Every device comes online ``after`` seconds once the line has prepared it: a u-blox module once it is on the
+        whitelist (before that it would bootstrap without features), an nRF91 once it is claimed."""
+        with_ublox = [row for row in self.rows if row.get('ublox_rot_public_uid')]
+        nrf_only = [row for row in self.rows if row.get('_nrfcloud') and not row.get('ublox_rot_public_uid')]
+        if with_ublox:
+            mock.admin.online(self.physical(with_ublox), waves=[{'count': len(with_ublox), 'after': after, 'since': 'whitelisted'}])
+        if nrf_only:
+            mock.admin.online(self.physical(nrf_only), waves=[{'count': len(nrf_only), 'after': after, 'since': 'claimed'}])
 
     def write_manifest(self, path):
         write_manifest(self.rows, path)

@@ -4,8 +4,9 @@
 """Fault suite: the factory_onboarding role (``ansible-playbook playbooks/onboard.yml``) onboards a fleet across the
 four clouds of the mock while the mock misbehaves, one fault at a time.
 
-For each fault: a reset mock and a fresh fleet (half nRF91, half u-blox, every device also a SIP device and a BLE
-tag), the first run under the fault, a re-run without faults when the first run did not converge, then the mock's
+For each fault: a reset mock and a factory-fresh fleet (half nRF91 not claimed yet, half u-blox modules that have not
+bootstrapped; every device also a SIP device and a BLE tag; each device is powered on as soon as the run has claimed or
+whitelisted it), the first run under the fault, a re-run without faults when the first run did not converge, then the mock's
 state is compared with the expected state exactly (every device once in every cloud, nothing twice, the right
 fields), and a further run must report changed=0 in the PLAY RECAP and send zero writes (mock counters).
 
@@ -30,6 +31,8 @@ BATCH = 'fault-batch'
 SEC_TAG = 16842753
 CATEGORY = 'suite'
 SIM = dict(connect_delay=0.2, command_delay=0.01, bulk_delay=0.2)
+PROFILE = 'FaultSuiteLineProfile1'
+WAIT = 120  # factory_onboarding_wait: every device comes online, so a run waits only as long as its devices take
 RUN_TIMEOUT = 240
 SEED = int(os.environ.get('IOTOPS_SUITES_SEED') or random.SystemRandom().randrange(1, 100000))
 
@@ -39,6 +42,7 @@ WRITES = (
     ('nrfcloud-provisioning', 'POST', r'^/v1/claimed-devices/[^/]+/provisioning$', True),
     ('nrfcloud', 'POST', r'^/v1/devices$', False),
     ('ublox', 'POST', r'^/v1/device/whitelist/add$', False),
+    ('ublox', 'POST', r'^/v1/deviceprofile/bootstrapprovisioning/set$', False),
     ('ublox', 'POST', r'^/v1/tag/(create|assign)$', False),
     ('ublox', 'POST', r'^/v1/device/provisioning/set$', False),
     ('iotcomms', 'PUT', r'/bulk/', False),
@@ -190,7 +194,9 @@ class Bench:
         """A reset mock, a fresh fleet and its manifest, an inventory and the environment for ``fault``."""
         self.mock.admin.reset()
         self.mock.admin.nrfcloud_simulator(**SIM)
-        fleet = harness.Fleet.seed(self.mock, FLEET_SIZE, prefix='F')
+        self.mock.admin.seed('ublox', 'device_profiles', {'profiles': [{'DeviceProfileUID': PROFILE}]})
+        fleet = harness.Fleet.factory_fresh(self.mock, FLEET_SIZE, PROFILE, prefix='F')
+        fleet.online_when_prepared(self.mock)
         faultdir = os.path.join(self.workdir, fault.ident)
         os.makedirs(faultdir)
         manifest = fleet.write_manifest(os.path.join(faultdir, BATCH + '.csv'))
@@ -205,8 +211,9 @@ class Bench:
             'factory_onboarding_nrfcloud_ca_certificate': ca[0],
             'factory_onboarding_nrfcloud_ca_private_key': ca[1],
             'factory_onboarding_nrfcloud_sec_tag': SEC_TAG,
-            'factory_onboarding_nrfcloud_wait_interval': 0.3,
-            'factory_onboarding_nrfcloud_wait_timeout': 60,
+            'factory_onboarding_wait': WAIT,
+            'factory_onboarding_wait_interval': 0.3,
+            'factory_onboarding_ublox_device_profile': PROFILE,
             'factory_onboarding_ublox_authorizations': {'local_dpr': True},
             'factory_onboarding_naocloud_site_id': harness.SITE_ID,
             'factory_onboarding_naocloud_category': CATEGORY,

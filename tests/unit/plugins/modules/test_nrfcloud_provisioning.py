@@ -329,3 +329,15 @@ def test_a_device_that_failed_after_a_write_is_changed(nrf, creds, run):
     # claimed (a write), then the command was refused: the device failed, and the task did change something
     assert result['failed'] and result['changed'] is True and result['outcomes'][0]['changed'] is True
     assert devices[0]['device_id'] in claimed_state(nrf)
+
+
+def test_a_refused_certificate_command_fails_its_device_not_the_run(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 2)
+    # the two CSR commands go through; the first certificate command after them is refused (no retries)
+    nrf.admin.add_fault(vendor='nrfcloud-provisioning', method='POST', path='/provisioning$', status=503, skip=2, count=1)
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, retries=0))
+    assert result['failed'] and '1 of 2 devices failed' in result['msg'] and 'HTTP 503' in result['msg']
+    phases = sorted(o['phase'] for o in result['outcomes'])
+    assert phases == ['needs attention', 'provisioned'], result['outcomes']
+    again = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert not again.get('failed') and [o['phase'] for o in again['outcomes']] == ['provisioned'] * 2, again.get('msg')

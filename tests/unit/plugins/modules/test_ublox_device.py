@@ -162,3 +162,17 @@ def test_bad_input_fails_before_any_write(mock, creds, run):
     result = run(ublox_device, bad)
     assert result['failed'] and writes(mock) == 0
     assert 'devices[0] (xyz)' in result['msg'] and 'Luhn' in result['msg'] and 'devices[2]' in result['msg']
+
+
+def test_a_device_that_bootstraps_the_moment_it_is_whitelisted_gets_its_profile_s_features(mock, creds, run):
+    """The device profile is set up before the whitelist: a module powered on at the line may bootstrap right away."""
+    profile(mock)
+    batch = manufacture(mock, 2)
+    mock.admin.online([{'ublox': d['rot_public_uid']} for d in batch], waves=[{'count': 2, 'after': 0, 'since': 'whitelisted'}])
+    args = ublox_args(mock, creds, devices=batch, device_profile_uid=PROFILE, tags=[TAG], authorizations={'local_dpr': True})
+    run(ublox_device, args)
+    again = run(ublox_device, args)
+    assert [o['phase'] for o in again['outcomes']] == ['features applied'] * 2, again['outcomes']
+    assert 'ublox POST /v1/device/provisioning/set' not in endpoint_counts(mock)
+    current = core_of(mock, batch[0]['rot_public_uid'])['Provisioning']['CurrentProperties']['Authorizations']
+    assert [(a['Name'], a['State']) for a in current] == [('LocalDPR', 'ENABLED')]
