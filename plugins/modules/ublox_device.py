@@ -17,7 +17,7 @@ description:
   - Factory-fresh devices have not bootstrapped yet, and u-blox refuses tags and feature provisioning for devices it does not
     know. For them the module uses u-blox's path for new devices - the bootstrap provisioning of their device profile
     (O(device_profile_uid); "Provisioning will happen when the device bootstraps") and, with O(tag_device_profile), the tags
-    on the device profile - and reports them as C(waiting for bootstrap). That is not a failure: run the task again later
+    on the device profile - and reports them as C(waiting for bootstrap). That is not a failure - run the task again later
     and it moves on the devices that have bootstrapped since.
   - For devices that have bootstrapped, assigns the O(tags) to the device and sets the feature provisioning on the device,
     which u-blox applies at the device's next security heartbeat.
@@ -53,7 +53,7 @@ options:
       rot_public_uid:
         description:
           - The device's ROTPublicUID, 1 to 16 hexadecimal digits (the 8-byte root-of-trust UID).
-          - Without it the device can only be whitelisted (by IMEI): tags and device-level features need the ROTPublicUID,
+          - Without it the device can only be whitelisted (by IMEI) - tags and device-level features need the ROTPublicUID,
             and the module cannot see whether the device has bootstrapped.
         type: str
       imei:

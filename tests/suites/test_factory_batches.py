@@ -174,9 +174,9 @@ def test_check_mode_first_writes_nothing_and_names_every_device(line):
     predicted = check.diffs_by_task()
     line.check_diffs = predicted   # compared with what the real run changes, below
     everyone = line.fleet.rows
-    nrf = [names for task, names in predicted.items() if task.startswith('nRF Cloud - claim')]
+    nrf = [names for task, names in predicted.items() if task.startswith('Claim on nRF Cloud')]
     assert nrf and nrf[0] == ids(everyone, '_nrfcloud')
-    ublox = [names for task, names in predicted.items() if task.startswith('u-blox - whitelist')]
+    ublox = [names for task, names in predicted.items() if task.startswith('Whitelist the batch with u-blox')]
     assert ublox and ublox[0] == ids(everyone, 'ublox_rot_public_uid') | {'device profile %s' % PROFILE}
     assert 'CHECK MODE' in check.console()[0] and '0 of 60 onboarded' in check.console()[0]
 
@@ -194,10 +194,10 @@ def test_first_run_ends_green_with_the_waiting_devices_listed(line):
     changed = first.changed_by_task()
     for task, names in changed.items():
         predicted = line.check_diffs.get(task, set())
-        if task.startswith('nRF Cloud - onboard'):
-            predicted = next(n for t, n in line.check_diffs.items() if t.startswith('nRF Cloud - claim'))
-        if task.startswith('u-blox - tag and provision the devices that bootstrapped'):
-            predicted = next(n for t, n in line.check_diffs.items() if t.startswith('u-blox - whitelist'))
+        if task.startswith('Onboard the provisioned devices to nRF Cloud'):
+            predicted = next(n for t, n in line.check_diffs.items() if t.startswith('Claim on nRF Cloud'))
+        if task.startswith('Tag and provision the u-blox modules that bootstrapped'):
+            predicted = next(n for t, n in line.check_diffs.items() if t.startswith('Whitelist the batch with u-blox'))
         assert names <= predicted, (task, sorted(names - predicted)[:5])
     problems = line.state_problems(line.waves[1] + line.waves[2] + line.never)
     assert not problems, problems

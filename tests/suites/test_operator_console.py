@@ -103,7 +103,7 @@ def test_strings_typed_on_the_command_line_are_typed(line):
     profile = line.mock.admin.state()['ublox']['deviceProfiles'][0]
     assert profile['BootstrapProvisioning']['Authorizations'][0]['Name'] == 'LocalDPR'
     # the nRF Cloud step followed its devices for a few seconds: a progress line was shown while it ran
-    assert re.search(r'\[localhost\] nRF Cloud - claim.*devices done', result.stdout), result.stdout
+    assert re.search(r'\[localhost\] Claim on nRF Cloud.*devices done', result.stdout), result.stdout
 
 
 def test_a_bad_manifest_and_bad_variables_fail_together_before_any_write(line):
@@ -123,8 +123,8 @@ def test_a_bad_manifest_and_bad_variables_fail_together_before_any_write(line):
 
 def test_a_chunk_with_a_failed_device_is_shown_failed_with_the_device_s_own_words(line):
     bad = line.fleet.rows[1]['_nrfcloud']
-    line.mock.admin.seed('nrfcloud-provisioning', 'failures', {'device_id': bad, 'kind': 'certificateSigningRequest',
-                                                              'message': 'modem error -8 (key generation failed)'})
+    failure = {'device_id': bad, 'kind': 'certificateSigningRequest', 'message': 'modem error -8 (key generation failed)'}
+    line.mock.admin.seed('nrfcloud-provisioning', 'failures', failure)
     result = line.play('failed-device')
     assert result.rc != 0 and result.failed == 1, result.stdout[-3000:]
     chunk = [row for row in result.stdout.splitlines() if row.startswith('failed: [localhost] (item=devices 1-6 of 6)')]

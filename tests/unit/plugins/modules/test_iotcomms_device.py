@@ -92,7 +92,7 @@ def test_nested_settings_patch_and_removal(mock, creds, run):
     item = dict(device_id='4670002', settings={'authorized': {'domain': 'q.example', 'realm': 'r1'}, 'note': None})
     result = run(iotcomms_device, args(mock, creds, devices=[item]))
     assert result['outcomes'][0]['patch'] == [{'op': 'replace', 'path': '/authorized/domain', 'value': 'q.example'},
-                                             {'op': 'add', 'path': '/authorized/realm', 'value': 'r1'}]
+                                              {'op': 'add', 'path': '/authorized/realm', 'value': 'r1'}]
     result = run(iotcomms_device, args(mock, creds, devices=[dict(device_id='4670002', settings={'authorized': None})]))
     assert result['outcomes'][0]['patch'] == [{'op': 'remove', 'path': '/authorized'}]
     assert 'authorized' not in stored(mock, creds)['4670002']
@@ -150,7 +150,7 @@ def test_switching_to_credentials_sends_the_password(mock, creds, run):
     run(iotcomms_device, args(mock, creds, devices=[dict(device_id='d1', auth_type='disabled')]))
     result = run(iotcomms_device, args(mock, creds, devices=[dict(device_id='d1', auth_type='credentials', password='sip-secret-0001')]))
     assert result['outcomes'][0]['patch'] == [{'op': 'replace', 'path': '/authType', 'value': 'credentials'},
-                                             {'op': 'add', 'path': '/password', 'value': '********'}]
+                                              {'op': 'add', 'path': '/password', 'value': '********'}]
     assert stored(mock, creds)['d1']['authType'] == 'credentials'
 
 
