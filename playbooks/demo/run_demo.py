@@ -2,7 +2,7 @@
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The demo: onboard a factory-fresh batch across the four vendor clouds of the bundled mock as its devices come online - a
-first run that leaves the devices not yet powered on waiting, a second run an hour later that completes them, a third that
+first run that leaves the devices not yet powered on waiting, a second run 20 minutes later that completes them, a third that
 changes nothing - then rotate the certificates that expire within the window.
 
 Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
@@ -33,7 +33,7 @@ from mock_server.factory_ca import write_factory_ca  # noqa: E402  pylint: disab
 UBLOX_CA = 'demo-factory-ca'
 UBLOX_PROFILE = 'DemoLineModuleProfile01'
 SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
-LATER = 3600   # the devices of the second wave are powered on an hour after the first run
+LATER = 1200   # the devices of the second wave are powered on 20 minutes after the first run
 
 
 def make_factory_ca(workdir):
@@ -46,7 +46,7 @@ def seed(mock, count):
     device profile, whose Root CA gives them 30-day certificates); every device also has a SIP identity and a BLE tag.
 
     Three in five devices are powered on at the line as soon as the job has prepared them (claimed, whitelisted); the others
-    an hour later. Returns the manifest rows and how many devices come in each wave."""
+    20 minutes later. Returns the manifest rows and how many devices come in each wave."""
     mock.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.2, 'command_delay': 0.02, 'bulk_delay': 0.2})
     half = count // 2
     nrf = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': half})['devices']
@@ -153,15 +153,15 @@ def main():
         env = environment(mock, workdir, options.collections_path)
         common = ['-e', 'demo_dir=%s' % workdir]
         onboard = [os.path.join(PLAYBOOKS, 'onboard.yml')] + common
-        print('manifest: %s (%d factory-fresh devices: %d are powered on as the job prepares them, %d an hour later)'
+        print('manifest: %s (%d factory-fresh devices: %d are powered on as the job prepares them, %d 20 minutes later)'
               % (manifest, len(rows), first, later))
         text = play('onboard.yml (first run)', onboard, env, os.path.join(workdir, 'onboard-1.log'))
         print('  %s' % verdict(text))
-        print('an hour later: the other %d devices are powered on (the mock\'s clock moves on %d s)' % (later, LATER))
+        print('20 minutes later: the other %d devices are powered on (the mock\'s clock moves on %d s)' % (later, LATER))
         mock.admin.advance_clock(LATER)
         text = play('onboard.yml (second run)', onboard, env, os.path.join(workdir, 'onboard-2.log'))
         print('  %s' % verdict(text))
-        if not re.search(r'"%d of %d onboarded"' % (len(rows), len(rows)), text):
+        if not re.search(r'"%d of %d onboarded - complete"' % (len(rows), len(rows)), text):
             raise SystemExit('the second run did not complete the batch; see %s' % os.path.join(workdir, 'onboard-2.log'))
         third = play('onboard.yml (third run)', onboard, env, os.path.join(workdir, 'onboard-3.log'))
         counts = mock.admin.counters()
