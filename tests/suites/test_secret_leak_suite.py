@@ -309,6 +309,10 @@ def module_play(bench):
             'authorizations': {'local_dpr': True}, 'security_heartbeat': 3600}},
         {'name': 'ublox_device_certificate', 'iotops.provisioning.ublox_device_certificate': {
             'api_url': ublox_url, 'action': 'renew', 'ca_name': UBLOX_CA, 'renew_within_days': 30}},
+        {'name': 'ublox_device', 'iotops.provisioning.ublox_device': {
+            'api_url': ublox_url, 'auth_token': '{{ ublox_login.auth_token }}', 'devices': [
+                {'rot_public_uid': u1['uid']}, {'rot_public_uid': u2['uid'], 'imei': u2['imei']}],
+            'tags': ['leak-tag'], 'authorizations': {'local_dpr': True}}},
         {'name': 'ublox_device_info', 'iotops.provisioning.ublox_device_info': {
             'api_url': ublox_url, 'api_key': creds.UBLOX_API_KEY, 'api_secret': creds.UBLOX_API_SECRET, 'rot_public_uids': [u1['uid']]}},
         {'name': 'nrfcloud_provisioning with a client private key and a PSK', 'iotops.provisioning.nrfcloud_provisioning': dict(
