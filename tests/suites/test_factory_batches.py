@@ -188,6 +188,13 @@ def test_first_run_ends_green_with_the_waiting_devices_listed(line):
     assert report['complete'] is False
     assert (report['verdict']['done'], report['verdict']['waiting'], report['verdict']['needs_attention']) == (30, 30, 0)
     assert sorted(entry['serial'] for entry in report['waiting']) == line.serials(line.fleet.rows[30:])
+    # one row per physical device, its phase in each cloud in plain words; a u-blox module still to bootstrap says so
+    assert len(report['devices']) == DEVICES
+    waiting_row = next(row for row in report['devices'] if row['serial'] == 'L7-0031')
+    assert {cloud: cell['phase'] for cloud, cell in waiting_row['clouds'].items()} == {
+        'nrfcloud': 'waiting for the device', 'ublox': 'waiting for bootstrap', 'iotcomms': 'created', 'naocloud': 'registered'}
+    phases = set(cell['phase'] for row in report['devices'] for cell in row['clouds'].values())
+    assert not phases & {'none', 'create', 'added', 'present', 'PROVISIONED', 'ok'}, phases
     console = first.console()
     assert console[0].startswith('30 of 60 onboarded') and any('L7-0031' in text for text in console)
     # every device the real run changed was named by the check run's diff
