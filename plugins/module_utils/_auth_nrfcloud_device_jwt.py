@@ -17,7 +17,7 @@ import time
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import AuthBase
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key, require_p256
+from ansible_collections.iotops.provisioning.plugins.module_utils._keys import P256_KEY, load_private_key, require_p256
 
 MAX_LIFETIME = 7 * 24 * 3600  # the nRF Connect SDK's own cap
 RENEW_MARGIN = 30
@@ -44,7 +44,7 @@ class NrfCloudDeviceJwtAuth(AuthBase):
             raise ConfigError('device_id is required: it is the sub claim of the device JWT')
         if not isinstance(self.lifetime, int) or not 1 <= self.lifetime <= MAX_LIFETIME:
             raise ConfigError('jwt_lifetime must be an integer from 1 to %d seconds (7 days)' % MAX_LIFETIME)
-        key = load_private_key(self.private_key_pem, 'device_private_key', self.passphrase, 'device_private_key_passphrase')
+        key = load_private_key(self.private_key_pem, 'device_private_key', self.passphrase, 'device_private_key_passphrase', rule=P256_KEY)
         require_p256(key, 'device_private_key')
         self._key = key
 
