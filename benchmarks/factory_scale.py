@@ -3,16 +3,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Factory-scale benchmark of the factory_onboarding role against the bundled mock server, in one run.
 
-    .venv/bin/python benchmarks/factory_scale.py [--sizes 100,1000] [--baseline-devices 5] [--smoke] [--profile --py-spy PATH]
+    .venv/bin/python benchmarks/factory_scale.py [--sizes 100,1000] [--online prepared|waves] [--baseline-devices 5] [--smoke]
+                                                 [--profile --py-spy PATH]
 
 Against ONE mock server it starts itself (HTTP on 127.0.0.1), for each N of --sizes:
-seeds N factory-fresh devices with all four identities, writes the manifest, runs playbooks/onboard.yml
-(the role) and then the same again (the no-op re-run), with the mock's call counters, the controller's
-memory and CPU, and the per-task timings of a bench callback. Then: the baseline playbook (one
-ansible.builtin.uri task per API call, looped per device) for a few devices, the mock's raw capacity
-for the role's call mix, and the per-task overhead of our modules next to ansible.builtin.uri. It prints
-a table and writes docs/performance.md. A measurement, not a test: --smoke (N = 20, one run of each
-part, no timing assertions) exits 0 when everything ran and the no-op re-run wrote nothing.
+seeds N factory-fresh devices with all four identities (nRF91s not claimed, u-blox modules not bootstrapped),
+tells the mock when they come online (--online; by default as soon as the run has prepared them),
+writes the manifest, runs playbooks/onboard.yml (the role) and then the same again (the no-op re-run),
+with the mock's call counters, the controller's memory and CPU, and the per-task timings of a bench
+callback. Then: the baseline playbook (one ansible.builtin.uri task per API call, looped per device) for a
+few devices, the mock's raw capacity for the role's call mix, and the per-task overhead of our modules
+next to ansible.builtin.uri. It prints a table and writes docs/performance.md. A measurement, not a test:
+--smoke (N = 20, one run of each part, no timing assertions) exits 0 when everything ran, every device
+ended onboarded in all four clouds (the mock's state checked exactly) and the no-op re-run wrote nothing.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ class Bench:
         return dict(chunk_size=opts.chunk_size, concurrency=opts.concurrency, simulator=dict(fleet.SIMULATOR), poll_interval=fleet.POLL_INTERVAL,
                     sizes=opts.sizes, baseline_devices=opts.baseline_devices, baseline_repeats=opts.baseline_repeats,
                     overhead_tasks=opts.overhead_tasks, overhead_runs=opts.overhead_runs, capacity_seconds=opts.capacity_seconds,
-                    capacity_connections=opts.capacity_connections, smoke=opts.smoke, site_id=fleet.SITE_ID)
+                    capacity_connections=opts.capacity_connections, smoke=opts.smoke, site_id=fleet.SITE_ID, online=opts.online,
+                    wait=fleet.WAIT, ublox_profile=fleet.UBLOX_PROFILE)
 
     def say(self, text):
         print('[%6.1f s] %s' % (time.monotonic() - self.started, text), flush=True)
@@ -80,7 +84,7 @@ class Bench:
 
     def fleet_for(self, count, tag):
         fleet.reset(self.mock)
-        rows = fleet.seed(self.mock, count)
+        rows = fleet.seed(self.mock, count, online=self.options.online)
         directory = os.path.join(self.workdir, tag)
         os.makedirs(directory, exist_ok=True)
         manifest = fleet.write_manifest(rows, os.path.join(directory, 'manifest.csv'))
@@ -106,7 +110,7 @@ class Bench:
 
     def role(self, count):
         rows, directory, inventory = self.fleet_for(count, 'n%d' % count)
-        self.say('N=%d: %d devices seeded (4 identities each); running the role' % (count, count))
+        self.say('N=%d: %d factory-fresh devices seeded (4 identities each, online: %s); running the role' % (count, count, self.options.online))
         first = self.play(['-i', inventory, PLAYBOOK], directory, 'first')
         problems = fleet.check_onboarded(self.mock, rows)
         self.say('N=%d: first run %.1f s (%.1f devices/s), %d API calls; running it again' % (
@@ -274,6 +278,10 @@ def options(argv=None):
     parser.add_argument('--sizes', type=parse_list, default=[100, 1000], help='batch sizes N (default 100,1000; add 5000 for the memory target)')
     parser.add_argument('--baseline-devices', type=int, default=5, help='devices of the baseline playbook (default 5)')
     parser.add_argument('--baseline-repeats', type=int, default=3, help='baseline runs; the median is used (default 3)')
+    parser.add_argument('--online', choices=sorted(fleet.ONLINE), default='prepared',
+                        help='when the devices come online: prepared (default; each radio as soon as the run has whitelisted or claimed '
+                             'it) or waves (the mock\'s default waves, counted from the same events: half at once, 30 %% after 5 s, '
+                             'the rest after 15 s)')
     parser.add_argument('--chunk-size', type=int, default=1000, help='factory_onboarding_chunk_size (default 1000)')
     parser.add_argument('--concurrency', type=int, default=16, help='factory_onboarding_concurrency (default 16)')
     parser.add_argument('--overhead-tasks', type=int, default=10, help='tasks per overhead playbook (default 10)')
@@ -335,8 +343,8 @@ def main(argv=None):
     try:
         with MockServer(os.path.join(workdir, 'mock'), https=False) as mock:
             bench = Bench(opts, workdir, mock)
-            bench.say('mock server %s; chunk size %d, concurrency %d; nRF simulator %s; poll interval %.2f s' % (
-                mock.url, opts.chunk_size, opts.concurrency, json.dumps(fleet.SIMULATOR), fleet.POLL_INTERVAL))
+            bench.say('mock server %s; chunk size %d, concurrency %d; nRF simulator %s; wait %d s, poll interval %.2f s; online: %s' % (
+                mock.url, opts.chunk_size, opts.concurrency, json.dumps(fleet.SIMULATOR), fleet.WAIT, fleet.POLL_INTERVAL, opts.online))
             for count in opts.sizes:
                 bench.role(count)
             if not opts.role_only:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One nrfcloud_provisioning task for N devices (claim, CSR, sign, certificate, finished) against the mock.
+"""One nrfcloud_provisioning task for N factory-fresh devices (claim, CSR, sign, certificate, finished) against the mock.
 
 Usage: python benchmarks/nrfcloud_batch.py [N] [--concurrency C]
 Prints the task's wall time, devices/s and API calls per device, then the same for a second
@@ -76,6 +76,8 @@ def main():
     with tempfile.TemporaryDirectory() as workdir, MockServer(workdir) as mock:
         mock.admin.call('POST', '/nrfcloud/simulator', {'connect_delay': 0.2, 'command_delay': 0.02})
         batch = mock.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': args.devices})['devices']
+        # factory-fresh modems, powered on at the line as soon as they are claimed
+        mock.admin.online([{'nrfcloud': d['device_id']} for d in batch], after=0, since='claimed')
         devices_file = os.path.join(workdir, 'devices.json')
         with open(devices_file, 'w') as handle:
             json.dump([{'claim_token': d['claim_token']} for d in batch], handle)

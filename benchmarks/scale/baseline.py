@@ -3,15 +3,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The baseline: the obvious playbook, one ansible.builtin.uri task per API call, each task looped over the devices.
 
-It does the same per-device work as the role, in the same four clouds:
+It does the same per-device work as the role, in the same four clouds and the same order, for the same
+factory-fresh devices:
+- u-blox, before the devices bootstrap (the vendor's path for new devices): one login for the whole play, the
+  tag created once and the device profile's bootstrap provisioning (LocalDPR) set once, before the devices;
+  then per device the whitelist (ROTPublicUID and IMEI), so that the module bootstraps ACTIVATED with the
+  profile's features;
+- iotcomms.io: PUT the SIP device, with an RS256 JWT minted once by the benchmark before the play;
+- NAO Cloud: POST the tracking tag with the API key;
 - nRF Cloud: claim; CSR command; poll the command until SUCCEEDED; sign the CSR (one ansible.builtin.command
   task per device running a small Python script with ``cryptography``: the same signing the module does in
   process); clientCertificate command; finished command; poll the device until PROVISIONED; onboard it to
   device management (a one-row CSV) and poll the bulk operation until SUCCEEDED;
-- u-blox: whitelist (ROTPublicUID and IMEI), tag assignment, feature provisioning (LocalDPR); one login for the
-  whole play and the tag created once, before the devices;
-- iotcomms.io: PUT the SIP device, with an RS256 JWT minted once by the benchmark before the play;
-- NAO Cloud: POST the tracking tag with the API key.
+- u-blox, once the device has bootstrapped: poll the device until u-blox knows it (u-blox refuses a tag for a
+  device that has not bootstrapped), then assign the batch tag. Its features came with the bootstrap, so the
+  device-level feature provisioning of the old flow is left out (the role sends none either).
 Polls wait as long as the role's poll interval between tries. Each looped task is one worker and one uri (or
 command) module run per device, which is cheaper for the baseline than including a task file per device.
 """
@@ -82,6 +88,46 @@ PLAY = r'''---
         headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
         body_format: json
         body: {TagName: "{{ ublox_tag }}"}
+
+    - name: Set the device profile's bootstrap provisioning once (the features of the modules that bootstrap)
+      ansible.builtin.uri:
+        url: "{{ ublox_url }}/deviceprofile/bootstrapprovisioning/set"
+        method: POST
+        headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
+        body_format: json
+        body: {DeviceProfileUID: "{{ ublox_profile }}", Provisioning: {Authorizations: [{Name: LocalDPR, State: ENABLED}]}}
+
+    - name: u-blox - whitelist, before the module bootstraps
+      ansible.builtin.uri:
+        url: "{{ ublox_url }}/device/whitelist/add"
+        method: POST
+        headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
+        body_format: json
+        body: {Action: ADD, ROTPublicUIDs: ["{{ device.rot }}"], IMEIs: ["{{ device.imei }}"]}
+      loop: "{{ devices }}"
+      loop_control: {loop_var: device, label: "{{ device.serial }}"}
+
+    - name: iotcomms.io - SIP device
+      ansible.builtin.uri:
+        url: "{{ iotcomms_url }}/provisioning/device/{{ iotcomms_domain }}"
+        method: PUT
+        headers: {Authorization: "Bearer {{ iotcomms_jwt }}"}
+        body_format: json
+        body: {deviceId: "{{ device.sip_id }}", deviceType: alarmUnit, authType: deviceid, description: "{{ ublox_tag }}"}
+        status_code: [200, 201]
+      loop: "{{ devices }}"
+      loop_control: {loop_var: device, label: "{{ device.serial }}"}
+
+    - name: NAO Cloud - tracking tag
+      ansible.builtin.uri:
+        url: "{{ nao_url }}/sites/{{ nao_site }}/nao_trackables"
+        method: POST
+        headers: {Authorization: "{{ nao_api_key }}"}
+        body_format: json
+        body: {nao_trackable: {tracking_id: "{{ device.mac }}", name: "{{ device.name }}"}}
+        status_code: [200, 201]
+      loop: "{{ devices }}"
+      loop_control: {loop_var: device, label: "{{ device.serial }}"}
 
     - name: nRF Cloud - claim
       ansible.builtin.uri:
@@ -185,15 +231,19 @@ PLAY = r'''---
       retries: 300
       delay: %(delay)s
 
-    - name: u-blox - whitelist
+    - name: u-blox - poll the device until it has bootstrapped
       ansible.builtin.uri:
-        url: "{{ ublox_url }}/device/whitelist/add"
+        url: "{{ ublox_url }}/device/info/get"
         method: POST
         headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
         body_format: json
-        body: {Action: ADD, ROTPublicUIDs: ["{{ device.rot }}"], IMEIs: ["{{ device.imei }}"]}
+        body: {ROTPublicUIDs: ["{{ device.rot }}"], Options: [CORE]}
       loop: "{{ devices }}"
       loop_control: {loop_var: device, label: "{{ device.serial }}"}
+      register: bootstrapped
+      until: bootstrapped.json.DeviceInfo | length > 0
+      retries: 300
+      delay: %(delay)s
 
     - name: u-blox - tag
       ansible.builtin.uri:
@@ -202,38 +252,6 @@ PLAY = r'''---
         headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
         body_format: json
         body: {TagNames: ["{{ ublox_tag }}"], ROTPublicUIDs: ["{{ device.rot }}"]}
-      loop: "{{ devices }}"
-      loop_control: {loop_var: device, label: "{{ device.serial }}"}
-
-    - name: u-blox - feature provisioning
-      ansible.builtin.uri:
-        url: "{{ ublox_url }}/device/provisioning/set"
-        method: POST
-        headers: {Authorization: "{{ ublox_login.json.AuthToken }}"}
-        body_format: json
-        body: {ROTPublicUIDs: ["{{ device.rot }}"], Provisioning: {Authorizations: [{Name: LocalDPR, State: ENABLED}]}}
-      loop: "{{ devices }}"
-      loop_control: {loop_var: device, label: "{{ device.serial }}"}
-
-    - name: iotcomms.io - SIP device
-      ansible.builtin.uri:
-        url: "{{ iotcomms_url }}/provisioning/device/{{ iotcomms_domain }}"
-        method: PUT
-        headers: {Authorization: "Bearer {{ iotcomms_jwt }}"}
-        body_format: json
-        body: {deviceId: "{{ device.sip_id }}", deviceType: alarmUnit, authType: deviceid, description: "{{ ublox_tag }}"}
-        status_code: [200, 201]
-      loop: "{{ devices }}"
-      loop_control: {loop_var: device, label: "{{ device.serial }}"}
-
-    - name: NAO Cloud - tracking tag
-      ansible.builtin.uri:
-        url: "{{ nao_url }}/sites/{{ nao_site }}/nao_trackables"
-        method: POST
-        headers: {Authorization: "{{ nao_api_key }}"}
-        body_format: json
-        body: {nao_trackable: {tracking_id: "{{ device.mac }}", name: "{{ device.name }}"}}
-        status_code: [200, 201]
       loop: "{{ devices }}"
       loop_control: {loop_var: device, label: "{{ device.serial }}"}
 '''
@@ -269,7 +287,8 @@ def prepare(workdir, mock, rows, ca_paths):
     extra = dict(bench_dir=workdir, nrf_url=urls['NRFCLOUD_API_URL'], nrf_prov_url=urls['NRFCLOUD_PROVISIONING_API_URL'],
                  nrf_api_key=credentials.NRFCLOUD_TEAM_A_API_KEY, sec_tag=fleet.SEC_TAG, ublox_url=urls['UBLOX_API_URL'],
                  ublox_api_key=credentials.UBLOX_API_KEY, ublox_api_secret=credentials.UBLOX_API_SECRET, ublox_tag=fleet.UBLOX_TAG,
-                 iotcomms_url=urls['IOTCOMMS_API_URL'], iotcomms_domain=credentials.IOTCOMMS_DOMAIN, iotcomms_jwt=iotcomms_jwt(),
+                 ublox_profile=fleet.UBLOX_PROFILE, iotcomms_url=urls['IOTCOMMS_API_URL'], iotcomms_domain=credentials.IOTCOMMS_DOMAIN,
+                 iotcomms_jwt=iotcomms_jwt(),
                  nao_url=urls['NAOCLOUD_API_URL'], nao_site=fleet.SITE_ID, nao_api_key=credentials.NAOCLOUD_API_KEY)
     extra_path = os.path.join(workdir, 'extra-vars.json')
     with open(extra_path, 'w', encoding='utf-8') as handle:

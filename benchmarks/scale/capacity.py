@@ -7,8 +7,8 @@ The mix is taken from the mock's counters of a role run: every endpoint the role
 same proportion, as a request that can be sent again and again:
 - list reads go to the pages of the list as it is after the run (nRF pages by their pageNextToken,
   u-blox and NAO pages by number), per-device reads cycle over the batch's devices;
-- the u-blox writes send the role's own chunk-sized bodies again (whitelist, tag assignment and feature
-  provisioning are idempotent);
+- the u-blox writes send the role's own chunk-sized bodies again (whitelist, tag assignment, feature
+  provisioning and the device profile's bootstrap provisioning are idempotent);
 - nRF claims are ``?dryrun=true`` claims of seeded, unclaimed devices (the whole claim check, nothing
   stored), nRF commands are clientCertificate commands appended to the batch's devices (at most 20 per
   device, so the number of requests is bounded by what the batch can take), iotcomms device PUTs replace
@@ -138,6 +138,7 @@ class Mix:
         if vendor == 'ublox':
             base = '/ublox/v1'
             ublox = self.state['ublox']
+            local_dpr = {'Authorizations': [{'Name': 'LocalDPR', 'State': 'ENABLED'}]}
             bodies = {
                 '/v1/authenticate': [{'APIKey': credentials.UBLOX_API_KEY, 'APISecret': credentials.UBLOX_API_SECRET}],
                 '/v1/device/list/get': [{'Filter': 'ALL', 'PageNumber': p} for p in self._ublox_pages(len(ublox['devices']))],
@@ -148,8 +149,9 @@ class Mix:
                 '/v1/device/whitelist/add': [{'Action': 'ADD', 'ROTPublicUIDs': c, 'IMEIs': [r['ublox_imei'] for r in rows if r['ublox_rot_public_uid'] in c]}
                                              for c in self._chunks(rots)],
                 '/v1/tag/assign': [{'TagNames': [fleet.UBLOX_TAG], 'ROTPublicUIDs': c} for c in self._chunks(rots)],
-                '/v1/device/provisioning/set': [{'ROTPublicUIDs': c, 'Provisioning': {'Authorizations': [{'Name': 'LocalDPR', 'State': 'ENABLED'}]}}
-                                                for c in self._chunks(rots)],
+                '/v1/device/provisioning/set': [{'ROTPublicUIDs': c, 'Provisioning': local_dpr} for c in self._chunks(rots)],
+                '/v1/deviceprofile/bootstrapprovisioning/get': [{'DeviceProfileUID': fleet.UBLOX_PROFILE}],
+                '/v1/deviceprofile/bootstrapprovisioning/set': [{'DeviceProfileUID': fleet.UBLOX_PROFILE, 'Provisioning': local_dpr}],
             }
             if method != 'POST' or template not in bodies:
                 return None

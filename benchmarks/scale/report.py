@@ -11,6 +11,15 @@ TARGET_NOOP_READS = 2.0
 TARGET_NOOP_SHARE = 0.10
 TARGET_MEMORY_MIB = 500.0
 TARGET_OVERHEAD = 1.2
+# when the devices come online (benchmarks/scale/fleet.py ONLINE), for the page
+ONLINE_TEXT = {
+    'prepared': 'Each radio is powered on at the line as soon as the run has prepared it (`POST /_mock/online`, `after: 0`): the '
+                'u-blox module once it is on the whitelist (it then bootstraps ACTIVATED with the profile\'s features), the nRF91 once '
+                'it is claimed; so no run waits for a device longer than its simulated latency.',
+    'waves': 'The devices come online in the mock\'s default waves (`POST /_mock/online` `"waves": "default"`: half at once, 30 % after '
+             '5 s, the rest after 15 s), each counted from when the run has prepared the device (u-blox: whitelisted, nRF: claimed), '
+             'so the first run also waits for devices.',
+}
 
 
 def _per(entry, run, category):
@@ -111,9 +120,10 @@ def text(results):
     settings, machine = results['settings'], results['machine']
     lines.append('factory_onboarding at scale - %s, %s cores (%s), Python %s, ansible-core %s' % (
         machine['date'], machine['cores'], machine['processor'], machine['python'], machine['ansible']))
-    lines.append('chunk size %d, concurrency %d, nRF simulator connect %.2f s / command %.2f s / bulk %.2f s, poll interval %.2f s' % (
-        settings['chunk_size'], settings['concurrency'], settings['simulator']['connect_delay'], settings['simulator']['command_delay'],
-        settings['simulator']['bulk_delay'], settings['poll_interval']))
+    lines.append('chunk size %d, concurrency %d, nRF simulator connect %.2f s / command %.2f s / bulk %.2f s, wait %s s, poll interval '
+                 '%.2f s, devices online: %s' % (
+                     settings['chunk_size'], settings['concurrency'], settings['simulator']['connect_delay'], settings['simulator']['command_delay'],
+                     settings['simulator']['bulk_delay'], settings.get('wait', 'n/a'), settings['poll_interval'], settings.get('online', 'prepared')))
     lines.append('')
     header = '%7s %8s %9s %14s %9s %9s %9s %10s %10s' % (
         'N', 'wall s', 'devices/s', 'calls/dev r/w/a', 'req/s', 'raw cap.', 'x baseline', 'peak MiB', 'no-op s')
@@ -194,12 +204,10 @@ def _task_section(results):
     lines = ['Time per task of the role (bench callback), first run / no-op re-run, for each N:', '']
     header = ['task'] + ['N=%s' % '{:,}'.format(e['devices']) for e in sizes]
     rows = []
-    for index, task in enumerate(sizes[-1]['first']['tasks']):
+    for key, task in _keyed(sizes[-1]['first']['tasks']).items():
         row = [task['name']]
         for entry in sizes:
-            first, noop = entry['first']['tasks'], entry['noop']['tasks']
-            one = first[index] if index < len(first) and first[index]['name'] == task['name'] else None
-            two = noop[index] if index < len(noop) and noop[index]['name'] == task['name'] else None
+            one, two = _keyed(entry['first']['tasks']).get(key), _keyed(entry['noop']['tasks']).get(key)
             row.append('%s / %s' % (_fmt(one and one['seconds'], '%.2f'), _fmt(two and two['seconds'], '%.2f')))
         rows.append(row)
     lines += _table(header, rows)
@@ -219,14 +227,24 @@ def _task_section(results):
     return lines
 
 
+def _keyed(tasks):
+    """{(name, occurrence): task} in order: a run may skip a task that another ran (the no-op re-run has no u-blox devices
+    left to follow), so tasks are matched by name, not by position."""
+    keyed, seen = {}, {}
+    for task in tasks:
+        seen[task['name']] = seen.get(task['name'], 0) + 1
+        keyed[task['name'], seen[task['name']]] = task
+    return keyed
+
+
 def _baseline_section(results):
     base = results['baseline']
     run = base['runs'][0]
     lines = ['Median of %d runs of %d devices: **%.2f s per device** as the time of the looped tasks divided by N, **%.2f s** as the marginal '
              'cost of one more device (median time between two loop items, summed over the looped tasks; used for the speed-up, as it '
-             'favours the baseline), plus %.1f s of once-per-play set-up (u-blox login, tag creation). At that marginal cost 1,000 devices '
-             'take about %.0f minutes. API calls per device: %.1f (%d reads, %d writes, %d auth calls for %d devices). Other processes of the '
-             'machine used %s s of CPU during the first baseline run.' % (
+             'favours the baseline), plus %.1f s of once-per-play set-up (u-blox login, tag creation, the device profile\'s bootstrap '
+             'provisioning). At that marginal cost 1,000 devices take about %.0f minutes. API calls per device: %.1f (%d reads, %d writes, '
+             '%d auth calls for %d devices). Other processes of the machine used %s s of CPU during the first baseline run.' % (
                  len(base['runs']), run['devices'], base['per_device'], base['marginal'], base['setup'], 1000 * base['marginal'] / 60.0,
                  run['counters']['total'] / float(run['devices']), run['counters']['by_category']['read'], run['counters']['by_category']['write'],
                  run['counters']['by_category']['auth'], run['devices'], _fmt(run.get('other_cpu'))), '']
@@ -272,10 +290,11 @@ def _limits_section(results):
     module_seconds = sum(t['seconds'] for t in modules)
     empty = ((results.get('overhead') or {}).get('playbooks') or {}).get('empty', {}).get('wall_median')
     raw = capacity_rps(results)
-    lines = ['The no-op re-run of N=%d runs %d module tasks (the manifest, each vendor step, the report). Each starts a module process '
-             'and reads and compares the whole batch; together they took %.1f s (%.2f s each on average)%s. Under 10 %% of the first run '
-             'would be %.1f s.' % (devices, len(modules), module_seconds, module_seconds / max(len(modules), 1),
-                                   ', and an empty playbook takes %.1f s to start and stop' % empty if empty else '', 0.1 * first['wall'])]
+    lines = ['The no-op re-run of N=%d runs %d module tasks (the manifest, the variables\' check, each vendor step, the report). Each '
+             'starts a module process and reads and compares the whole batch; together they took %.1f s (%.2f s each on average)%s. Under '
+             '10 %% of the first run would be %.1f s.' % (
+                 devices, len(modules), module_seconds, module_seconds / max(len(modules), 1),
+                 ', and an empty playbook takes %.1f s to start and stop' % empty if empty else '', 0.1 * first['wall'])]
     if raw:
         calls = first['counters']['total']
         first_modules = sum(t['seconds'] for t in first.get('tasks') or [] if t['action'].startswith('iotops.provisioning.'))
@@ -359,23 +378,32 @@ def markdown(results):
              '.venv/bin/python benchmarks/factory_scale.py   # N = 100 and 1,000, baseline, capacity, overhead; writes this file',
              '.venv/bin/python benchmarks/factory_scale.py --sizes 100,1000,5000   # with the memory target',
              '.venv/bin/python benchmarks/factory_scale.py --profile --py-spy <path of py-spy>   # plus where the time goes',
+             '.venv/bin/python benchmarks/factory_scale.py --online waves --role-only   # devices online in waves: the role also waits',
              '.venv/bin/python benchmarks/factory_scale.py --smoke   # N = 20, one run of each part, no timing assertions, writes nothing',
              '```', '',
-             'Options: `--chunk-size`, `--concurrency` (the role variables under test; `--role-only` to compare them quickly), '
+             'Options: `--chunk-size`, `--concurrency` (the role variables under test; `--role-only` to compare them quickly), `--online` '
+             '(`prepared`, the default, or `waves`: when the devices come online), '
              '`--baseline-devices`, `--baseline-repeats`, '
              '`--overhead-runs`, `--overhead-tasks`, `--capacity-seconds`, `--capacity-connections`, `--json` (every figure), `--keep` '
              '(logs, timings and profiles). py-spy is not a dependency: install it into any virtualenv (`pip install py-spy`).', '',
              '## What is measured', '',
              '- One mock server (`tests/mock_server`, HTTP on 127.0.0.1), started by the script; the mock is reset and seeded before each '
-             'run. Every device of the batch has all four identities: an nRF91 attestation token (not claimed), a u-blox ROTPublicUID and '
-             'IMEI (bootstrapped with a Root CA, not whitelisted, tagged or provisioned), an iotcomms.io SIP device id and a NAO Cloud BLE '
-             'tag MAC (neither created).',
+             'run with a factory-fresh batch: every device has all four identities, an nRF91 attestation token (not claimed), a u-blox '
+             'ROTPublicUID and IMEI (a module made at the factory and sealed with the line\'s device profile `%s`, whose Root CA signs its '
+             'certificate; it has not bootstrapped, so u-blox does not know it yet), an iotcomms.io SIP device id and a NAO Cloud BLE tag '
+             'MAC (neither created). %s Until the issue "Real factory batches" the u-blox modules were seeded as already bootstrapped and '
+             'tagged and provisioned device by device; the figures of earlier versions of this page are of that flow.' % (
+                 settings.get('ublox_profile', 'n/a'), ONLINE_TEXT.get(settings.get('online', 'prepared'), '')),
              '- The role as `playbooks/onboard.yml` runs it, credentials from the environment as AWX injects them, with '
-             '`factory_onboarding_chunk_size: %d`, `factory_onboarding_concurrency: %d`, `factory_onboarding_nrfcloud_wait_interval: %s`, '
-             'u-blox feature provisioning `local_dpr: true`, NAO Cloud site %s. The nRF simulator runs with small delays '
-             '(`/_mock/nrfcloud/simulator`: connect_delay %s s, command_delay %s s, bulk_delay %s s), so the benchmark measures software, '
-             'not made-up device latency.' % (
-                 settings['chunk_size'], settings['concurrency'], settings['poll_interval'], settings['site_id'],
+             '`factory_onboarding_chunk_size: %d`, `factory_onboarding_concurrency: %d`, `factory_onboarding_wait: %s`, '
+             '`factory_onboarding_wait_interval: %s`, `factory_onboarding_ublox_device_profile`, u-blox features `local_dpr: true`, NAO '
+             'Cloud site %s. It checks the variables and the whole manifest, then runs `ublox_device` once for the whole batch (whitelist, '
+             'the device profile\'s bootstrap provisioning for the modules still to bootstrap, the tag for those that have), the iotcomms.io '
+             'and NAO Cloud steps, then nRF Cloud, which follows its devices as they connect, then `ublox_device` again for the modules that '
+             'bootstrapped during the nRF Cloud wait (the tag; their features came with the bootstrap), and writes the report. The nRF '
+             'simulator runs with small delays (`/_mock/nrfcloud/simulator`: connect_delay %s s, command_delay %s s, bulk_delay %s s), so '
+             'the benchmark measures software, not made-up device latency.' % (
+                 settings['chunk_size'], settings['concurrency'], settings.get('wait', 'n/a'), settings['poll_interval'], settings['site_id'],
                  settings['simulator']['connect_delay'], settings['simulator']['command_delay'], settings['simulator']['bulk_delay']),
              '- Wall time: from starting `ansible-playbook` to its exit. API calls: the mock\'s counters (`/_mock/counters`), reset before '
              'each run; auth = login calls (u-blox `/authenticate`). Requests/s: the run\'s calls divided by its wall time.',
@@ -384,13 +412,15 @@ def markdown(results):
              'and in brackets the largest resident set of a single process (`ru_maxrss` from `os.wait4`). CPU: user + system time of '
              'the ansible-playbook process tree (`os.wait4`) and of the mock process (`/proc/<pid>/stat`).',
              '- The baseline: a playbook the script writes, one `ansible.builtin.uri` task per API call, each task looped over the '
-             'devices: nRF Cloud claim, CSR command, poll the command until SUCCEEDED, sign the CSR (one `ansible.builtin.command` task per '
-             'device running a small Python `cryptography` script: the signing the module does in process), clientCertificate command, '
-             'finished command, poll the device until PROVISIONED, onboard it to device management (a one-row CSV) and poll the bulk '
-             'operation; u-blox whitelist, tag assignment and feature provisioning after one login for the play (and the tag created '
-             'once); iotcomms.io PUT with an RS256 JWT minted once before the play; NAO Cloud POST with the API key. Polls wait the same '
-             'interval as the role. It writes without reading first, so it sends fewer calls per device than the role, which reads to '
-             'stay idempotent.',
+             'devices, in the role\'s order and along the same vendor path for devices that are not online yet: u-blox login, tag creation '
+             'and the device profile\'s bootstrap provisioning (LocalDPR) once for the play, then per device the u-blox whitelist (before '
+             'the module bootstraps); iotcomms.io PUT with an RS256 JWT minted once before the play; NAO Cloud POST with the API key; nRF '
+             'Cloud claim, CSR command, poll the command until SUCCEEDED, sign the CSR (one `ansible.builtin.command` task per device '
+             'running a small Python `cryptography` script: the signing the module does in process), clientCertificate command, finished '
+             'command, poll the device until PROVISIONED, onboard it to device management (a one-row CSV) and poll the bulk operation; '
+             'then poll the u-blox device until it has bootstrapped (u-blox refuses to tag a device it does not know) and assign the tag. '
+             'Polls wait the same interval as the role. It writes without reading first, so it sends fewer calls per device than the '
+             'role, which reads to stay idempotent. It runs against the same factory-fresh devices, timed the same way.',
              '- The mock\'s raw capacity: the role\'s call mix (each endpoint in the proportion of the first run\'s counters) sent again by '
              'a lean keep-alive client; see below. The share of raw capacity = the run\'s requests/s divided by it.',
              '- Per-task overhead: playbooks of identical single-device tasks, timed whole, against an empty playbook.',
