@@ -41,3 +41,29 @@ notes:
   - u-blox tokens are renewed with the refresh token shortly before they expire, and after a 401 answer the module logs in
     again once and repeats the request.
 '''
+
+    # The feature provisioning options of ublox_device_provisioning and ublox_device.
+    FEATURES = r'''
+options:
+  authorizations:
+    description:
+      - The feature authorizations to set; those left out are not changed.
+    type: dict
+    suboptions:
+      local_dpr:
+        description: Local Data Protection (C(LocalDPR)).
+        type: bool
+      local_c2c:
+        description: Local Chip-to-Chip Security (C(LocalC2C)).
+        type: bool
+      local_c2c_key_pairing:
+        description: Local Chip-to-Chip Security Key Pairing (C(LocalC2CKeyPairing)).
+        type: bool
+      ztpv1:
+        description: Zero Touch Provisioning v1 (C(ZTPV1)).
+        type: bool
+  security_heartbeat:
+    description:
+      - The security heartbeat interval in seconds (network parameter C(SecurityHeartbeatInSec)), at least 1.
+    type: int
+'''

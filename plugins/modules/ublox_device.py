@@ -28,6 +28,7 @@ description:
     M(iotops.provisioning.ublox_tag) and M(iotops.provisioning.ublox_device_provisioning).
 extends_documentation_fragment:
   - iotops.provisioning.ublox
+  - iotops.provisioning.ublox.features
   - iotops.provisioning.connection
   - iotops.provisioning.batch
   - iotops.provisioning.attributes
@@ -80,27 +81,6 @@ options:
       - Assign O(tags) to O(device_profile_uid) as well (u-blox C(/tag/assign) with C(DeviceProfileUIDs)).
     type: bool
     default: false
-  authorizations:
-    description:
-      - The feature authorizations the devices must have; those left out are not changed.
-    type: dict
-    suboptions:
-      local_dpr:
-        description: Local Data Protection (C(LocalDPR)).
-        type: bool
-      local_c2c:
-        description: Local Chip-to-Chip Security (C(LocalC2C)).
-        type: bool
-      local_c2c_key_pairing:
-        description: Local Chip-to-Chip Security Key Pairing (C(LocalC2CKeyPairing)).
-        type: bool
-      ztpv1:
-        description: Zero Touch Provisioning v1 (C(ZTPV1)).
-        type: bool
-  security_heartbeat:
-    description:
-      - The security heartbeat interval in seconds (C(SecurityHeartbeatInSec)), at least 1.
-    type: int
   wait_timeout:
     description:
       - Seconds to wait, within this run, for devices that have not bootstrapped yet. Devices that bootstrap in that time are

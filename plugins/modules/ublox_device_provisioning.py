@@ -22,6 +22,7 @@ description:
     provisioning (device profile).
 extends_documentation_fragment:
   - iotops.provisioning.ublox
+  - iotops.provisioning.ublox.features
   - iotops.provisioning.connection
   - iotops.provisioning.batch
   - iotops.provisioning.attributes
@@ -49,27 +50,6 @@ options:
       - A device profile (for example V(AgbCtixjwqLjwV3VWpfPyz)) whose bootstrap provisioning is set, instead of devices.
       - Mutually exclusive with O(rot_public_uids) and O(tags).
     type: str
-  authorizations:
-    description:
-      - The feature authorizations to set; those left out are not changed.
-    type: dict
-    suboptions:
-      local_dpr:
-        description: Local Data Protection (C(LocalDPR)).
-        type: bool
-      local_c2c:
-        description: Local Chip-to-Chip Security (C(LocalC2C)).
-        type: bool
-      local_c2c_key_pairing:
-        description: Local Chip-to-Chip Security Key Pairing (C(LocalC2CKeyPairing)).
-        type: bool
-      ztpv1:
-        description: Zero Touch Provisioning v1 (C(ZTPV1)).
-        type: bool
-  security_heartbeat:
-    description:
-      - The security heartbeat interval in seconds (network parameter C(SecurityHeartbeatInSec)), at least 1.
-    type: int
   state:
     description:
       - V(present) sets the given properties. V(absent) withdraws every desired property not applied yet (devices), or the
