@@ -20,15 +20,6 @@ BOOTSTRAP_PROVISIONING = {'Authorizations': [{'Name': 'ZTPV1', 'State': 'ENABLED
 
 
 @pytest.fixture
-def ublox(mock, http):
-    token = ublox_login(http, mock)['AuthToken']
-
-    def call(path, body=None):
-        return http.post(mock.url + V1 + path, json=body or {}, headers={'Authorization': token})
-    return call
-
-
-@pytest.fixture
 def receiver():
     server = Receiver()
     yield server

@@ -4,19 +4,9 @@ import json
 
 import pytest
 
-from .helpers import Receiver, ublox_login
+from .helpers import Receiver
 
-V1 = '/ublox/v1'
 PROFILE = 'AgbCtixjwqLjwV3VWpfPyz'
-
-
-@pytest.fixture
-def ublox(mock, http):
-    token = ublox_login(http, mock)['AuthToken']
-
-    def call(path, body=None):
-        return http.post(mock.url + V1 + path, json=body or {}, headers={'Authorization': token})
-    return call
 
 
 def seed(mock, count, **fields):

@@ -6,18 +6,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .helpers import ublox_login
 
-V1 = '/ublox/v1'
-
-
-@pytest.fixture
-def ublox(mock, http):
-    token = ublox_login(http, mock)['AuthToken']
-
-    def call(path, body=None):
-        return http.post(mock.url + V1 + path, json=body or {}, headers={'Authorization': token})
-    return call
 
 
 def create_ca(ublox, name='acme.example.com', ca_days=1825, device_days=365, renew=None):
