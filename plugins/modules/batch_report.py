@@ -514,8 +514,7 @@ def header_html(report):
                      'report was left as it was.</div>')
     title = run['title'] + (' - ' + run['batch'] if run['batch'] else '')
     parts.append('<main><h1>%s</h1>' % esc(title))
-    sub = ('Complete: no device is waiting.' if report['complete']
-           else 'Not complete: run the job again later to move on the devices that are waiting.')
+    sub = completion(report)[3:].capitalize() + '.'
     parts.append('<p class="verdict %s">%s<small>%s %s %s.</small></p>' % (
         VERDICT_CLASS[level], esc(verdict['text']), esc(sub), '{:,}'.format(verdict['changed']),
         'would be changed by a real run' if run['check_mode'] else 'changed in this run'))
@@ -713,11 +712,19 @@ def write_files(module, report, now):
     return result
 
 
+def completion(report):
+    """What the verdict means for the next run: complete, waiting for devices, or waiting for a person."""
+    if not report['complete']:
+        return ' - not complete: run the job again later for the devices that are waiting'
+    if report['verdict']['needs_attention'] or report['verdict']['step_failures']:
+        return ' - no device is waiting: the rest needs a person (see what to do), then run the job again'
+    return ' - complete'
+
+
 def console_lines(report):
     """Short plain lines for the play's output: the verdict, then what needs a person and what waits (the first few)."""
     labels = dict((c['key'], c['label']) for c in report['clouds'])
-    first = report['verdict']['text'] + (' - complete' if report['complete'] else
-                                         ' - not complete: run the job again later for the devices that are waiting')
+    first = report['verdict']['text'] + completion(report)
     lines = [('CHECK MODE - nothing was changed: ' if report['run']['check_mode'] else '') + first]
     for entry in report['needs_attention'][:CONSOLE_ENTRIES]:
         where = entry['device'] if entry['device'] is not None else 'the whole step'

@@ -403,3 +403,12 @@ def test_an_installed_collection_tells_its_version_by_its_manifest(tmp_path):
     assert action.collection_version(str(tmp_path)) == '0.0.1'
     (tmp_path / 'galaxy.yml').unlink()
     assert action.collection_version(str(tmp_path)) is None
+
+
+def test_a_batch_with_nothing_waiting_but_a_device_that_needs_a_person_is_not_called_complete(run, tmp_path):
+    steps = [dict(vendor='nrfcloud', step='claim and provision', results=[out('nrf-1', 'onboarded', True), failed('nrf-2', MODEM)])]
+    result = report_of(run, tmp_path, steps, done_word='onboarded')
+    assert result['report']['complete'] is True    # nothing waits for a device: a schedule can stop
+    assert result['report']['console'][0] == ('1 of 2 onboarded · 1 needs attention - no device is waiting: the rest needs a person '
+                                              '(see what to do), then run the job again')
+    assert 'No device is waiting: the rest needs a person' in read(result['html_path'])
