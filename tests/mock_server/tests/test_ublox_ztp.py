@@ -7,8 +7,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 
-
-
 def create_ca(ublox, name='acme.example.com', ca_days=1825, device_days=365, renew=None):
     body = {'CAName': name, 'CACertificateValidity': ca_days, 'DeviceCertificateValidity': device_days}
     if renew is not None:
