@@ -406,20 +406,23 @@ class Onboarding:
         self.tag_devices([d for d in devices if self.needs_tags(d)])
         self.set_device_features([d for d in devices if self.needs_features(d)])
 
-    def send(self, path, body, devices, action, verify):
-        """One write for ``devices``; a refusal fails those devices with u-blox's own words."""
-        for device in devices:
-            device.actions.append(action)
-        if self.check_mode:
-            return True
-        try:
+    def write(self, path, body, verify):
+        """One write; in check mode nothing is sent, and the run goes on as if it had been."""
+        if not self.check_mode:
             self.client.call(path, body, verify_write=verify)
+
+    def send(self, path, body, devices, action, verify):
+        """One write for ``devices``; a refusal fails those devices with u-blox's own words. ``action(device)`` says what
+        was done for a device. True when it was sent (or would be, in check mode)."""
+        try:
+            self.write(path, body, verify)
         except IotopsError as exc:
             message = self.client.http.redact(exc.msg)
             for device in devices:
-                device.actions.remove(action)
                 device.failure = device.failure or message
             return False
+        for device in devices:
+            device.actions.append(action(device))
         return True
 
     def whitelist(self, devices):
@@ -439,39 +442,23 @@ class Onboarding:
         def verify():
             found = set((e.get('Type'), str(e.get('Id')).lower()) for e in self.client.whitelist())
             return {'verified': len(entries)} if entries <= found else None
-        by_kind = {}
-        for device in devices:
-            kinds = ' and '.join('ROTPublicUID' if kind == 'ROTPublicUID' else 'IMEI' for kind, dummy in sorted(device.wanted_entries() - device.listed))
-            by_kind.setdefault(kinds, []).append(device)
-        if self.check_mode:
-            for kinds, group in by_kind.items():
-                for device in group:
-                    device.actions.append('whitelisted by %s' % kinds)
-            return
-        try:
-            self.client.call('/device/whitelist/add', body, verify_write=verify)
-        except IotopsError as exc:
-            message = self.client.http.redact(exc.msg)
+
+        def action(device):
+            return 'whitelisted by %s' % ' and '.join(kind for kind, dummy in sorted(device.wanted_entries() - device.listed))
+        if self.send('/device/whitelist/add', body, devices, action, verify):
             for device in devices:
-                device.failure = device.failure or message
-            return
-        for kinds, group in by_kind.items():
-            for device in group:
-                device.actions.append('whitelisted by %s' % kinds)
                 device.listed |= device.wanted_entries()
 
     def set_profile_features(self):
         uid = self.profile['uid']
-        self.profile['features_set'] = True
-        if self.check_mode:
-            return
 
         def verify():
             again = provisioning_view((self.client.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}).get(
                 'DesiredProperties'))
             return None if features_differ(again, self.auths, self.heartbeat) else {'verified': uid}
-        self.client.call('/deviceprofile/bootstrapprovisioning/set',
-                         {'DeviceProfileUID': uid, 'Provisioning': provisioning_body(self.auths, self.heartbeat)}, verify_write=verify)
+        self.write('/deviceprofile/bootstrapprovisioning/set',
+                   {'DeviceProfileUID': uid, 'Provisioning': provisioning_body(self.auths, self.heartbeat)}, verify)
+        self.profile['features_set'] = True
         self.profile['desired'] = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat),
                                                      self.profile['desired'])
 
@@ -481,23 +468,21 @@ class Onboarding:
             key = tag_key(tag)
             if key in self.existing_tags:
                 continue
-            if not self.check_mode:
-                try:
-                    self.client.call('/tag/create', {'TagName': tag}, verify_write=lambda key=key: self.client.tags().get(key))
-                except ApiError as exc:
-                    if key not in self.client.tags():
-                        raise
-                    del exc  # created by someone else since the read: it is there, which is what we want
+            try:
+                self.write('/tag/create', {'TagName': tag}, lambda key=key: self.client.tags().get(key))
+            except ApiError:
+                if key not in self.client.tags():
+                    raise
+                # created by someone else since the read: it is there, which is what we want
             self.existing_tags[key] = {'TagName': tag}
 
     def tag_profile(self):
         uid = self.profile['uid']
         self.ensure_tags()
         names = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags]
+        self.write('/tag/assign', {'TagNames': names, 'DeviceProfileUIDs': [uid]},
+                   lambda: {} if all(uid in self.client.profiles_with_tags([n]) for n in names) else None)
         self.profile['tagged'] = names
-        if not self.check_mode:
-            self.client.call('/tag/assign', {'TagNames': names, 'DeviceProfileUIDs': [uid]},
-                             verify_write=lambda: {} if all(uid in self.client.profiles_with_tags([n]) for n in names) else None)
         self.profile['tags'] |= set(tag_key(t) for t in names)
 
     def tag_devices(self, devices):
@@ -509,7 +494,8 @@ class Onboarding:
 
         def verify():
             return {} if all(set(rots) <= self.client.devices_with_tags([name]) for name in names) else None
-        if self.send('/tag/assign', {'TagNames': names, 'ROTPublicUIDs': rots}, devices, 'tagged %s' % ', '.join(names), verify):
+        if self.send('/tag/assign', {'TagNames': names, 'ROTPublicUIDs': rots}, devices, lambda device: 'tagged %s' % ', '.join(names),
+                     verify):
             for device in devices:
                 device.tags |= set(tag_key(n) for n in names)
 
@@ -526,7 +512,7 @@ class Onboarding:
                     return None
             return {'verified': len(rots)}
         body = {'ROTPublicUIDs': rots, 'Provisioning': provisioning_body(self.auths, self.heartbeat)}
-        if self.send('/device/provisioning/set', body, devices, 'features set (applied at the next heartbeat)', verify):
+        if self.send('/device/provisioning/set', body, devices, lambda device: 'features set (applied at the next heartbeat)', verify):
             for device in devices:
                 device.features = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat), device.features)
 

@@ -102,6 +102,9 @@ def test_check_mode_predicts_every_phase_and_diff_without_a_write(mock, creds, r
     assert [o['phase'] for o in check['outcomes']] == ['waiting for bootstrap'] * 3 + ['features pending (next heartbeat)']
     assert set(check['diff']['after']) == {d['rot_public_uid'] for d in batch} | {'device profile %s' % PROFILE}
     assert check['diff']['after']['00020000000000aa']['tags'] == [TAG]
+    # the predicted after-state is the real one: whitelisted by both identities, not bootstrapped yet
+    first = batch[0]['rot_public_uid']
+    assert check['diff']['before'][first]['whitelisted'] == [] and check['diff']['after'][first]['whitelisted'] == ['IMEI', 'ROTPublicUID']
 
     real = run(ublox_device, args, diff=True)
     assert [o['phase'] for o in real['outcomes']] == [o['phase'] for o in check['outcomes']]
