@@ -32,10 +32,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import ArgumentTypeError, ArgumentValueError, RequiredError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key
-from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import load_certificate
+from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import key_belongs_to, load_certificate
 
 ARGUMENT_SPEC = dict(
     spec=dict(type='path', required=True),
@@ -140,16 +139,6 @@ def range_words(rule):
     if 'min' in rule and 'max' in rule:
         return 'from %s to %s' % (rule['min'], rule['max'])
     return 'at least %s' % rule['min'] if 'min' in rule else 'at most %s' % rule['max']
-
-
-def same_key(certificate, private_key):
-    """Whether the private key belongs to the certificate (the same public key)."""
-    serialization = require('cryptography.hazmat.primitives.serialization')
-
-    def spki(public_key):
-        return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-    return spki(certificate.public_key()) == spki(private_key.public_key())
 
 
 class Typing:
@@ -375,7 +364,7 @@ class Typing:
             certificate = load_certificate(values[certificate_name], self.prefix + certificate_name)
         except IotopsError:
             return True  # the certificate's own pem rule says what is wrong with it
-        if same_key(certificate, key):
+        if key_belongs_to(certificate, key):
             return True
         self._problem(path, 'the private key does not belong to the certificate in %s%s (their public keys differ)'
                       % (self.prefix, certificate_name))

@@ -98,16 +98,23 @@ def csr_pem(csr):
     return csr.public_bytes(serialization.Encoding.PEM).decode('ascii')
 
 
+def key_belongs_to(certificate, private_key):
+    """Whether ``private_key`` is the key of ``certificate`` (the same public key)."""
+    serialization = require('cryptography.hazmat.primitives.serialization')
+
+    def spki(public_key):
+        return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    return spki(certificate.public_key()) == spki(private_key.public_key())
+
+
 class FactoryCA:
     """A CA certificate and its key, loaded once, that signs device CSRs."""
 
     def __init__(self, certificate, private_key, passphrase=None, option='sign_csr'):
         self.certificate = load_certificate(certificate, '%s.ca_certificate' % option)
         self.key = load_private_key(private_key, '%s.ca_private_key' % option, passphrase, '%s.ca_private_key_passphrase' % option)
-        serialization = require('cryptography.hazmat.primitives.serialization')
-        ours = self.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        theirs = self.certificate.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        if ours != theirs:
+        if not key_belongs_to(self.certificate, self.key):
             raise ConfigError('%s.ca_private_key does not belong to %s.ca_certificate (the public keys differ)' % (option, option))
 
     def sign(self, csr, days):

@@ -303,8 +303,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._jsonpatch import apply_managed, make_patch, without_none
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import IOTCOMMS_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import IOTCOMMS_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC,
     exit_batch,

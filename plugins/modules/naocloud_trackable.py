@@ -237,8 +237,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NAOCLOUD_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NAOCLOUD_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC,
     exit_batch,

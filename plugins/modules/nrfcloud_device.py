@@ -179,8 +179,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError, OutcomeUnknownError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import require_p256
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import ONBOARDED, REMOVED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import ONBOARDED, REMOVED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
