@@ -15,7 +15,10 @@ Rules (DESIGN.md, HTTP):
   did not happen is the request sent again. Without ``verify_write`` it raises OutcomeUnknownError;
 - ``Retry-After`` (seconds or an HTTP date) is honoured and capped by ``retry_max_wait``; otherwise
   the wait is an exponential backoff with jitter;
-- a 401 lets the auth object log in again, once per request.
+- a 401 lets the auth object log in again, once per request;
+- ``now()`` is the vendor's clock (its ``Date`` header) when it differs from the controller's by an
+  hour or more: a certificate expires when the cloud's clock says so, and a controller whose clock
+  is off must neither rotate too early or too late nor date certificates wrongly.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ RETRY_SAFE_STATUSES = frozenset((408, 429, 503))
 RETRY_GATEWAY_STATUSES = frozenset((502, 504))
 READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 BACKOFF_BASE = 0.5
+CLOCK_SKEW_TOLERANCE = 3600.0  # seconds; below this the controller's clock is good enough for day-sized windows
 
 
 def parse_retry_after(value, now=None):
@@ -96,6 +100,42 @@ class WriteLedger:
 
 
 WRITES = WriteLedger()
+
+
+class ServerClock:
+    """The vendor's time, from the ``Date`` header of its last answer (1 s resolution, latency included)."""
+
+    def __init__(self, vendor, warn=None):
+        self.vendor = vendor
+        self.skew = 0.0
+        self._warn = warn
+        self._warned = False
+
+    def observe(self, date_header):
+        try:
+            when = email.utils.parsedate_to_datetime(date_header) if date_header else None
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is None:
+            return
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        skew = when.timestamp() - time.time()
+        self.skew = skew if abs(skew) >= CLOCK_SKEW_TOLERANCE else 0.0
+        if self.skew and self._warn is not None and not self._warned:
+            self._warned = True
+            self._warn("The clock of %s is %s the controller's by %s; certificate expiry is judged, and certificates are dated, "
+                       "by the cloud's clock. Check the controller's time (NTP)."
+                       % (self.vendor, 'ahead of' if skew > 0 else 'behind', _span(abs(skew))))
+
+    def now(self):
+        return time.time() + self.skew
+
+
+def _span(seconds):
+    if seconds >= 86400:
+        return '%.1f days' % (seconds / 86400)
+    return '%.1f hours' % (seconds / 3600)
 
 
 def backoff_delay(attempt, cap):
@@ -164,6 +204,7 @@ class HttpClient:
         self.retry_max_wait = retry_max_wait
         self.redact = redactor or Redactor()
         self._sleep = sleep
+        self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
         # proxies are taken from the environment explicitly when use_proxy is on.
@@ -182,6 +223,10 @@ class HttpClient:
             if warn is not None:
                 warn('TLS certificate verification is disabled for %s (validate_certs=false): the connection can be intercepted. '
                      'Prefer ca_path with the CA that signed the server certificate.' % vendor)
+
+    def now(self):
+        """Seconds since the epoch on the vendor's clock (see ServerClock)."""
+        return self.clock.now()
 
     def url(self, path, base_url=None):
         if path.startswith('http://') or path.startswith('https://'):
@@ -238,6 +283,7 @@ class HttpClient:
                     raise TransportError(self.vendor, method, shown_path, 'gave up after %d attempts' % attempt, redact=self.redact)
                 continue
 
+            self.clock.observe(resp.headers.get('Date'))
             status = resp.status_code
             if status == 401 and authenticated and self.auth is not None and not reauthenticated:
                 if self.auth.on_unauthorized(self, send_headers):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import time
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
@@ -98,14 +99,19 @@ def csr_pem(csr):
     return csr.public_bytes(serialization.Encoding.PEM).decode('ascii')
 
 
-def key_belongs_to(certificate, private_key):
-    """Whether ``private_key`` is the key of ``certificate`` (the same public key)."""
+def same_public_key(first, second):
+    """Whether two holders of a public key (certificates, CSRs, private keys) hold the same one."""
     serialization = require('cryptography.hazmat.primitives.serialization')
 
-    def spki(public_key):
-        return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    def spki(holder):
+        return holder.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    return spki(certificate.public_key()) == spki(private_key.public_key())
+    return spki(first) == spki(second)
+
+
+def key_belongs_to(certificate, private_key):
+    """Whether ``private_key`` is the key of ``certificate`` (the same public key)."""
+    return same_public_key(certificate, private_key)
 
 
 class FactoryCA:
@@ -117,11 +123,12 @@ class FactoryCA:
         if not key_belongs_to(self.certificate, self.key):
             raise ConfigError('%s.ca_private_key does not belong to %s.ca_certificate (the public keys differ)' % (option, option))
 
-    def sign(self, csr, days):
-        """A certificate for the CSR's subject and key, issued by this CA, valid ``days`` from now."""
+    def sign(self, csr, days, now=None):
+        """A certificate for the CSR's subject and key, issued by this CA, valid ``days`` from ``now`` (seconds since the
+        epoch, by default the controller's clock; modules pass the cloud's, see _http.ServerClock)."""
         x509 = _x509()
         hashes = require('cryptography.hazmat.primitives.hashes')
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.fromtimestamp(time.time() if now is None else now, datetime.timezone.utc)
         not_after = min(now + datetime.timedelta(days=days), self.certificate.not_valid_after_utc)
         builder = (x509.CertificateBuilder()
                    .subject_name(csr.subject)

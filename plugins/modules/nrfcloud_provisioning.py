@@ -171,6 +171,49 @@ options:
         description: The description of the appended C(clientCertificate) command.
         type: str
         default: Client certificate signed by the factory CA
+  rotate:
+    description:
+      - Rotate the client certificates that expire within O(rotate.within_days), instead of appending O(commands). Needs
+        O(sign_csr). The module decides per device, from its command history, whether its current client certificate (the
+        newest succeeded C(clientCertificate) command) is due, on the cloud's clock (its C(Date) header) - so a controller
+        whose clock is off neither rotates too early nor too late.
+      - nRF Cloud allows at most 20 provisioning commands per claimed device and has no API to delete or reset them, so each
+        rotation spends some for good. O(rotate.policy) V(renew) signs a new certificate for the key of the device's latest
+        CSR (C(clientCertificate) and C(finished), 2 commands); V(rekey) appends a CSR, signs it once the device has run it
+        and appends the certificate and C(finished) (3 commands). A device whose history has no CSR for its current key is
+        rekeyed; one where a rekey would exceed 20 commands but a renew fits is renewed.
+      - "A device whose rotation would exceed 20 commands fails alone, with its id, the numbers and what to do (the recovery
+        playbook C(playbooks/recover_nrfcloud_devices.yml): unclaim, claim, onboard again); the other devices are rotated.
+        A device with O(rotate.warn_rotations_left) or fewer rotations left gets RV(outcomes[].attention), a warning that
+        does not fail it."
+      - A rotation an earlier run left unfinished (a CSR not signed yet, a certificate without C(finished)) is carried on,
+        never started again. Devices that are not due are left alone, with their expiry in RV(outcomes[].old_expiry).
+      - Mutually exclusive with O(commands) and O(devices[].commands).
+    type: dict
+    suboptions:
+      within_days:
+        description:
+          - Rotate the certificates that expire within this many days (or have expired). Must be less than
+            O(sign_csr.validity_days), or every run would rotate every device again.
+        type: int
+        required: true
+      policy:
+        description: V(renew) keeps the device's key pair (2 commands); V(rekey) has the device make a new one (3 commands).
+        type: str
+        choices: [renew, rekey]
+        default: renew
+      description:
+        description: Start of the descriptions of the appended commands, for example C(Certificate rotation 2026-12-04).
+        type: str
+        default: Certificate rotation
+      csr_attributes:
+        description:
+          - For V(rekey), the CSR subject attributes besides C(CN), as for O(commands[].attributes).
+        type: str
+      warn_rotations_left:
+        description: Warn about a device with this many rotations or fewer left before the 20-command limit.
+        type: int
+        default: 1
   wait_for:
     description:
       - Follow each device until it reports this status, or any later one (V(AWAITING) is reached before V(PROVISIONED)), for
@@ -201,7 +244,7 @@ seealso:
     link: https://docs.nrfcloud.com/SecurityServices/ProvisioningService/ProvisioningConfiguration/ProvisioningConfiguration.html
 notes:
   - The Provisioning Service accepts at most 20 commands per device, counting those already in its history; the module checks
-    that before it writes anything.
+    that for every device before it writes anything, and a device that would exceed it fails alone.
 author:
   - iotops.provisioning maintainers (@iotops)
 '''
@@ -278,6 +321,37 @@ EXAMPLES = r'''
       ca_private_key: "{{ factory_ca_key_pem }}"
       description: Client certificate 2026 rotation
 
+- name: Rotate the client certificates that expire within 30 days, keeping each device's key pair
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5c
+    rotate:
+      within_days: 30
+      policy: renew
+      description: Certificate rotation {{ now(utc=true, fmt='%Y-%m-%d') }}
+      warn_rotations_left: 2
+    sign_csr:
+      ca_certificate_path: /etc/factory/ca.pem
+      ca_private_key_path: /etc/factory/ca.key
+      validity_days: 3650
+    wait_for: PROVISIONED
+  register: rotation
+
+- name: Rotate with a new key pair made on each device
+  iotops.provisioning.nrfcloud_provisioning:
+    devices:
+      - device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b
+    rotate:
+      within_days: 60
+      policy: rekey
+      csr_attributes: O=Example Factory,C=no
+    sign_csr:
+      ca_certificate: "{{ factory_ca_pem }}"
+      ca_private_key: "{{ factory_ca_key_pem }}"
+      validity_days: 730
+    wait_for: PROVISIONED
+
 - name: Unclaim devices that left the fleet
   iotops.provisioning.nrfcloud_provisioning:
     devices:
@@ -349,6 +423,56 @@ outcomes:
         - Use M(iotops.provisioning.nrfcloud_provisioning_info) to see the requests (certificates) and every response too.
       type: list
       elements: dict
+    action:
+      description:
+        - With O(rotate), what the run did or does for the device - V(renew), V(rekey), V(continue) (carries on a rotation an
+          earlier run started) or V(none).
+      type: str
+      returned: with O(rotate)
+      sample: renew
+    reason:
+      description: With O(rotate), why, in plain words, for example C(expires on 2026-12-14 (in 10 days)).
+      type: str
+      returned: with O(rotate)
+    due:
+      description: With O(rotate), whether the device's certificate was within the window.
+      type: bool
+      returned: with O(rotate)
+    policy:
+      description: With O(rotate), the policy of the rotation (V(renew) or V(rekey)), null when nothing was rotated.
+      type: str
+      returned: with O(rotate)
+    old_expiry:
+      description: With O(rotate), the expiry of the device's certificate before the run (ISO 8601, UTC).
+      type: str
+      returned: with O(rotate)
+      sample: "2026-12-14T08:00:00Z"
+    new_expiry:
+      description:
+        - With O(rotate), the expiry of the certificate the run signed (predicted in check mode for V(renew)); null when none.
+      type: str
+      returned: with O(rotate)
+      sample: "2036-12-02T08:00:05Z"
+    new_expiry_pending:
+      description: With O(rotate), true when the new certificate is signed once the device has connected and run its CSR command.
+      type: bool
+      returned: with O(rotate)
+    commands_left:
+      description: With O(rotate), how many of the 20 commands nRF Cloud allows the device has left after the run.
+      type: int
+      returned: with O(rotate)
+      sample: 15
+    rotations_left:
+      description: With O(rotate), how many rotations of the policy still fit in them.
+      type: int
+      returned: with O(rotate)
+      sample: 7
+    attention:
+      description:
+        - With O(rotate), a warning that does not fail the device - few rotations left before the 20-command limit - with
+          RV(outcomes[].remedy).
+      type: str
+      returned: when there is one
     csr:
       description: The PEM CSR the device returned for its latest CSR command, and the response field it came in (C(csr) or C(message)).
       type: dict
@@ -378,7 +502,9 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._module import
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, MAX_COMMANDS, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, command_view, count_identical,
     csr_response, device_id_from_claim_token, latest_client_certificate, latest_csr, pending_client_certificate, pending_commands,
-    plan_commands, validate_commands)
+    plan_commands, validate_command, validate_commands)
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_rotation import (
+    RECOVERY_REMEDY, RotationPlan, iso, plan_rotation, rotations_left)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
     AWAITING_COMMANDS, CLAIMED, CSR_SIGNED, NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, WAITING_FOR_DEVICE, outcome_phase)
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
@@ -405,6 +531,13 @@ SIGN_SPEC = dict(
     validity_days=dict(type='int', default=3650),
     server_certificate=dict(type='str'),
     description=dict(type='str', default='Client certificate signed by the factory CA'),
+)
+ROTATE_SPEC = dict(
+    within_days=dict(type='int', required=True),
+    policy=dict(type='str', default='renew', choices=['renew', 'rekey']),
+    description=dict(type='str', default='Certificate rotation'),
+    csr_attributes=dict(type='str'),
+    warn_rotations_left=dict(type='int', default=1),
 )
 SERVER_CERTIFICATE_DESCRIPTION = 'Server certificate'
 FINISHED_DESCRIPTION = 'Provisioning finished'
@@ -436,6 +569,8 @@ class Device:
         self.status = None           # the latest status read
         self.status_at_write = None  # the status when this run last appended commands
         self.settled = False         # the device got where the run takes it (or cannot get further)
+        self.rotation = None         # with rotate: the RotationPlan
+        self.renew = False           # with rotate: sign a new certificate for the key of its latest CSR now
         self.failure = None
         self.remedy = None
         self.result = dict(changed=False, claimed=False, unclaimed=False, commands_added=[], certificate_signed=False)
@@ -465,6 +600,25 @@ class Provisioner:
             raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % self.params['wait_timeout'])
         if self.params['wait_interval'] <= 0:
             raise ConfigError('wait_interval must be greater than 0, got %s' % self.params['wait_interval'])
+        if self.params.get('rotate'):
+            self._validate_rotate(self.params['rotate'], sign)
+
+    def _validate_rotate(self, rotate, sign):
+        if not sign:
+            raise ConfigError('rotate needs sign_csr: the factory CA signs the new client certificates')
+        if self.params['commands'] or any(d.commands for d in self.devices):
+            raise ConfigError('rotate and commands are mutually exclusive: a rotation decides the commands of each device')
+        if rotate['within_days'] < 0:
+            raise ConfigError('rotate.within_days must be 0 or more, got %d' % rotate['within_days'])
+        if rotate['within_days'] >= sign['validity_days']:
+            raise ConfigError('rotate.within_days (%d) is not less than sign_csr.validity_days (%d): the new certificates would '
+                              'expire within the window again and every run would rotate them, spending 2 or 3 of the 20 '
+                              'provisioning commands nRF Cloud allows per device each time. Lower rotate.within_days or raise '
+                              'sign_csr.validity_days' % (rotate['within_days'], sign['validity_days']))
+        if rotate['warn_rotations_left'] < 0:
+            raise ConfigError('rotate.warn_rotations_left must be 0 or more, got %d' % rotate['warn_rotations_left'])
+        if rotate.get('csr_attributes'):
+            validate_command(dict(kind='certificateSigningRequest', attributes=rotate['csr_attributes']), 'rotate.csr_attributes')
 
     def _validate_device(self, device):
         if device.claim_token:
@@ -522,11 +676,37 @@ class Provisioner:
         device.needs_signing = self.ca is not None and self._unsigned_csr_expected(device)
         if self.ca is not None and not device.needs_signing:
             device.missing += self._unfinished_tail(device)
+        if self.params.get('rotate') and device.claimed:
+            self._plan_rotation(device)
         extra = (2 + bool(self.params['sign_csr'].get('server_certificate'))) if device.needs_signing else 0
         total = len(device.history) + len(device.missing) + extra
-        if total > MAX_COMMANDS:
-            raise ConfigError('this would make %d commands (%d already in its history, %d to add); nRF Cloud allows at most %d per device'
+        if total > MAX_COMMANDS and not device.failure:
+            # the device's own state, not the task's input: it fails alone and the others are worked
+            device.failure = ('this would make %d commands (%d already in its history, %d to add); nRF Cloud allows at most %d per '
+                              'claimed device and has no API to delete or reset them'
                               % (total, len(device.history), total - len(device.history), MAX_COMMANDS))
+            device.remedy = RECOVERY_REMEDY
+
+    def _plan_rotation(self, device):
+        """Decide the device's rotation (see _nrfcloud_rotation); an earlier, unfinished one is carried on first."""
+        rotate = self.params['rotate']
+        server = bool(self.params['sign_csr'].get('server_certificate'))
+        if device.needs_signing or device.missing:
+            device.rotation = RotationPlan('continue', 'carries on the rotation an earlier run started: ' +
+                                           ('signs its CSR as soon as the device has run it' if device.needs_signing
+                                            else 'appends finished after the certificate it left'))
+            return
+        plan = plan_rotation(device.history, self.client.http.now(), rotate['within_days'], rotate['policy'], server,
+                             rotate['warn_rotations_left'])
+        device.rotation = plan
+        if plan.failure:
+            device.failure, device.remedy = plan.failure, plan.remedy
+        elif plan.action == 'rekey':
+            csr = dict(kind='certificateSigningRequest', sec_tag=plan.sec_tag, attributes=rotate.get('csr_attributes'))
+            device.missing = [(build_request(csr, device.device_id), '%s: CSR' % rotate['description'])]
+            device.needs_signing = True
+        elif plan.action == 'renew':
+            device.needs_signing = device.renew = True
 
     def _unsigned_csr_expected(self, device):
         """True when the device has (or will get) a CSR not yet followed by a client certificate for its security tag."""
@@ -575,6 +755,8 @@ class Provisioner:
             result['diff'] = dict(before=dict(claimed=device.claimed), after=dict(claimed=False))
             return result
         device.before = self._diff_view(device.claimed, device.history)
+        if device.failure:
+            raise IotopsError(device.failure)  # refused by its own state in plan(); the others are worked
         if device.status in CLAIMED_STUCK_STATUSES:
             # nothing is appended to a suspended or blocked device: it would not run it
             self._stuck(device)
@@ -595,6 +777,8 @@ class Provisioner:
             device.history = device.history + [dict(request=request, description=description, status='PENDING')]
         if self.check_mode and self._csr_ready(device):
             result['certificate_signed'] = result['changed'] = True  # the real run signs it straight away
+        elif device.renew:
+            self.sign_device(device, device.history)  # its CSR ran long ago: no need to wait for the device
         return result
 
     def _csr_ready(self, device):
@@ -604,11 +788,11 @@ class Provisioner:
         csr = next((c for c in reversed(device.history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
         return csr is not None and csr.get('status') == 'SUCCEEDED'
 
-    def sign_device(self, device):
+    def sign_device(self, device, history=None):
         """Sign the device's newest CSR and append the certificate commands, once the device has run its CSR command.
 
         Returns False while the CSR command has not run yet (the device has not connected)."""
-        history = self.client.commands(device.device_id)
+        history = self.client.commands(device.device_id) if history is None else history
         device.history = history
         csr_command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
         if csr_command is None or csr_command.get('status') in PENDING_COMMAND_STATUSES:
@@ -620,7 +804,7 @@ class Provisioner:
         sec_tag = csr_command['request']['certificateSigningRequest'].get('secTag')
         value, field = csr_response(csr_command)
         csr = csr_from_device(value)
-        cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'])
+        cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'], now=self.client.http.now())
         device.status_at_write = device.status
         for request, description in self._signed_tail(sec_tag, certificate_pem(cert)):
             self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
@@ -766,7 +950,32 @@ class Provisioner:
                 result['msg'] = device.failure
                 if device.remedy:
                     result['remedy'] = device.remedy
+            if device.rotation is not None:
+                result.update(self._rotation_view(device, result))
             outcome_phase(result, self._phase(device))
+
+    def _rotation_view(self, device, result):
+        """The rotation fields of a device's outcome: dates, policy, action, reason and its command budget."""
+        plan = device.rotation
+        rotate = self.params['rotate']
+        server = bool(self.params['sign_csr'].get('server_certificate'))
+        policy = plan.policy or rotate['policy']
+        history = self._history_after(device)
+        used = len(history) + (len(self._signed_tail(None, None)) if self.check_mode and plan.action == 'rekey' else 0)
+        view = dict(action=plan.action, reason=plan.reason, due=plan.due, policy=plan.policy, old_expiry=plan.old_expiry,
+                    new_expiry=None, new_expiry_pending=False, commands_left=max(0, MAX_COMMANDS - used),
+                    rotations_left=rotations_left(used, policy, server))
+        if device.signed:
+            view['new_expiry'] = device.result['certificate']['not_after']
+        elif self.check_mode and device.renew:
+            days = self.params['sign_csr']['validity_days']
+            view['new_expiry'] = iso(min(self.client.http.now() + days * 86400, self.ca.certificate.not_valid_after_utc.timestamp()))
+        elif plan.action in ('rekey', 'continue') and device.needs_signing:
+            view['new_expiry_pending'] = True  # signed once the device has connected and run its CSR command
+        if plan.attention and not result.get('failed'):
+            view['attention'] = plan.attention
+            view['remedy'] = plan.remedy
+        return view
 
     def _history_after(self, device):
         """The history after the run; in check mode with the certificate commands the real run would append."""
@@ -802,6 +1011,7 @@ def main():
             commands=dict(type='list', elements='dict', options=command_options),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             sign_csr=dict(type='dict', options=SIGN_SPEC),
+            rotate=dict(type='dict', options=ROTATE_SPEC),
             wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
             wait_timeout=dict(type='int', default=300),
             wait_interval=dict(type='float', default=5.0),

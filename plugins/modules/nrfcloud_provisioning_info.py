@@ -113,7 +113,6 @@ missing:
   elements: str
 '''
 
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -162,7 +161,7 @@ def main():
                 if pem:
                     device['client_certificate'] = dict(certificate_summary(load_certificate(pem, 'clientCertificate')), pem=pem)
         if window is not None:
-            limit = iso_utc(time.time() + window * 86400)
+            limit = iso_utc(client.http.now() + window * 86400)
             devices = [d for d in devices if d.get('client_certificate') and d['client_certificate']['not_after'] <= limit]
         found = set(d.get('id') for d in devices)
         module.exit_json(changed=False, devices=devices, missing=sorted(wanted - found))

@@ -1,5 +1,7 @@
 """Build the mock's ASGI app: one Starlette app with a mount per vendor prefix, wrapped by the fault layer."""
 
+import email.utils
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount
@@ -49,8 +51,33 @@ def build_app(quiet=True):
     inner = Starlette(routes=routes, exception_handlers={
         HTTPException: http_error, ApiError: api_error, BadRequest: bad_request})
     tables = {prefix: RouteTable(prefix, vendor, vendor.mounts[prefix]) for prefix, vendor in by_prefix.items()}
-    app = FaultMiddleware(inner, tables, counters, faults, log_requests=not quiet)
+    # MockDate inside the fault layer: a dropped connection needs uvicorn's own send (faults.py)
+    app = FaultMiddleware(MockDate(inner, state.clock), tables, counters, faults, log_requests=not quiet)
     app.state = state
     app.counters = counters
     app.faults = faults
     return app
+
+
+class MockDate:
+    """Answers carry the mock's clock in ``Date``, as a cloud's answers carry its own: a test that moves the clock
+    forward days (``POST /_mock/clock``) moves the time the modules judge expiry by (the server is started with
+    uvicorn's own Date header off)."""
+
+    def __init__(self, app, clock):
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+
+        async def dated_send(message):
+            if message['type'] == 'http.response.start':
+                date = email.utils.formatdate(self.clock.now(), usegmt=True).encode('ascii')
+                headers = [(k, v) for k, v in message.get('headers', []) if k.lower() != b'date']
+                message = dict(message, headers=headers + [(b'date', date)])
+            await send(message)
+
+        await self.app(scope, receive, dated_send)

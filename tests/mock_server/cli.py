@@ -63,6 +63,7 @@ def make_server(app, quiet, ssl_context=None):
         'log_level': 'warning' if quiet else 'info',
         'proxy_headers': False,
         'server_header': False,
+        'date_header': False,      # app.MockDate sends the mock clock's date
         # Longer than client pools idle, so a kept-alive connection is not closed under a request.
         'timeout_keep_alive': 75,
     }
