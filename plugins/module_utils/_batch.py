@@ -7,10 +7,17 @@ FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice
 
 Threads, not processes: the work is waiting on HTTP, and the threads share one requests.Session
 (one connection pool), which is what makes a batch of thousands fast.
+
+Every item starts only while the job the module runs for is still there (``ControllerWatch``): once the
+``ansible-playbook`` process is gone (a cancel that killed it, see docs/cancel.md), the items in flight are
+finished and no new one is started.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
@@ -18,9 +25,107 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
 
+CANCEL_CHECK_INTERVAL = 0.5  # seconds: how often the process table is looked at, however many items start
+ANSIBLE_COMMANDS = frozenset(('ansible', 'ansible-playbook', 'ansible-console', 'ansible-pull'))
+MAX_ANCESTORS = 8  # module -> /bin/sh -> /bin/sh -> worker: the worker is the third ancestor on the local connection
+CANCELLED_MSG = ('not started: the job was cancelled (the ansible-playbook process this module ran for is gone); '
+                 'run the job again to converge this item')
 
-def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY):
-    """``[func(item) for item in items]`` in input order, at most ``concurrency`` at a time; the first error propagates."""
+
+class JobCancelled(IotopsError):
+    """The ansible-playbook process this module runs for is gone: no new item is started."""
+
+
+class ControllerWatch:
+    """Whether the ``ansible-playbook`` process (the controller) that this module runs for is gone.
+
+    ansible-core runs each task in a worker process forked from the controller (so with the controller's command line),
+    and since 2.19 each worker starts a session of its own. A cancel that kills the controller or its process group
+    (ansible-runner's cancel sends SIGKILL to the process group of ansible-playbook) leaves the worker running: it
+    finishes the module it is running and then the rest of the task's loop, and nobody reads the results. The module sees
+    it in the process table: its nearest ancestor that runs an Ansible command (the worker) no longer has a parent with
+    the same command line (the kernel gave it to init or to a subreaper), or the worker itself is gone.
+
+    Linux only (``/proc``), and only below an Ansible worker: where there is no ``/proc``, or no ancestor runs an Ansible
+    command (a remote host, a unit test, a module run by hand), ``gone()`` is always False, as before. Once gone, always
+    gone. The process table is read at most every ``interval`` seconds."""
+
+    def __init__(self, proc='/proc', interval=CANCEL_CHECK_INTERVAL, clock=time.monotonic, parent_pid=os.getppid):
+        self.proc = proc
+        self.interval = interval
+        self._clock = clock
+        self._parent_pid = parent_pid
+        self._lock = threading.Lock()
+        self._checked_at = None
+        self._worker = None  # the worker's pid; 0 when this module does not run below an Ansible worker
+        self._gone = False
+
+    def gone(self):
+        if self._gone:
+            return True
+        with self._lock:
+            now = self._clock()
+            if self._checked_at is not None and now - self._checked_at < self.interval:
+                return self._gone
+            self._checked_at = now
+            if self._worker is None:
+                self._worker = self._find_worker()
+            if self._worker:
+                self._gone = self._orphaned(self._worker)
+            return self._gone
+
+    def _read(self, pid):
+        """(parent pid, command line) of a process; None when it does not exist (or is a zombie), False when it cannot be
+        read (another user's process behind ``hidepid``: not known to be gone)."""
+        base = os.path.join(self.proc, str(pid))
+        try:
+            with open(os.path.join(base, 'stat'), 'rb') as handle:
+                fields = handle.read().rsplit(b')', 1)[1].split()
+            with open(os.path.join(base, 'cmdline'), 'rb') as handle:
+                argv = handle.read().split(b'\0')
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        except (OSError, IndexError, ValueError):
+            return False
+        if fields[0] in (b'Z', b'X'):
+            return None
+        return int(fields[1]), tuple(argv)
+
+    @staticmethod
+    def _is_ansible(argv):
+        """``ansible-playbook ...`` (as the kernel runs a script: interpreter, script, arguments) and its siblings."""
+        return any(os.path.basename(arg.decode('utf-8', 'replace')) in ANSIBLE_COMMANDS for arg in argv[:2])
+
+    def _find_worker(self):
+        """The pid of the nearest ancestor that runs an Ansible command, or 0."""
+        pid = self._parent_pid()
+        for dummy in range(MAX_ANCESTORS):
+            if pid <= 1:
+                return 0
+            info = self._read(pid)
+            if not info:
+                return 0
+            if self._is_ansible(info[1]):
+                return pid
+            pid = info[0]
+        return 0
+
+    def _orphaned(self, worker):
+        info = self._read(worker)
+        if info is None:
+            return True  # the worker is gone: nobody will read this module's result
+        if info is False:
+            return False
+        parent = self._read(info[0])
+        if parent is False:
+            return False
+        return parent is None or parent[1] != info[1]
+
+
+WATCH = ControllerWatch()
+
+
+def _map(func, items, concurrency):
     items = list(items)
     workers = max(1, min(int(concurrency or 1), MAX_CONCURRENCY, len(items)))
     if workers == 1:
@@ -29,7 +134,22 @@ def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY):
         return list(pool.map(func, items))
 
 
-def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None):
+def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY, watch=None):
+    """``[func(item) for item in items]`` in input order, at most ``concurrency`` at a time; the first error propagates.
+
+    Once the job is cancelled (``watch.gone()``) no further item starts: JobCancelled propagates, after the items in
+    flight have finished."""
+    watch = watch or WATCH
+
+    def guarded(item):
+        if watch.gone():
+            raise JobCancelled(CANCELLED_MSG)
+        return func(item)
+
+    return _map(guarded, items, concurrency)
+
+
+def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None, watch=None):
     """Run ``worker(item)`` for every item and return one result dict per item, in input order.
 
     ``worker`` returns a dict (at least ``changed``). An exception becomes a failed result with the
@@ -37,13 +157,19 @@ def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=N
     calling thread has sent: an item that fails after a write is still ``changed``. Nothing is dropped: the list returned has
     exactly one entry per input item, and each entry names its item through ``key(item)``. ``progress`` (a
     ``_progress.Progress``) counts each item as it finishes.
+
+    Once the job is cancelled (``watch.gone()``, see ControllerWatch) no further item starts, the items in flight are
+    finished, and JobCancelled is raised (with the results in ``outcomes``) so that the module sends nothing more.
     """
     items = list(items)
     key = key or (lambda item: item)
     redact = redact or (lambda text: text)
     writes_here = writes_here or (lambda: 0)
+    watch = watch or WATCH
 
     def safe(item):
+        if watch.gone():
+            return dict(item=key(item), changed=False, failed=True, cancelled=True, msg=CANCELLED_MSG)
         before = writes_here()
         try:
             result = dict(worker(item) or {})
@@ -62,7 +188,13 @@ def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=N
             progress.add(done=1, failed=1 if result['failed'] else 0)
         return result
 
-    return map_concurrently(safe, items, concurrency)
+    results = _map(safe, items, concurrency)
+    if watch.gone():
+        skipped = sum(1 for r in results if r.get('cancelled'))
+        raise JobCancelled('the job was cancelled (the ansible-playbook process this module ran for is gone): %d of %d items were '
+                           'worked, %d were not started; run the job again to converge them' % (len(results) - skipped, len(results), skipped),
+                           outcomes=results, summary=summarize(results))
+    return results
 
 
 def summarize(results):

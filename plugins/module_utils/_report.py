@@ -11,6 +11,10 @@ Two halves, shared by the batch_report module and its action plugin:
   histories and invocations) are not serialised into the module's arguments;
 - ``build``: the module merges the steps into rows (one per serial), each cloud's cell holding the
   device's phase there, and works out the verdict, the counts and what needs a person.
+
+A rotation report (``kind='rotation'``) also carries each certificate's dates, policy and budget per cell, and
+summarises the devices outside the rotation window per cloud instead of giving each a row: most of a fleet is
+not due on any given day, and 5,000 rows of "not due" hide the few that were rotated.
 """
 
 from __future__ import annotations
@@ -20,8 +24,19 @@ import re
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
     CREATED, DELETED, NEEDS_ATTENTION, PROVISIONED, UP_TO_DATE, UPDATED, WHITELISTED, is_waiting)
 
+# what the rotation modules add to an outcome (the contract of issue 17): the certificate's dates, the policy, whether it was
+# due, a warning that fails nothing (``attention``) and, for nRF Cloud, the command budget left
+ROTATION_FIELDS = ('policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due', 'attention', 'commands_left', 'rotations_left')
 # the fields of a per-device result the report uses
-REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'remedy', 'status', 'action', 'reason')
+REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'remedy', 'status', 'action', 'reason') + ROTATION_FIELDS
+
+# the kinds of report: a batch (phases per cloud) and a certificate rotation (dates, policy, the window)
+BATCH = 'batch'
+ROTATION = 'rotation'
+
+# the severity of an entry of needs_attention: a failure fails the run, a warning does not but needs a person all the same
+FAILED = 'failed'
+WARNING = 'warning'
 
 # the clouds in the order of their columns; a vendor key not listed here gets a column after them, named by the key
 CLOUDS = (('nrfcloud', 'nRF Cloud'), ('ublox', 'u-blox'), ('iotcomms', 'iotcomms.io'), ('naocloud', 'NAO Cloud'),
@@ -47,6 +62,7 @@ LEGACY_WORDS = {
 LEGACY_WAITING = frozenset((PENDING,))
 
 DEFAULT_REMEDY = 'Fix the cause above, then run the job again: what is done is not done twice.'
+WARNING_REMEDY = 'Nothing failed: look into it before the certificate expires or the next rotation is due.'
 STEP_REMEDY = ('Fix the cause above (the input it names, a credential, or the cloud being out of reach), then run the job '
                'again: what is done is not done twice.')
 # situations recognised in a reason (the HTTP layer's "<vendor> <method> <path> failed: HTTP <status>" and
@@ -116,14 +132,22 @@ def remedy_for(reason, cloud, default=DEFAULT_REMEDY):
 
 
 class Cell:
-    """Where one device stands in one cloud, merged over the steps: the last step's phase wins, the first failure stays."""
+    """Where one device stands in one cloud, merged over the steps: the last step's phase wins, the first failure stays.
 
-    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note')
+    Of the rotation fields, the first old expiry stays (the certificate before the run), the last new expiry, policy and
+    budget win, the cell was due when any step found it due, and the first warning stays with its remedy."""
+
+    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note',
+                 'policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due', 'commands_left', 'rotations_left',
+                 'attention', 'attention_id', 'attention_step', 'attention_remedy')
 
     def __init__(self):
         self.ids, self.steps = [], []
         self.reached, self.waiting, self.changed, self.failed = '', False, False, False
         self.failed_id = self.failed_step = self.reason = self.remedy = self.note = None
+        self.policy = self.old_expiry = self.new_expiry = self.due = self.commands_left = self.rotations_left = None
+        self.new_expiry_pending = False
+        self.attention = self.attention_id = self.attention_step = self.attention_remedy = None
 
     def add(self, step, item, result, cloud):
         if item not in self.ids:
@@ -131,6 +155,7 @@ class Cell:
         if not self.steps or self.steps[-1] != step:
             self.steps.append(step)
         self.changed = self.changed or bool(result.get('changed'))
+        self.add_rotation(step, item, result)
         if result.get('failed'):
             if not self.failed:
                 self.failed, self.failed_id, self.failed_step = True, item, step
@@ -141,9 +166,31 @@ class Cell:
         note = result.get('reason') or result.get('msg')
         self.note = str(note) if note else None
 
+    def add_rotation(self, step, item, result):
+        if self.old_expiry is None and result.get('old_expiry'):
+            self.old_expiry = str(result['old_expiry'])
+        if result.get('new_expiry'):
+            self.new_expiry, self.new_expiry_pending = str(result['new_expiry']), False
+        elif result.get('new_expiry_pending'):
+            self.new_expiry, self.new_expiry_pending = None, True
+        for key in ('policy', 'commands_left', 'rotations_left'):
+            if result.get(key) is not None:
+                setattr(self, key, result[key])
+        if result.get('due') is not None:
+            self.due = bool(self.due) or bool(result['due'])
+        if result.get('attention') and self.attention is None:
+            self.attention, self.attention_id, self.attention_step = str(result['attention']), item, step
+            # a failed result's remedy is the failure's; the warning then gets the general one
+            self.attention_remedy = str(result['remedy']) if result.get('remedy') and not result.get('failed') else WARNING_REMEDY
+
     @property
     def phase(self):
         return NEEDS_ATTENTION if self.failed else self.reached
+
+    @property
+    def outside_window(self):
+        """Not due, and nothing to show: not changed, not failed, not waiting, no warning."""
+        return self.due is False and not (self.changed or self.failed or self.waiting or self.attention)
 
     def view(self):
         """The cell in the JSON file and the module's result."""
@@ -153,6 +200,12 @@ class Cell:
             view.update(reached=self.reached, reason=self.reason, remedy=self.remedy)
         elif self.note:
             view['note'] = self.note
+        for key in ROTATION_FIELDS:
+            value = getattr(self, key)
+            if value is not None and (value is not False or key == 'due'):
+                view[key] = value
+        if self.attention:
+            view['attention_remedy'] = self.attention_remedy
         return view
 
 
@@ -173,7 +226,7 @@ def merge(steps, serials):
         if step.get('error') or step['results']:
             clouds.setdefault(cloud, None)  # a cloud that no step reported on gets no column
         if step.get('error'):
-            step_failures.append(dict(serial=None, device=None, cloud=cloud, id=None, phase='', step=name, reason=step['error'],
+            step_failures.append(dict(severity=FAILED, serial=None, device=None, cloud=cloud, id=None, phase='', step=name, reason=step['error'],
                                       remedy=remedy_for(step['error'], cloud, STEP_REMEDY)))
         for result in step['results']:
             item = str(result.get('item'))
@@ -192,7 +245,7 @@ def merge(steps, serials):
     return list(rows.values()), order, step_failures
 
 
-def verdict_text(done, total, waiting, attention, step_failures, done_word):
+def verdict_text(done, total, waiting, attention, step_failures, warnings, done_word):
     parts = ['{:,} of {:,} {}'.format(done, total, done_word)]
     if waiting:
         parts.append('{:,} waiting for the device'.format(waiting))
@@ -200,34 +253,93 @@ def verdict_text(done, total, waiting, attention, step_failures, done_word):
         parts.append('{:,} need{} attention'.format(attention, 's' if attention == 1 else ''))
     if step_failures:
         parts.append('{:,} step{} failed'.format(step_failures, '' if step_failures == 1 else 's'))
+    if warnings:
+        parts.append('{:,} warning{}'.format(warnings, '' if warnings == 1 else 's'))
     return ' · '.join(parts)
 
 
 def causes(attention):
-    """What needs attention grouped by what happened (cloud, step, reason without the device's id, remedy), most devices first.
+    """What needs attention grouped by what happened (severity, cloud, step, reason without the device's id, remedy).
 
     At thousands of devices one cause (a credential, a cloud out of reach) fails hundreds of them with the same words. Each
-    entry of ``attention`` gets the number of its cause (``cause``, from 1)."""
+    entry of ``attention`` gets the number of its cause (``cause``, from 1); failures come first, then warnings, each with
+    the most devices first."""
     groups, keys = {}, []
     for entry in attention:
         reason = entry['reason']
         if entry['id'] and len(entry['id']) > 3:
             reason = reason.replace(entry['id'], '(the device)')
-        key = (entry['cloud'], entry['step'], reason, entry['remedy'])
+        key = (entry['severity'], entry['cloud'], entry['step'], reason, entry['remedy'])
         groups[key] = groups.get(key, 0) + 1
         keys.append(key)
-    ordered = sorted(groups, key=lambda key: -groups[key])
+    ordered = sorted(groups, key=lambda key: (key[0] != FAILED, -groups[key]))
     numbers = dict((key, number) for number, key in enumerate(ordered, 1))
     for entry, key in zip(attention, keys):
         entry['cause'] = numbers[key]
-    return [dict(cause=numbers[key], devices=groups[key], cloud=key[0], step=key[1], reason=key[2], remedy=key[3]) for key in ordered]
+    return [dict(cause=numbers[key], devices=groups[key], severity=key[0], cloud=key[1], step=key[2], reason=key[3], remedy=key[4])
+            for key in ordered]
 
 
-def build(steps, serials, done_word=DONE):
-    """The report of ``steps`` (flattened by lean_step) without its run facts: verdict, counts, what needs attention, rows."""
+def attention_entry(severity, row, cloud, cell):
+    failed = severity == FAILED
+    return dict(severity=severity, serial=row['serial'], device=row['device'], cloud=cloud,
+                id=cell.failed_id if failed else cell.attention_id, phase=cell.reached if failed else cell.phase,
+                step=cell.failed_step if failed else cell.attention_step, reason=cell.reason if failed else cell.attention,
+                remedy=cell.remedy if failed else cell.attention_remedy)
+
+
+class Outside:
+    """The devices of one cloud outside the rotation window: how many, and the one whose certificate expires first."""
+
+    def __init__(self):
+        self.devices, self.nearest = 0, None
+
+    def add(self, row, cell):
+        self.devices += 1
+        # ISO 8601 UTC strings of one format sort as their dates do
+        if cell.old_expiry and (self.nearest is None or cell.old_expiry < self.nearest[0]):
+            self.nearest = (cell.old_expiry, row['device'], cell.ids[0] if cell.ids else None)
+
+    def view(self):
+        expiry, device, ident = self.nearest or (None, None, None)
+        return dict(devices=self.devices, nearest_expiry=expiry, nearest_device=device, nearest_id=ident)
+
+
+def rotation_outcome(cell):
+    """What the rotation did with one certificate in the window (or with a warning): failed, rotated, requested (the certificate
+    comes at the next heartbeat), pending (requested by an earlier run), or skipped (not rotated, see its reason)."""
+    if cell.failed:
+        return FAILED
+    if cell.changed:
+        return 'requested' if cell.new_expiry_pending or cell.waiting else 'rotated'
+    if cell.waiting:
+        return 'pending'
+    return 'skipped'
+
+
+def cell_view(cell, rotation):
+    """The cell in the JSON file; in a rotation report with its ``outcome`` (see rotation_outcome, or ``outside``)."""
+    view = cell.view()
+    if rotation:
+        view['outcome'] = 'outside' if cell.outside_window else rotation_outcome(cell)
+    return view
+
+
+# the outcomes counted per cloud (those outside the window are counted by Outside)
+ROTATION_OUTCOMES = (FAILED, 'rotated', 'requested', 'pending', 'skipped')
+
+
+def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
+    """The report of ``steps`` (flattened by lean_step) without its run facts: verdict, counts, what needs attention, rows.
+
+    In a rotation report a device whose every cell is outside the window is counted (per cloud, with the nearest expiry)
+    and gets no row."""
     rows, clouds, step_failures = merge(steps, serials)
+    rotation = kind == ROTATION
     counts = dict((cloud, dict(total=0, changed=0, waiting=0, needs_attention=0, phases={})) for cloud in clouds)
-    attention, waiting, devices = list(step_failures), [], []
+    outcomes = dict((cloud, dict((word, 0) for word in ROTATION_OUTCOMES + ('warnings',))) for cloud in clouds)
+    outside = dict((cloud, Outside()) for cloud in clouds)
+    failures, warnings, waiting, devices = list(step_failures), [], [], []
     tally = {DONE: 0, WAITING: 0, ATTENTION: 0}
     for row in rows:
         cells = row['cells']
@@ -241,16 +353,31 @@ def build(steps, serials, done_word=DONE):
             count['needs_attention'] += cell.failed
             count['phases'][cell.phase] = count['phases'].get(cell.phase, 0) + 1
             if cell.failed:
-                attention.append(dict(serial=row['serial'], device=row['device'], cloud=cloud, id=cell.failed_id, phase=cell.reached,
-                                      step=cell.failed_step, reason=cell.reason, remedy=cell.remedy))
+                failures.append(attention_entry(FAILED, row, cloud, cell))
+            if cell.attention:
+                warnings.append(attention_entry(WARNING, row, cloud, cell))
+                outcomes[cloud]['warnings'] += 1
+            if rotation:
+                if cell.outside_window:
+                    outside[cloud].add(row, cell)
+                else:
+                    outcomes[cloud][rotation_outcome(cell)] += 1
+        if rotation and all(cell.outside_window for cell in cells.values()):
+            continue
         ordered = [(cloud, cells[cloud]) for cloud in clouds if cloud in cells]
         if verdict == WAITING:
             waiting.append(dict(serial=row['serial'], device=row['device'], clouds=dict((c, cell.phase) for c, cell in ordered)))
         devices.append(dict(serial=row['serial'], device=row['device'], verdict=verdict, changed=any(c.changed for dummy, c in ordered),
-                            clouds=dict((c, cell.view()) for c, cell in ordered)))
+                            clouds=dict((c, cell_view(cell, rotation)) for c, cell in ordered)))
     total = len(rows)
-    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], len(step_failures), done_word),
+    attention = failures + warnings
+    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], len(step_failures), len(warnings), done_word),
                    total=total, done=tally[DONE], waiting=tally[WAITING], needs_attention=tally[ATTENTION],
-                   step_failures=len(step_failures), changed=sum(1 for d in devices if d['changed']))
-    return dict(verdict=verdict, complete=tally[WAITING] == 0, clouds=[dict(key=c, label=cloud_label(c)) for c in clouds],
-                counts=counts, needs_attention=attention, attention_causes=causes(attention), waiting=waiting, devices=devices)
+                   step_failures=len(step_failures), warnings=len(warnings),
+                   changed=sum(1 for row in rows if any(cell.changed for cell in row['cells'].values())))
+    report = dict(verdict=verdict, complete=tally[WAITING] == 0, clouds=[dict(key=c, label=cloud_label(c)) for c in clouds],
+                  counts=counts, needs_attention=attention, attention_causes=causes(attention), waiting=waiting, devices=devices)
+    if rotation:
+        report['rotation'] = dict(window_days=window_days, clouds=dict(
+            (cloud, dict(outcomes[cloud], outside_window=outside[cloud].view())) for cloud in clouds))
+    return report

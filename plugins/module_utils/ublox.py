@@ -151,6 +151,14 @@ def parse_date(text):
     return moment.timestamp()
 
 
+def iso_utc(text):
+    """A u-blox date as ISO 8601 UTC with whole seconds (``2026-04-20T19:00:36Z``), or None when it is not a date."""
+    stamp = parse_date(text)
+    if stamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
 def parse_error(body):
     """u-blox error bodies are ``{"message": ...}`` (some samples spell it ``Message``)."""
     if isinstance(body, dict):
@@ -310,6 +318,25 @@ class UbloxClient:
     def ca_devices(self, name):
         """The devices holding a certificate from Root CA ``name`` (all pages)."""
         return self.list_all('/ztp/rootca/device/get', 'Devices', {'CAName': name})
+
+    def ca_users(self, name, concurrency=4):
+        """What keeps u-blox from deleting Root CA ``name`` (seed 002 /ztp/rootca/delete: it is linked to a device profile, or
+        set in the current or desired properties of a device).
+
+        Returns ``{"device_profiles": [uid, ...], "holders": n, "devices": {rot: ZTP record}}``. The holders are counted
+        with one call; only when there are none (and no profile links it) are the devices of the account read (every
+        page of the device list, then their ZTP info, 100 per call) to find those whose desired certificate properties
+        name the Root CA, such as a device between the two heartbeats of an update. ``devices`` is filled only then.
+        """
+        holders = (self.call('/ztp/rootca/device/get', {'CAName': name, 'PageNumber': 1}) or {}).get('TotalRecords') or 0
+        profiles = sorted(uid for uid, profile in self.device_profiles().items() if profile.get('CAName') == name)
+        users = {}
+        if not holders and not profiles:
+            for rot, record in self.device_info(self.device_ids(), options=('ZTP',), concurrency=concurrency).items():
+                ztp = record.get('ZTP') or {}
+                if name in (((ztp.get('CurrentProperties') or {}).get('CAName')), (ztp.get('DesiredProperties') or {}).get('CAName')):
+                    users[rot] = ztp
+        return dict(device_profiles=profiles, holders=holders, devices=users)
 
     def crls(self, names):
         """{CAName: {"CRL", "RevokedSerialNumbers"}} for the named Root CAs."""

@@ -26,6 +26,13 @@ description:
     lists what needs attention with what to do about it, then the devices waiting for the device, then every device.
   - Results of steps without phases (the C(certificate_rotation) role) are shown in plain words, for example C(acted) as
     V(changed), C(done) as V(up to date), C(pending) as V(pending (next heartbeat)) (waiting for the device).
+  - An outcome with C(attention) (a warning that fails nothing, for example a revoked certificate or a device near nRF Cloud's
+    command limit) is listed under what needs attention as a warning, with its C(remedy). Warnings are counted apart from
+    failures and do not make RV(report.needs_attention_total) grow.
+  - "With O(kind=rotation) the page shows per device and cloud the certificate's old expiry, its new expiry (or V(at next
+    heartbeat)), the policy and what the run did with it and why, the devices with a new certificate first; the devices outside
+    the rotation window (C(due=false), not changed, not failed, no warning) get no row but a line per cloud with their number and
+    the nearest expiry. See RV(report.rotation)."
   - The report describes a run rather than a managed state, so the module reports C(changed=false).
   - Used by the C(factory_onboarding) and C(certificate_rotation) roles.
 extends_documentation_fragment:
@@ -106,8 +113,9 @@ options:
             runs are left out.
           - Taking the registered results as they are spares the play from flattening thousands of outcomes in Jinja. Only
             C(item), C(changed), C(failed), C(msg), C(phase), C(waiting), C(remedy), C(status), C(action) and C(reason) of
-            each outcome are used, and the module's action plugin drops the rest (certificates, command histories,
-            invocations) on the controller before the module runs.
+            each outcome are used, with the rotation's C(policy), C(old_expiry), C(new_expiry), C(new_expiry_pending),
+            C(due), C(attention), C(commands_left) and C(rotations_left); the module's action plugin drops the rest
+            (certificates, command histories, invocations) on the controller before the module runs.
         type: list
         elements: dict
         default: []
@@ -116,6 +124,9 @@ options:
           - Per-device outcomes given directly, each with C(item) (the id in that cloud), C(changed), C(failed), C(msg) (why
             it failed), C(phase) and C(waiting) (the next step is the device's), and optionally C(remedy) (what a person should
             do). An outcome without C(phase) may give C(status) or C(action) and C(reason) instead.
+          - A rotation outcome may add C(policy), C(old_expiry) and C(new_expiry) (ISO 8601 UTC), C(new_expiry_pending) (the
+            new certificate comes at the device's next heartbeat), C(due) (the certificate expires within the window),
+            C(attention) (a warning, with C(remedy)), C(commands_left) and C(rotations_left).
         type: list
         elements: dict
         default: []
@@ -134,6 +145,18 @@ options:
     description: File mode of the report files (not of the latest links, which are symbolic links).
     type: raw
     default: '0600'
+  kind:
+    description:
+      - V(batch) reports each device's phase per cloud (the C(factory_onboarding) role).
+      - V(rotation) reports each device's certificates - policy, old and new expiry, what was done and why - and counts the
+        devices outside the rotation window instead of listing them (the C(certificate_rotation) role).
+    type: str
+    choices: [batch, rotation]
+    default: batch
+  window_days:
+    description:
+      - With O(kind=rotation), the rotation window in days, for the words of the page (V(outside the 30-day window)).
+    type: int
   return_devices:
     description:
       - Also return every device row in RV(report.devices). They are always in the files; leave this off for large batches
@@ -195,6 +218,21 @@ EXAMPLES = r'''
     msg: the batch is complete
   when: report.report.complete
 
+- name: Write the report of a certificate rotation
+  iotops.provisioning.batch_report:
+    path: "{{ playbook_dir }}/reports"
+    name: certificate-rotation-2026-06-01
+    title: Certificate rotation
+    done_word: up to date
+    kind: rotation
+    window_days: 30
+    steps:
+      - vendor: nrfcloud
+        step: rotate client certificate
+        runs: "{{ nrf_rotated.results }}"
+    serials: "{{ manifest.serials }}"
+  register: rotation_report
+
 - name: List every device (a small batch)
   iotops.provisioning.batch_report:
     path: /var/lib/factory/reports
@@ -248,6 +286,9 @@ report:
         done_word:
           description: O(done_word).
           type: str
+        kind:
+          description: O(kind).
+          type: str
       sample:
         title: Factory onboarding
         batch: b47
@@ -259,6 +300,7 @@ report:
         awx_job_id: '4711'
         collection_version: 0.1.0
         done_word: onboarded
+        kind: batch
     verdict:
       description: The verdict over the devices (rows).
       type: dict
@@ -282,6 +324,9 @@ report:
         step_failures:
           description: Steps that failed as a whole (they are in RV(report.needs_attention) too).
           type: int
+        warnings:
+          description: Warnings (outcomes with C(attention)); the devices they are about count as done or waiting as usual.
+          type: int
         changed:
           description: Devices this run changed in some cloud.
           type: int
@@ -292,7 +337,12 @@ report:
       description:
         - Short plain lines for the play's output - the verdict line and whether the batch is complete (after
           C(CHECK MODE - nothing was changed:) in check mode), then a line per device or step that needs attention (with what
-          to do) and per device waiting (its waiting clouds), at most 20 of each, followed by how many more the report lists.
+          to do), per warning (with what to do) and per device waiting (its waiting clouds), at most 20 of each, followed by
+          how many more the report lists.
+        - With O(kind=rotation), after the verdict a line that counts the certificates by what the run did, and instead of the
+          waiting devices a line per certificate rotated (C(rotated - SN-1 (nRF Cloud, renew) - 2026-05-20 -> 2027-05-20),
+          with V(at next heartbeat) for a certificate the device takes then) and a line per cloud for the devices outside the
+          window.
       type: list
       elements: str
       sample:
@@ -315,7 +365,8 @@ report:
                phases: {onboarded: 57, waiting for the device: 2, needs attention: 1}}}
     needs_attention:
       description:
-        - What needs a person, step failures first, then per device and cloud - C(serial) (null without one), C(device) (the
+        - What needs a person, step failures first, then the failures per device and cloud, then the warnings - C(severity)
+          (V(failed) or V(warning)), C(serial) (null without one), C(device) (the
           serial, else the id), C(cloud) (the vendor key), C(id) (the id in that cloud), C(phase) (how far the device had got
           there, empty if nowhere), C(step), C(reason) (with the vendor's or the device's own words), C(remedy) (what to do) and
           C(cause) (the number of its cause in RV(report.attention_causes)).
@@ -323,7 +374,8 @@ report:
       type: list
       elements: dict
       sample:
-        - serial: SN-0042
+        - severity: failed
+          serial: SN-0042
           device: SN-0042
           cloud: nrfcloud
           id: nrf-352656100000042
@@ -333,17 +385,22 @@ report:
           remedy: Return the device to the line and check its modem firmware, then run the job again.
           cause: 1
     needs_attention_total:
-      description: The length of the full list of what needs attention (the files hold all of it).
+      description:
+        - The number of failures in the full list of what needs attention (the files hold all of it); the warnings are
+          counted in RV(report.warnings_total). A role fails the run when it is not 0.
+      type: int
+    warnings_total:
+      description: The number of warnings in the full list of what needs attention.
       type: int
     attention_causes:
       description:
-        - What needs attention grouped by cause, most devices first (at most 100) - C(cause) (its number, which each entry of
-          RV(report.needs_attention) names in its C(cause)), C(devices) (how many), C(cloud), C(step), C(reason) (with the
-          device's id left out) and C(remedy).
+        - What needs attention grouped by cause, failures first, most devices first (at most 100) - C(cause) (its number,
+          which each entry of RV(report.needs_attention) names in its C(cause)), C(devices) (how many), C(severity), C(cloud),
+          C(step), C(reason) (with the device's id left out) and C(remedy).
         - One cause often fails many devices at once (a credential, a cloud out of reach); the HTML page then shows it once.
       type: list
       elements: dict
-      sample: [{cause: 1, devices: 250, cloud: nrfcloud, step: claim and provision, reason: 'nrfcloud POST /v1/claimed-devices/(the
+      sample: [{cause: 1, devices: 250, severity: failed, cloud: nrfcloud, step: claim and provision, reason: 'nrfcloud POST /v1/claimed-devices/(the
                device) failed: HTTP 503', remedy: 'nRF Cloud was busy or out of reach: run the job again later; what is done is not done twice.'}]
     waiting:
       description: The devices waiting for the device, each with C(serial), C(device) and C(clouds) (its phase per cloud).
@@ -357,10 +414,26 @@ report:
       description:
         - One row per device - C(serial), C(device), C(verdict) (V(done), V(waiting) or V(needs attention)), C(changed), and
           C(clouds) (per cloud its C(phase), C(waiting), C(failed), C(changed), C(ids), the C(steps) that reported it, and
-          C(note), or C(reached), C(reason) and C(remedy) when it failed).
+          C(note), or C(reached), C(reason) and C(remedy) when it failed; the rotation fields the outcomes gave, C(attention)
+          with C(attention_remedy), and with O(kind=rotation) C(outcome) - V(rotated), V(requested) (the new certificate comes
+          at the next heartbeat), V(pending) (requested by an earlier run), V(skipped), V(failed) or V(outside)).
+        - With O(kind=rotation) the devices outside the window in every cloud are left out (RV(report.rotation) counts them).
       returned: when O(return_devices=true)
       type: list
       elements: dict
+    rotation:
+      description:
+        - Per cloud, what the run did with the certificates (one per device) - C(rotated), C(requested), C(pending),
+          C(skipped), C(failed), C(warnings) - and C(outside_window) (C(devices) outside the window, C(nearest_expiry), and
+          the C(nearest_device) and C(nearest_id) whose certificate expires first among them); and O(window_days).
+      returned: when O(kind=rotation)
+      type: dict
+      sample:
+        window_days: 30
+        clouds:
+          nrfcloud: {rotated: 12, requested: 2, pending: 0, skipped: 0, failed: 1, warnings: 1,
+                     outside_window: {devices: 4600, nearest_expiry: '2026-07-14T08:00:00Z', nearest_device: SN-0179,
+                                      nearest_id: nrf-352656100000179}}
 json_path:
   description: The JSON file written by this run (the C(-check) file in check mode).
   returned: always
@@ -396,11 +469,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
-from ansible_collections.iotops.provisioning.plugins.module_utils._report import ATTENTION, DONE, WAITING, build, lean_step
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import (
+    ATTENTION, BATCH, DONE, FAILED, ROTATION, WAITING, WARNING, build, lean_step)
 
 RETURNED_ENTRIES = 100  # of needs_attention and waiting in the task result; the files hold all
 CONSOLE_ENTRIES = 20  # of each in the lines for the play's output
 OPEN_ROWS = 200  # a table of devices longer than this starts folded
+# except the rotation's new certificates, the table the page is for: a daily rotation of a large fleet rotates a few hundred
+ROTATED_OPEN_ROWS = 1000
 STAMP = '%Y%m%dT%H%M%SZ'
 EXTENSIONS = ('json', 'html')
 
@@ -426,10 +502,16 @@ STYLE = (
     'td.b{background:var(--badbg);color:var(--bad);font-weight:700}td.w{background:var(--waitbg);color:var(--wait)}'
     'td.o{color:var(--ok)}td.n{color:#9aa1ab}td.x{color:var(--mute)}'
     'td.r{min-width:24ch}.nw{white-space:nowrap}td.d{min-width:18ch}'
+    'b.sev{display:inline-block;padding:0 6px;border-radius:3px;white-space:nowrap}'
+    'b.f{background:var(--bad);color:#fff}b.w{background:#f0b400;color:#1d2127}'
+    'tr.s td:not([rowspan]){border-bottom:1px dotted var(--line)}td.o b{font-weight:700}'
+    'span.exp{color:var(--bad);font-weight:700}p.outside{margin:6px 0 0;font-size:15px}'
+    'td small{display:block;color:var(--mute);font-size:12px}td.rr{min-width:26ch}td.p{min-width:16ch}'
     '@media (max-width:900px){.facts{grid-template-columns:max-content 1fr}}'
 )
 
 CELL_CLASS = {ATTENTION: 'b', WAITING: 'w', DONE: 'o'}
+SEVERITY_BADGE = {FAILED: '<b class="sev f">failed</b>', WARNING: '<b class="sev w">warning</b>'}
 VERDICT_CLASS = {ATTENTION: 'v-bad', WAITING: 'v-wait', DONE: 'v-done'}
 NO_IDENTITY = '–'
 
@@ -459,7 +541,7 @@ def run_facts(params, check_mode, now):
                 started=iso(started) if started is not None else None, finished=iso(now),
                 duration_seconds=round(now - started, 1) if started is not None else None,
                 awx_job_id=params['awx_job_id'] or None, collection_version=params['collection_version'] or None,
-                done_word=params['done_word'])
+                done_word=params['done_word'], kind=params['kind'])
 
 
 # --------------------------------------------------------------------------- the HTML page
@@ -496,18 +578,21 @@ def table(head, rows):
 
 
 def section(title, count, body, is_open, note='', ident=None):
-    """A part of the page that can be folded, its heading with the number of its entries (when ``count`` is not None).
+    """A part of the page that can be folded, its heading with the number of its entries (when ``count`` is not None; a text
+    such as C(2 failed · 3 warnings) is shown as it is).
 
     ``ident`` names it for links such as C(report.html#waiting)."""
     return '<details%s%s><summary>%s%s</summary>%s%s</details>' % (
         ' id=' + ident if ident else '', ' open' if is_open else '', esc(title),
-        '' if count is None else ' <span>(%s%s)</span>' % ('{:,}'.format(count), '' if is_open else ' - folded, click to open'),
+        '' if count is None else ' <span>(%s%s)</span>' % (count if isinstance(count, str) else '{:,}'.format(count),
+                                                           '' if is_open else ' - folded, click to open'),
         '<p class=note>%s</p>' % esc(note) if note else '', body)
 
 
 def header_html(report):
     run, verdict = report['run'], report['verdict']
-    level = ATTENTION if verdict['needs_attention'] or verdict['step_failures'] else WAITING if verdict['waiting'] else DONE
+    level = (ATTENTION if verdict['needs_attention'] or verdict['step_failures'] else
+             WAITING if verdict['waiting'] or verdict['warnings'] else DONE)
     parts = []
     if run['check_mode']:
         parts.append('<div class=check>CHECK MODE - nothing was changed. This report shows what a real run would do; the latest '
@@ -515,9 +600,11 @@ def header_html(report):
     title = run['title'] + (' - ' + run['batch'] if run['batch'] else '')
     parts.append('<main><h1>%s</h1>' % esc(title))
     sub = completion(report)[3:].capitalize() + '.'
-    parts.append('<p class="verdict %s">%s<small>%s %s %s.</small></p>' % (
-        VERDICT_CLASS[level], esc(verdict['text']), esc(sub), '{:,}'.format(verdict['changed']),
-        'would be changed by a real run' if run['check_mode'] else 'changed in this run'))
+    if 'rotation' in report:
+        sub = '%s %s.' % (sub, rotation_text(report).capitalize())
+    else:
+        sub = '%s %s %s.' % (sub, '{:,}'.format(verdict['changed']), 'would be changed by a real run' if run['check_mode'] else 'changed in this run')
+    parts.append('<p class="verdict %s">%s<small>%s</small></p>' % (VERDICT_CLASS[level], esc(verdict['text']), esc(sub)))
     facts = (('Run', 'check mode (nothing was changed)' if run['check_mode'] else 'real run'),
              ('Batch', run['batch'] or 'not given'), ('Started', when_text(run['started'])),
              ('Duration', duration_text(run['duration_seconds'])), ('Report made', when_text(run['finished'])),
@@ -528,6 +615,8 @@ def header_html(report):
 
 
 def counts_html(report):
+    if 'rotation' in report:
+        return rotation_counts_html(report)
     rows = []
     for cloud in report['clouds']:
         count = report['counts'][cloud['key']]
@@ -545,24 +634,29 @@ def attention_html(report):
         return section('Needs attention', 0, '<p>Nothing needs a person.</p>', True, ident='attention')
     labels = dict((c['key'], c['label']) for c in report['clouds'])
     note = 'A person must act on these; the other devices were worked as far as they could go.'
-    if len(causes) == len(entries):
-        rows = ['<tr><td class=d>%s</td><td class=nw>%s</td><td class=nw>%s</td><td>%s</td><td class=r>%s</td><td class=r>%s</td></tr>' % (
-            device_label(entry), esc(labels.get(entry['cloud'], entry['cloud'])), esc(entry['id'] or ''), esc(entry['step']),
-            esc(entry['reason']), esc(entry['remedy'])) for entry in entries]
-        return section('Needs attention', len(rows), table(('Device', 'Cloud', 'Id there', 'Step', 'Reason', 'What to do'), rows), True, note,
-                       ident='attention')
-    # several devices for one cause: the causes with their remedies first, then each device with the number of its cause
-    by_cause = table(('Cause', 'Devices', 'Cloud', 'Step', 'Reason', 'What to do'), [
-        '<tr><td>%d</td><td>%s</td><td class=nw>%s</td><td>%s</td><td class=r>%s</td><td class=r>%s</td></tr>' % (
-            cause['cause'], '{:,}'.format(cause['devices']), esc(labels.get(cause['cloud'], cause['cloud'])), esc(cause['step']),
-            esc(cause['reason']), esc(cause['remedy'])) for cause in causes])
-    rows = ['<tr><td class=d>%s</td><td class=nw>%s</td><td class=nw>%s</td><td>%s</td><td>%d</td></tr>' % (
-        device_label(entry), esc(labels.get(entry['cloud'], entry['cloud'])), esc(entry['id'] or ''), esc(entry['step']),
-        entry['cause']) for entry in entries]
-    each = section('Each device', len(rows), table(('Device', 'Cloud', 'Id there', 'Step', 'Cause'), rows), len(rows) <= OPEN_ROWS)
-    return section('Needs attention', len(rows), by_cause + each, True,
-                   note + ' By cause first (the reason with the device\'s id left out), then each device with the number of its cause.',
-                   ident='attention')
+    warnings = sum(1 for entry in entries if entry['severity'] == WARNING)
+    count = len(entries)
+    if warnings:
+        note += ' A failure fails the run; a warning does not, but needs a person all the same.'
+        count = '{:,} failed · {:,} warning{}'.format(len(entries) - warnings, warnings, '' if warnings == 1 else 's')
+    head = ('', 'Device', 'Cloud', 'Id there', 'Step', 'Reason', 'What to do')
+    shared = dict((cause['cause'], cause) for cause in causes if cause['devices'] > 1)
+    rows = ['<tr><td>%s</td><td class=d>%s</td><td class=nw>%s</td><td class=nw>%s</td><td>%s</td>%s</tr>' % (
+        SEVERITY_BADGE[entry['severity']], device_label(entry), esc(labels.get(entry['cloud'], entry['cloud'])), esc(entry['id'] or ''),
+        esc(entry['step']), '<td colspan=2>cause %d (above)</td>' % entry['cause'] if entry['cause'] in shared else
+        '<td class=r>%s</td><td class=r>%s</td>' % (esc(entry['reason']), esc(entry['remedy']))) for entry in entries]
+    if not shared:
+        return section('Needs attention', count, table(head, rows), True, note, ident='attention')
+    # one cause of several devices: the shared causes with their remedies first, then each device with its cause or its own reason
+    by_cause = table(('Cause', '', 'Devices', 'Cloud', 'Step', 'Reason', 'What to do'), [
+        '<tr><td>%d</td><td>%s</td><td>%s</td><td class=nw>%s</td><td>%s</td><td class=r>%s</td><td class=r>%s</td></tr>' % (
+            cause['cause'], SEVERITY_BADGE[cause['severity']], '{:,}'.format(cause['devices']),
+            esc(labels.get(cause['cloud'], cause['cloud'])), esc(cause['step']), esc(cause['reason']), esc(cause['remedy']))
+        for cause in shared.values()])
+    each = section('Each device', len(rows), table(head, rows), len(rows) <= OPEN_ROWS)
+    return section('Needs attention', count, by_cause + each, True,
+                   note + ' The causes shared by several devices first (the reason with the device\'s id left out), then each device '
+                   'with the number of its cause or its own reason.', ident='attention')
 
 
 def device_label(entry):
@@ -591,13 +685,183 @@ def devices_html(report):
                    len(rows) <= OPEN_ROWS, note, ident='devices')
 
 
+# --------------------------------------------------------------------------- the rotation's parts
+
+def window_text(report):
+    days = report['rotation']['window_days']
+    return 'the %d-day window' % days if days is not None else 'the window'
+
+
+def rotation_totals(report):
+    totals = {}
+    for per_cloud in report['rotation']['clouds'].values():
+        for key, value in per_cloud.items():
+            if key != 'outside_window':
+                totals[key] = totals.get(key, 0) + value
+        totals['outside'] = totals.get('outside', 0) + per_cloud['outside_window']['devices']
+    return totals
+
+
+def rotation_text(report):
+    """What the rotation did, in certificates (one per device and cloud): e.g. certificates: 12 rotated · 3 new at the next
+    heartbeat · 40 outside the 30-day window."""
+    totals, check = rotation_totals(report), report['run']['check_mode']
+    parts = ['certificates: {:,} {}'.format(totals.get('rotated', 0), 'would be rotated' if check else 'rotated')]
+    for key, words in (('requested', 'new at the next heartbeat'), ('pending', 'still pending (next heartbeat)'),
+                       ('skipped', 'skipped'), (FAILED, FAILED)):
+        if totals.get(key):
+            parts.append('{:,} {}'.format(totals[key], words))
+    if totals.get('outside'):
+        parts.append('{:,} outside {}'.format(totals['outside'], window_text(report)))
+    return ' · '.join(parts)
+
+
+def outside_line(report, cloud):
+    """``N outside the 30-day window, nearest expiry <date> (<device>)`` for one cloud, or None when there are none."""
+    outside = report['rotation']['clouds'][cloud]['outside_window']
+    if not outside['devices']:
+        return None
+    line = '{:,} outside {}'.format(outside['devices'], window_text(report))
+    if outside['nearest_expiry']:
+        line += ', nearest expiry %s (%s)' % (day(outside['nearest_expiry']), outside['nearest_device'])
+    return line
+
+
+def day(stamp):
+    """The date of an ISO 8601 time, which is what a person plans with (the JSON file keeps the time)."""
+    return str(stamp)[:10]
+
+
+def expiry_html(stamp, now):
+    if not stamp:
+        return ''
+    text = '<span class=nw title="%s">%s</span>' % (esc(stamp), esc(day(stamp)))
+    return text + (' <span class=exp>expired</span>' if str(stamp) < now else '')
+
+
+def policy_html(cell):
+    """The policy, and under it how many more rotations of it the device can take (nRF Cloud's command limit)."""
+    text = esc(cell.get('policy') or '')
+    left = cell.get('rotations_left')
+    if left is not None:
+        commands = cell.get('commands_left')
+        budget = '' if commands is None else ' · %d command%s left' % (commands, '' if commands == 1 else 's')
+        text += '<small>%d more rotation%s%s</small>' % (left, '' if left == 1 else 's', budget)
+    return text
+
+
+# the action column: word, class of the cell; the first of a row's outcomes in this order sorts it
+OUTCOME_CELL = {FAILED: ('failed', 'b'), 'rotated': ('rotated', 'o'), 'requested': ('requested', 'w'),
+                'pending': ('pending (next heartbeat)', 'w'), 'skipped': ('skipped', 'x'), 'outside': ('not due', 'n')}
+OUTCOME_ORDER = dict((word, rank) for rank, word in enumerate((FAILED, WARNING, 'rotated', 'requested', 'pending', 'skipped', 'outside')))
+
+
+def certificate_cell(cell):
+    """Whether a cell is about a certificate (the rotation modules' fields), not a Root CA created or deleted on the way."""
+    return any(key in cell for key in ('policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due'))
+
+
+def rotation_cell_html(report, cell, outcome):
+    """Action, policy, old expiry, new expiry and reason of one certificate."""
+    now, check = report['run']['finished'], report['run']['check_mode']
+    word, css = OUTCOME_CELL[outcome]
+    if not certificate_cell(cell):
+        word = cell['phase']
+    elif check and outcome in ('rotated', 'requested'):
+        word = 'would rotate' if outcome == 'rotated' else 'would request'
+    action = '<b>%s</b>' % esc(word) if outcome == 'rotated' else esc(word)
+    if cell.get('attention'):
+        action, css = '%s %s' % (action, SEVERITY_BADGE[WARNING]), 'w'
+    if cell.get('new_expiry'):
+        new = '<b>%s</b>' % expiry_html(cell['new_expiry'], now)
+    elif cell.get('new_expiry_pending') or (outcome in ('requested', 'pending') and certificate_cell(cell)):
+        new = 'at next heartbeat'
+    else:
+        new = ''
+    if cell['failed']:
+        reason = cell['reason']
+    elif outcome == 'outside':
+        reason = cell.get('note') or 'outside %s' % window_text(report)
+    else:
+        reason = '; '.join(text for text in (cell.get('attention'), cell.get('note')) if text)
+    return '<td class=%s>%s</td><td class=p>%s</td><td class=nw>%s</td><td>%s</td><td class=rr>%s</td>' % (
+        css, action, policy_html(cell), expiry_html(cell.get('old_expiry'), now), new, esc(reason))
+
+
+def rotation_rows(report, rows):
+    """A device's clouds as sub-rows under one device cell."""
+    html = []
+    for row in rows:
+        clouds = [(c, row['clouds'][c['key']]) for c in report['clouds'] if c['key'] in row['clouds']]
+        for index, (cloud, cell) in enumerate(clouds):
+            first = '<td class=d rowspan=%d>%s</td>' % (len(clouds), esc(row['device'])) if index == 0 else ''
+            html.append('<tr%s>%s<td class=nw>%s</td><td class=nw>%s</td>%s</tr>' % (
+                ' class=s' if index < len(clouds) - 1 else '', first, esc(cloud['label']), esc(', '.join(cell['ids'])),
+                rotation_cell_html(report, cell, cell['outcome'])))
+    return html
+
+
+def row_rank(row):
+    return min(OUTCOME_ORDER[WARNING if cell.get('attention') and not cell['failed'] else cell['outcome']]
+               for cell in row['clouds'].values())
+
+
+ROTATION_HEAD = ('Device', 'Cloud', 'Id there', 'Action', 'Policy', 'Old expiry', 'New expiry', 'Reason')
+
+
+def rotation_devices_html(report):
+    """Two tables of one row per device (a sub-row per cloud): the devices with a new certificate, then the others in the window."""
+    rotated = [row for row in report['devices'] if row['changed']]
+    others = sorted((row for row in report['devices'] if not row['changed']), key=row_rank)
+    check = report['run']['check_mode']
+    parts = [section('New certificates' if not check else 'Certificates a real run would rotate', len(rotated),
+                     table(ROTATION_HEAD, rotation_rows(report, rotated)) if rotated else '<p>No certificate was rotated.</p>',
+                     len(rotated) <= ROTATED_OPEN_ROWS,
+                     'New expiry: the new certificate is valid until then; "at next heartbeat": u-blox or the device issues it at '
+                     'the device\'s next security heartbeat or connection, and a later run shows its date.', ident='rotated')]
+    if others:
+        parts.append(section('Not rotated in this run', len(others), table(ROTATION_HEAD, rotation_rows(report, others)),
+                             len(others) <= OPEN_ROWS,
+                             'Failed, with a warning, still pending from an earlier run, or skipped: the reason says why.',
+                             ident='devices'))
+    lines = [line for line in (outside_line(report, c['key']) for c in report['clouds']) if line]
+    if lines:
+        outside = sum(report['rotation']['clouds'][c['key']]['outside_window']['devices'] for c in report['clouds'])
+        parts.append(section('Outside the window', '{:,} certificate{}'.format(outside, '' if outside == 1 else 's'),
+                             ''.join('<p class=outside>%s: %s.</p>' % (esc(c['label']), esc(outside_line(report, c['key'])))
+                                     for c in report['clouds'] if outside_line(report, c['key'])),
+                             True, 'Not due: their certificates expire after %s. They get no row each.' % window_text(report),
+                             ident='outside'))
+    return ''.join(parts)
+
+
+def rotation_counts_html(report):
+    """Per cloud: what the rotation did with the certificates, and those outside the window."""
+    rows, lines = [], []
+    for cloud in report['clouds']:
+        per_cloud = report['rotation']['clouds'][cloud['key']]
+        rows.append('<tr><td>%s</td>%s</tr>' % (esc(cloud['label']), ''.join(
+            '<td>%s</td>' % '{:,}'.format(n) for n in (
+                report['counts'][cloud['key']]['total'], per_cloud['rotated'], per_cloud['requested'] + per_cloud['pending'],
+                per_cloud['skipped'], per_cloud[FAILED], per_cloud['warnings'], per_cloud['outside_window']['devices']))))
+        line = outside_line(report, cloud['key'])
+        if line:
+            lines.append('<p class=outside><b>%s:</b> %s.</p>' % (esc(cloud['label']), esc(line)))
+    rotated = 'Would rotate' if report['run']['check_mode'] else 'Rotated'
+    head = ('Cloud', 'Devices', rotated, 'At next heartbeat', 'Skipped', 'Failed', 'Warnings', 'Outside ' + window_text(report))
+    return section('Per cloud', None, table(head, rows) + ''.join(lines), True, ident='clouds')
+
+
 def render_html(report):
     """The self-contained page: inline CSS, no script, no external resource, every value escaped."""
     title = '%s %s: %s' % (report['run']['title'], report['run']['batch'], report['verdict']['text'])
     parts = ['<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">'
              '<title>%s</title><style>%s</style></head><body>' % (esc(title), STYLE)]
     parts.extend(header_html(report))
-    parts.extend((counts_html(report), attention_html(report), waiting_html(report), devices_html(report)))
+    if 'rotation' in report:
+        parts.extend((counts_html(report), attention_html(report), rotation_devices_html(report)))
+    else:
+        parts.extend((counts_html(report), attention_html(report), waiting_html(report), devices_html(report)))
     parts.append('</main></body></html>\n')
     return ''.join(parts)
 
@@ -718,26 +982,64 @@ def completion(report):
         return ' - not complete: run the job again later for the devices that are waiting'
     if report['verdict']['needs_attention'] or report['verdict']['step_failures']:
         return ' - no device is waiting: the rest needs a person (see what to do), then run the job again'
+    if report['verdict']['warnings']:
+        return ' - complete, with warnings that need a person (see what to do)'
     return ' - complete'
 
 
+def more(entries, what):
+    """The first CONSOLE_ENTRIES of ``entries`` and, when there are more, a line that says how many."""
+    lines = list(entries[:CONSOLE_ENTRIES])
+    if len(entries) > CONSOLE_ENTRIES:
+        lines.append('... and {:,} more {}: see the report'.format(len(entries) - CONSOLE_ENTRIES, what))
+    return lines
+
+
 def console_lines(report):
-    """Short plain lines for the play's output: the verdict, then what needs a person and what waits (the first few)."""
+    """Short plain lines for the play's output: the verdict, then what needs a person and what waits (the first few).
+
+    A rotation report lists instead of the waiting devices the certificates rotated with their old and new expiry, and the
+    devices outside the window per cloud."""
     labels = dict((c['key'], c['label']) for c in report['clouds'])
     first = report['verdict']['text'] + completion(report)
     lines = [('CHECK MODE - nothing was changed: ' if report['run']['check_mode'] else '') + first]
-    for entry in report['needs_attention'][:CONSOLE_ENTRIES]:
-        where = entry['device'] if entry['device'] is not None else 'the whole step'
-        lines.append('needs attention: %s (%s, %s): %s - what to do: %s' % (
-            where, labels.get(entry['cloud'], entry['cloud']), entry['step'], entry['reason'], entry['remedy']))
-    if len(report['needs_attention']) > CONSOLE_ENTRIES:
-        lines.append('... and %d more that need attention: see the report' % (len(report['needs_attention']) - CONSOLE_ENTRIES))
-    waiting = [row for row in report['devices'] if row['verdict'] == WAITING]
-    for row in waiting[:CONSOLE_ENTRIES]:
-        lines.append('waiting: %s - %s' % (row['device'], '; '.join(
-            '%s: %s' % (labels.get(cloud, cloud), cell['phase']) for cloud, cell in row['clouds'].items() if cell['waiting'])))
-    if len(waiting) > CONSOLE_ENTRIES:
-        lines.append('... and %d more waiting for the device: see the report' % (len(waiting) - CONSOLE_ENTRIES))
+    if 'rotation' in report:
+        lines.append(rotation_text(report))
+    for severity, words, what in ((FAILED, 'needs attention', 'that need attention'), (WARNING, 'warning', 'warnings')):
+        lines.extend(more(['%s: %s (%s, %s): %s - what to do: %s' % (
+            words, entry['device'] if entry['device'] is not None else 'the whole step', labels.get(entry['cloud'], entry['cloud']),
+            entry['step'], entry['reason'], entry['remedy']) for entry in report['needs_attention'] if entry['severity'] == severity], what))
+    if 'rotation' in report:
+        lines.extend(more(rotated_lines(report, labels), 'rotated'))
+        lines.extend(line for line in ('%s: %s' % (c['label'], outside_line(report, c['key'])) for c in report['clouds']
+                                       if outside_line(report, c['key'])))
+        return lines
+    lines.extend(more(['waiting: %s - %s' % (row['device'], '; '.join(
+        '%s: %s' % (labels.get(cloud, cloud), cell['phase']) for cloud, cell in row['clouds'].items() if cell['waiting']))
+        for row in report['devices'] if row['verdict'] == WAITING], 'waiting for the device'))
+    return lines
+
+
+CONSOLE_OUTCOME = {('rotated', False): 'rotated', ('rotated', True): 'would rotate', ('requested', False): 'requested',
+                   ('requested', True): 'would request', ('pending', False): 'still pending', ('pending', True): 'still pending'}
+
+
+def rotated_lines(report, labels):
+    """``rotated: SN-1 (nRF Cloud, renew): 2026-05-20 -> 2027-05-20`` for each certificate rotated, requested or pending, and
+    ``changed: <Root CA> (u-blox Root CA, create the new Root CA)`` for what else the run changed."""
+    lines = []
+    for row in report['devices']:
+        for cloud, cell in row['clouds'].items():
+            if not certificate_cell(cell):
+                if cell['changed'] and not cell['failed']:
+                    lines.append('%s: %s (%s, %s): %s' % ('would change' if report['run']['check_mode'] else 'changed', row['device'],
+                                                          labels.get(cloud, cloud), ', '.join(cell['steps']), cell['phase']))
+            elif cell['outcome'] in ('rotated', 'requested', 'pending'):
+                new = day(cell['new_expiry']) if cell.get('new_expiry') else 'at next heartbeat'
+                lines.append('%s: %s (%s%s): %s -> %s' % (
+                    CONSOLE_OUTCOME[cell['outcome'], report['run']['check_mode']],
+                    row['device'], labels.get(cloud, cloud), ', ' + cell['policy'] if cell.get('policy') else '',
+                    day(cell['old_expiry']) if cell.get('old_expiry') else 'unknown', new))
     return lines
 
 
@@ -749,6 +1051,11 @@ def summary(report, with_devices):
     for key in ('needs_attention', 'waiting'):
         result[key] = report[key][:RETURNED_ENTRIES]
         result[key + '_total'] = len(report[key])
+    # the role fails on needs_attention_total: it counts failures, the warnings are counted apart
+    result['warnings_total'] = sum(1 for entry in report['needs_attention'] if entry['severity'] == WARNING)
+    result['needs_attention_total'] -= result['warnings_total']
+    if 'rotation' in report:
+        result['rotation'] = report['rotation']
     if with_devices:
         result['devices'] = report['devices']
     return result
@@ -772,6 +1079,8 @@ def main():
             serials=dict(type='dict', default={}),
             mode=dict(type='raw', default='0600'),
             return_devices=dict(type='bool', default=False),
+            kind=dict(type='str', default=BATCH, choices=[BATCH, ROTATION]),
+            window_days=dict(type='int'),
         ),
         supports_check_mode=True,
         no_log=True,  # only the syslog entry of the invocation (megabytes of results); the result is shown as usual
@@ -779,13 +1088,15 @@ def main():
     try:
         validate_mode(module.params['mode'], 'mode')
         validate_name(module.params['name'])
+        if (module.params['window_days'] or 0) < 0:
+            raise ConfigError('window_days: %d is negative; it is the rotation window in days (0 or more)' % module.params['window_days'])
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
     now = time.time()
     # the action plugin has flattened the steps already when the module runs from a play; here for a direct run
     steps = [lean_step(step) for step in module.params['steps']]
     report = dict(run=run_facts(module.params, module.check_mode, now))
-    report.update(build(steps, module.params['serials'], module.params['done_word']))
+    report.update(build(steps, module.params['serials'], module.params['done_word'], module.params['kind'], module.params['window_days']))
     result = dict(changed=False, report=summary(report, module.params['return_devices']),
                   invocation=dict(module_args=lean_invocation(module.params, steps)))
     result.update(write_files(module, report, now))

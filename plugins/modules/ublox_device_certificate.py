@@ -21,6 +21,11 @@ description:
   - u-blox applies V(renew), V(update), V(delete) and V(transfer) at each device's next security heartbeat. Until then
     the action is pending, and a device with the same action pending is not asked again. V(revoke) takes effect at once
     (the certificate goes on the Root CA's revocation list).
+  - u-blox refuses every other certificate action while an update to a new key pair is in progress (it takes two security
+    heartbeats; the device holds no certificate between them). Such a device is reported as waiting, with the reason and
+    what follows (for V(transfer), it is transferred on the first run after the update ends); nothing is sent for it.
+  - A revoked certificate is not renewed or updated, because a new certificate would make the device trusted again. When
+    it is due, its outcome carries RV(outcomes[].attention) and RV(outcomes[].remedy) (the task does not fail).
   - One call is sent per action for all devices (per source Root CA for V(transfer)); u-blox revokes one certificate per
     call, so V(revoke) sends one call per certificate, O(concurrency) at a time.
 extends_documentation_fragment:
@@ -83,6 +88,12 @@ options:
       - Must be less than the validity of the new certificates (O(validity_days), or the Root CA's device certificate
         validity), otherwise every run would renew them again.
     type: int
+  include_revoked:
+    description:
+      - For V(renew) and V(update), also act on revoked certificates. The new certificate is not revoked, so the device
+        is trusted again; use it only when a revocation was a mistake, with the devices named.
+    type: bool
+    default: false
   issued_before:
     description:
       - For V(renew) and V(update), act only on certificates issued before this date and time (ISO 8601, for example
@@ -149,6 +160,19 @@ EXAMPLES = r'''
   iotops.provisioning.ublox_device_certificate:
     action: delete
     tags: [decommissioned]
+
+- name: A device was revoked by mistake - give it a new certificate (it is trusted again)
+  iotops.provisioning.ublox_device_certificate:
+    action: renew
+    ca_name: devices.example.com
+    rot_public_uids:
+      - "0002000089280087"
+    renew_within_days: 30
+    include_revoked: true
+
+- name: List the due certificates that are revoked and therefore not renewed
+  ansible.builtin.debug:
+    msg: "{{ renewal.outcomes | selectattr('attention', 'defined') | map(attribute='attention') }}"
 '''
 
 RETURN = r'''
@@ -179,13 +203,58 @@ outcomes:
       type: str
       returned: on failure
     status:
-      description: V(acted) (the action was sent), V(done) (nothing left to do), V(pending) (the same action waits for the
-        device's heartbeat), V(skipped) (the action does not apply to this device).
+      description: V(acted) (the action was sent), V(done) (nothing left to do), V(pending) (the same action, or an update that
+        makes it unnecessary, waits for the device's heartbeat), V(waiting) (another certificate action is in progress; a
+        run after the device's heartbeat does this one), V(skipped) (the action does not apply to this device).
       type: str
     reason:
-      description: Why nothing was sent, for V(done), V(pending) and V(skipped).
+      description: Why nothing was sent, for V(done), V(pending), V(waiting) and V(skipped).
       type: str
       returned: when O(action) was not sent for the device
+    waiting:
+      description: True when the next step is the device's (its security heartbeat), for V(pending) and V(waiting). Not a
+        failure.
+      type: bool
+      returned: for V(pending) and V(waiting), and for every device with O(action=renew), O(action=update) and
+        O(action=transfer)
+    policy:
+      description: The rotation, for O(action=renew), O(action=update) and O(action=transfer) - the value of O(action).
+      type: str
+      returned: for O(action=renew), O(action=update) and O(action=transfer)
+      sample: renew
+    old_expiry:
+      description: When the device's certificate expired or expires, before the task (ISO 8601 UTC,
+        C(YYYY-MM-DDTHH:MM:SSZ)); null when it holds none.
+      type: str
+      returned: for O(action=renew), O(action=update) and O(action=transfer)
+      sample: '2026-05-01T08:00:00Z'
+    new_expiry:
+      description: The expiry of a certificate issued by this task. Always null - u-blox issues the new certificate at the
+        device's next security heartbeat (see RV(outcomes[].new_expiry_pending)).
+      type: str
+      returned: for O(action=renew), O(action=update) and O(action=transfer)
+    new_expiry_pending:
+      description: True when a new certificate comes at the device's next security heartbeat(s) (the action was sent, is
+        pending, or an update in progress brings one).
+      type: bool
+      returned: for O(action=renew), O(action=update) and O(action=transfer)
+    due:
+      description: Whether the device needed the rotation in this run - its certificate expires within
+        O(renew_within_days) (or was issued before O(issued_before)), or it is not on the target Root CA for
+        O(action=transfer). False for a device outside the window, already done, or that the action does not apply to.
+      type: bool
+      returned: for O(action=renew), O(action=update) and O(action=transfer)
+    attention:
+      description: A warning that does not fail the device or the task but needs a person - a due certificate that is
+        revoked and therefore not renewed.
+      type: str
+      returned: when there is something to warn about
+      sample: certificate 73068c914de40ccaee84e03a66b4858 is revoked and expires on 2026-05-01T08:00:00Z; it is not renewed
+        because a new certificate would make the device trusted again
+    remedy:
+      description: What a person should do about RV(outcomes[].attention).
+      type: str
+      returned: with RV(outcomes[].attention)
     certificate:
       description: The device's certificate before the task (Root CA, serial number, validity, issue and expiry dates,
         revoked), or null when it holds none.
@@ -198,7 +267,6 @@ summary:
   sample: {total: 250, changed: 40, ok: 210, failed: 0}
 '''
 
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -212,6 +280,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ca_name_problem,
     certificate_view,
     check_range,
+    iso_utc,
     normalize_rot,
     parse_date,
     tag_name_problem,
@@ -220,6 +289,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
 
 DAY = 86400
 PENDING_ACTION = {'renew': 'RENEW', 'update': 'UPDATE', 'delete': 'DELETE', 'transfer': 'TRANSFER'}
+# the actions that rotate a certificate: their outcomes carry the rotation fields (policy, old_expiry, due, ...)
+ROTATIONS = ('renew', 'update', 'transfer')
 
 
 def validate(params):
@@ -272,6 +343,8 @@ def validate(params):
             raise ConfigError('%s only appl%s to action=renew and action=update' % (', '.join(given), 'ies' if len(given) == 1 else 'y'))
     if params['validity_days'] is not None and action != 'renew':
         raise ConfigError('validity_days only applies to action=renew')
+    if params['include_revoked'] and action not in ('renew', 'update'):
+        raise ConfigError('include_revoked only applies to action=renew and action=update')
     check_range(params['validity_days'], DEVICE_VALIDITY, 'validity_days', 'the device certificate validity (DeviceCertificateValidity)')
     if params['renew_within_days'] is not None and not 0 <= params['renew_within_days'] <= DEVICE_VALIDITY[1]:
         raise ConfigError('renew_within_days is %d; it must be from 0 to %d days' % (params['renew_within_days'], DEVICE_VALIDITY[1]))
@@ -287,6 +360,14 @@ def days(seconds):
     return int(seconds // DAY)
 
 
+def update_reason(certificate, then):
+    """Why a device with an update to a new key pair in progress waits; ``then`` says what follows the update."""
+    if certificate is None:
+        return 'update to a new key pair pending until its next security heartbeat; %s' % then
+    return ('update to a new key pair pending: its certificate is removed at its next security heartbeat and the new one comes '
+            'at the heartbeat after; %s' % then)
+
+
 class Planner:
     """Decides, device by device, whether the action is still needed."""
 
@@ -296,11 +377,22 @@ class Planner:
         self.now = now
 
     def decide(self, certificate, pending):
-        """('act' | 'done' | 'pending' | 'skipped', reason)."""
+        """('act' | 'done' | 'pending' | 'waiting' | 'skipped', reason).
+
+        V(pending): the same action waits for the device's heartbeat; V(waiting): another certificate action is pending
+        (an update to a new key pair, which u-blox lets no other action interrupt), and a later run does this one."""
         action, params = self.action, self.params
         wanted = PENDING_ACTION.get(action)
         if pending and pending.get('action') == 'UPDATE' and action != 'update':
-            return 'skipped', 'a certificate update (new key pair) is still in progress; u-blox refuses other actions until it ends'
+            if action == 'transfer':
+                if pending.get('ca_name') == params['ca_name']:
+                    return 'pending', update_reason(certificate, 'it then holds a certificate from %s' % params['ca_name'])
+                if params['from_ca'] and pending.get('ca_name') != params['from_ca']:
+                    return 'skipped', 'certificate is from Root CA %s, not from_ca' % pending.get('ca_name')
+                return 'waiting', update_reason(certificate, 'transferred on the run after that')
+            if action == 'renew' and pending.get('ca_name') == params['ca_name']:
+                return 'pending', update_reason(certificate, 'the update brings a new certificate, so it is not renewed')
+            return 'waiting', update_reason(certificate, 'u-blox refuses to %s it until then; run again after that' % action)
         if action == 'delete':
             if pending and pending.get('action') == 'DELETE':
                 return 'pending', 'deletion pending until the next security heartbeat'
@@ -318,6 +410,12 @@ class Planner:
                 return 'done', 'already on Root CA %s' % params['ca_name']
             if pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == params['ca_name']:
                 return 'pending', 'transfer to %s pending until the next security heartbeat' % params['ca_name']
+            if pending and pending.get('action') == 'DELETE':
+                return 'pending', ('deletion of its certificate pending until the next security heartbeat; it then holds none, '
+                                   'so it is not transferred')
+            if params['from_ca'] and pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == params['from_ca']:
+                return 'waiting', ('transfer to %s pending until its next security heartbeat; transferred to %s on the run after that'
+                                   % (params['from_ca'], params['ca_name']))
             if params['from_ca'] and certificate['ca_name'] != params['from_ca']:
                 return 'skipped', 'certificate is from Root CA %s, not from_ca' % certificate['ca_name']
             return 'act', None
@@ -340,10 +438,34 @@ class Planner:
                 return 'done', 'expires in %d days, not within %d' % (days(left), params['renew_within_days'])
         if params.get('issued_before_epoch') is not None and issued is not None and issued >= params['issued_before_epoch']:
             return 'done', 'issued %s, not before %s' % (certificate.get('issued_date'), params['issued_before'])
-        if certificate['revoked']:
+        if certificate['revoked'] and not params['include_revoked']:
             return 'skipped', ('certificate %s is revoked; a new certificate would make the device trusted again, so it is not %s'
                                % (certificate['serial_number'], 'renewed' if action == 'renew' else 'updated'))
         return 'act', None
+
+    def contract(self, rot, status, certificate):
+        """The rotation fields of an outcome (renew, update, transfer): policy, old_expiry, new_expiry(_pending), due, and
+        attention with remedy for a revoked certificate that is due but not renewed."""
+        action = self.action
+        old_expiry = iso_utc((certificate or {}).get('expiration_date'))
+        fields = dict(policy=action, old_expiry=old_expiry, new_expiry=None,
+                      new_expiry_pending=status in ('act', 'pending', 'waiting'), due=status in ('act', 'pending', 'waiting'),
+                      waiting=status in ('pending', 'waiting'))
+        if status == 'skipped' and certificate and certificate['revoked'] and action in ('renew', 'update') \
+                and certificate['ca_name'] == self.params['ca_name']:
+            expires = parse_date(certificate.get('expiration_date'))
+            fields['due'] = True
+            fields['attention'] = ('certificate %s is revoked and %s on %s; it is not %s because a new certificate would make the '
+                                   'device trusted again' % (certificate['serial_number'],
+                                                             'expired' if expires is not None and expires <= self.now else 'expires',
+                                                             old_expiry or certificate.get('expiration_date'),
+                                                             'renewed' if action == 'renew' else 'updated'))
+            fields['remedy'] = ('If the device is out of service or stolen, decommission it: remove its certificate and key pair '
+                                '(ublox_device_certificate action=delete, rot_public_uids=[%s]) and take it off the whitelist. If the '
+                                'revocation was a mistake, give it a new certificate explicitly: ublox_device_certificate '
+                                'action=%s, ca_name=%s, rot_public_uids=[%s], include_revoked=true.'
+                                % (rot, action, certificate['ca_name'], rot))
+        return fields
 
 
 def main():
@@ -359,6 +481,7 @@ def main():
             renew_within_days=dict(type='int'),
             issued_before=dict(type='str'),
             validity_days=dict(type='int'),
+            include_revoked=dict(type='bool', default=False),
             **BATCH_ARGSPEC),
         supports_check_mode=True,
     )
@@ -424,7 +547,7 @@ def main():
                 'RevokedSerialNumbers') or [])
 
         infos = client.device_info(rots, options=('ZTP',), concurrency=concurrency)
-        planner = Planner(params, time.time())
+        planner = Planner(params, client.http.now())  # the cloud's clock decides what is due (see _http.ServerClock)
         results, act, diffs = [], [], {}
         for rot in sorted(rots):
             record = infos.get(rot)
@@ -435,6 +558,10 @@ def main():
             certificate, pending = certificate_view(record.get('ZTP'))
             status, reason = planner.decide(certificate, pending)
             result = dict(item=rot, changed=False, failed=False, status=status, certificate=certificate)
+            if action in ROTATIONS:
+                result.update(planner.contract(rot, status, certificate))
+            elif status == 'pending':
+                result['waiting'] = True
             if status == 'act':
                 act.append(rot)
                 result.update(status='acted', changed=True)
@@ -460,6 +587,8 @@ def main():
         for result in results:
             if result['item'] in failures:
                 result.update(changed=False, failed=True, status='failed', msg=failures[result['item']])
+                if 'new_expiry_pending' in result:
+                    result['new_expiry_pending'] = False
             if result['item'] in diffs and not result['failed']:
                 result['diff'] = diffs[result['item']]  # exit_batch keeps it only with --diff
         acted_on = [item for item in act if item not in failures]

@@ -20,8 +20,10 @@ description:
   - With O(cas[].pop_registration_code) the module generates the Proof-of-Possession certificate that an IoT platform
     asks for after the Root CA was uploaded to it, and writes it to O(cas[].pop_certificate_path). A certificate already
     in that file is kept when it was issued by this Root CA for the same registration code.
-  - Deleting a Root CA that is linked to a device profile, or that devices hold or are about to receive a certificate
-    from, is refused by u-blox; the task reports why and what to do.
+  - u-blox refuses to delete a Root CA that is linked to a device profile, or that is set in the current or desired
+    certificate properties of a device (a device holding a certificate from it, or with a certificate action pending that
+    names it, such as an update to a new key pair between its two security heartbeats). The module checks all of that
+    first and never sends a delete u-blox would refuse; it reports which devices or profiles keep the Root CA and why.
 extends_documentation_fragment:
   - iotops.provisioning.ublox
   - iotops.provisioning.connection
@@ -98,11 +100,23 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  wait_for_devices:
+    description:
+      - What to do with a Root CA to delete that devices still have in their current or desired certificate properties.
+      - With V(false) the item fails, naming the devices and what to do.
+      - With V(true) the Root CA is kept and the item is reported as waiting (RV(outcomes[].waiting)), not failed, as a
+        rollover wants while its transfers reach the devices at their security heartbeats; a later run deletes it. A Root
+        CA linked to a device profile fails either way (a person unlinks it in the Thingstream portal).
+    type: bool
+    default: false
 notes:
   - A Root CA that is no longer wanted but still in use is removed in this order - move its devices to another Root CA with
     M(iotops.provisioning.ublox_device_certificate) (O(iotops.provisioning.ublox_device_certificate#module:action=transfer)),
     let them reach their security heartbeat, unlink it from its device profile in the Thingstream portal, then set
     O(cas[].state=absent).
+  - Before a delete the module counts the holders of the Root CA (one call) and reads the device profiles; only when
+    neither keeps it does it read the certificate properties of every device of the account (the device list, then
+    100 devices per device-info call), to find the devices whose pending certificate action names it.
 seealso:
   - module: iotops.provisioning.ublox_rootca_info
   - module: iotops.provisioning.ublox_device_certificate
@@ -150,6 +164,19 @@ EXAMPLES = r'''
     cas:
       - name: old-1.devices.example.com
       - name: old-2.devices.example.com
+
+- name: Delete the retired Root CA once no device needs it any more (kept, not failed, until then)
+  iotops.provisioning.ublox_rootca:
+    state: absent
+    wait_for_devices: true
+    cas:
+      - name: old.devices.example.com
+  register: retired
+
+- name: Show why it is still kept
+  ansible.builtin.debug:
+    msg: "{{ retired.outcomes[0].reason }}"
+  when: retired.outcomes[0].waiting | default(false)
 '''
 
 RETURN = r'''
@@ -208,6 +235,42 @@ outcomes:
         expiration_date:
           description: When the Root CA certificate expires (ISO 8601 UTC).
           type: str
+    status:
+      description: For O(cas[].state=absent), V(deleted) (or would be, in check mode), V(absent) (there was no such Root
+        CA), or V(kept) (devices still need it and O(wait_for_devices=true)).
+      type: str
+      returned: for O(cas[].state=absent) unless the item failed
+      sample: kept
+    waiting:
+      description: True when the Root CA is kept until devices reach their security heartbeat (O(wait_for_devices=true));
+        a later run deletes it.
+      type: bool
+      returned: for O(cas[].state=absent)
+    reason:
+      description: Why a Root CA to delete is kept, in plain words.
+      type: str
+      returned: when RV(outcomes[].status=kept)
+      sample: 4 device(s) have it in their current or desired certificate properties
+    in_use:
+      description: What keeps a Root CA to delete.
+      type: dict
+      returned: when RV(outcomes[].status=kept)
+      contains:
+        holders:
+          description: How many devices hold a certificate signed by it.
+          type: int
+        devices:
+          description: The devices without a certificate from it whose desired certificate properties name it (read
+            only when no device holds one), with what is pending.
+          type: list
+          elements: dict
+          contains:
+            rot_public_uid:
+              description: The device's ROTPublicUID.
+              type: str
+            reason:
+              description: Why the device still needs the Root CA.
+              type: str
     pop_certificate:
       description: The Proof-of-Possession certificate in PEM (new or the one kept in the file).
       type: str
@@ -329,6 +392,20 @@ def state_validator(existing):
     return validate
 
 
+def user_reason(name, ztp):
+    """Why a device without a certificate from Root CA ``name`` still has it in its desired certificate properties."""
+    desired = ztp.get('DesiredProperties') or {}
+    action = desired.get('Action')
+    if action == 'UPDATE':
+        return ('update to a new key pair pending until its next security heartbeat; it then holds a new certificate from %s'
+                % name)
+    if action == 'TRANSFER':
+        return 'transfer to %s pending until its next security heartbeat' % name
+    if action:
+        return '%s pending until its next security heartbeat' % str(action).lower()
+    return 'holds a certificate from %s' % name
+
+
 def diff_view(raw):
     if raw is None:
         return dict(state='absent')
@@ -341,6 +418,7 @@ def main():
             ARGSPEC,
             cas=dict(type='list', elements='dict', required=True, options=CA_SPEC),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
+            wait_for_devices=dict(type='bool', default=False),
             **BATCH_ARGSPEC),
         supports_check_mode=True,
     )
@@ -417,17 +495,38 @@ def main():
             result['pop_certificate'] = pem_text(body['PoPCertificate'])
             write_file(module, path, result['pop_certificate'], item['mode'])
 
-        def absent(item, current, actions):
+        def absent(item, current, actions, result):
+            result['waiting'] = False
             if current is None:
+                result['status'] = 'absent'
                 return
             name = item['name']
-            holders = (client.call('/ztp/rootca/device/get', {'CAName': name, 'PageNumber': 1}) or {}).get('TotalRecords') or 0
-            if holders:
-                raise ConfigError('Root CA %s cannot be deleted: %d device(s) hold a certificate signed by it, and u-blox refuses to delete a '
-                                  'Root CA set in the current or desired properties of a device. Move them to another Root CA '
-                                  '(ublox_device_certificate action=transfer, applied at their security heartbeat) or delete their '
-                                  'certificates (action=delete), then run again' % (name, holders))
+            users = client.ca_users(name, concurrency=params['concurrency'])
+            if users['device_profiles']:
+                raise ConfigError('Root CA %s cannot be deleted: it is linked to device profile(s) %s, and u-blox refuses to delete a '
+                                  'Root CA linked to a device profile. Link the profile(s) to another Root CA in the Thingstream '
+                                  'portal, then run again' % (name, ', '.join(users['device_profiles'])))
+            if users['holders'] or users['devices']:
+                in_use = dict(holders=users['holders'],
+                              devices=[dict(rot_public_uid=rot, reason=user_reason(name, ztp)) for rot, ztp in sorted(users['devices'].items())])
+                if users['holders']:
+                    why = '%d device(s) hold a certificate signed by it' % users['holders']
+                else:
+                    why = '%d device(s) have it in their desired certificate properties (%s)' % (
+                        len(in_use['devices']), '; '.join('%s: %s' % (d['rot_public_uid'], d['reason']) for d in in_use['devices'][:5])
+                        + ('; and %d more' % (len(in_use['devices']) - 5) if len(in_use['devices']) > 5 else ''))
+                result['in_use'] = in_use
+                if params['wait_for_devices']:
+                    result.update(state='present', status='kept', waiting=True,
+                                  reason='%s; u-blox refuses to delete a Root CA set in the current or desired properties of a '
+                                         'device, so it is kept until their security heartbeat(s) and deleted by a later run' % why)
+                    return
+                raise ConfigError('Root CA %s cannot be deleted: %s, and u-blox refuses to delete a Root CA set in the current or '
+                                  'desired properties of a device. Move them to another Root CA (ublox_device_certificate '
+                                  'action=transfer, applied at their security heartbeat) or delete their certificates (action=delete), '
+                                  'let a pending update reach its second heartbeat, then run again' % (name, why))
             actions.append('deleted')
+            result['status'] = 'deleted'
             if module.check_mode:
                 return
             try:
@@ -453,8 +552,8 @@ def main():
                 result['ca'] = ca_view(current)
                 after = diff_view(current)
             else:
-                absent(item, current, actions)
-                after = diff_view(None)
+                absent(item, current, actions, result)
+                after = diff_view(None) if result['status'] != 'kept' else before
             result['changed'] = bool(actions)
             result['diff'] = dict(before=before, after=after)
             return result

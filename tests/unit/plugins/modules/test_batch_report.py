@@ -109,7 +109,7 @@ def test_verdict_counts_and_text(run, tmp_path):
     result = report_of(run, tmp_path, factory_steps(), serials=SERIALS, done_word='onboarded')
     report = result['report']
     assert report['verdict'] == dict(text='1 of 3 onboarded · 1 waiting for the device · 1 needs attention', total=3, done=1,
-                                     waiting=1, needs_attention=1, step_failures=0, changed=3)
+                                     waiting=1, needs_attention=1, step_failures=0, warnings=0, changed=3)
     assert report['complete'] is False
     assert report['counts']['nrfcloud'] == dict(total=3, changed=2, waiting=1, needs_attention=1,
                                                 phases={'onboarded': 1, 'waiting for the device': 1, 'needs attention': 1})
@@ -166,7 +166,7 @@ def test_one_cause_of_many_devices_is_shown_once(run, tmp_path):
         failed('nrf-%d' % i, 'nrfcloud POST /v1/claimed-devices/nrf-%d failed: HTTP 503' % i) for i in range(250)])]
     result = report_of(run, tmp_path, steps)
     causes = result['report']['attention_causes']
-    assert causes == [dict(cause=1, devices=250, cloud='nrfcloud', step='claim',
+    assert causes == [dict(cause=1, devices=250, severity='failed', cloud='nrfcloud', step='claim',
                            reason='nrfcloud POST /v1/claimed-devices/(the device) failed: HTTP 503',
                            remedy='nRF Cloud was busy or out of reach: run the job again later; what is done is not done twice.')]
     assert len(result['report']['needs_attention']) == 100 and result['report']['needs_attention_total'] == 250

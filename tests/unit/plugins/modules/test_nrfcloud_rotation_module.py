@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from cryptography import x509
 
 from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning
 from mock_server.factory_ca import factory_ca_pems

@@ -234,12 +234,104 @@ def test_renew_window_must_be_shorter_than_the_new_validity(mock, creds, run, ca
 
 def test_revoked_certificates_are_not_renewed(mock, creds, run, cas):
     mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='d1', CAName=CA, ExpiresInDays=3, Revoked=True),
-                                                     dict(ROTPublicUID='d2', CAName=CA, ExpiresInDays=3)]})
-    result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30,
-                                                      rot_public_uids=['d1', 'd2']))
-    assert result['acted_on'] == ['d2']
-    skipped = result['outcomes'][0]
-    assert skipped['status'] == 'skipped' and 'is revoked' in skipped['reason']
+                                                     dict(ROTPublicUID='d2', CAName=CA, ExpiresInDays=3),
+                                                     dict(ROTPublicUID='d3', CAName=CA, ExpiresInDays=200, Revoked=True)]})
+    args = ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30, rot_public_uids=['d1', 'd2', 'd3'])
+    result = run(ublox_device_certificate, args)
+    assert result['acted_on'] == ['d2'] and not result.get('failed')
+    skipped, renewed, outside = result['outcomes']
+    serial = skipped['certificate']['serial_number']
+    # a revoked certificate about to expire is not renewed, and is not shown as fine either: a warning with a remedy
+    assert skipped['status'] == 'skipped' and 'is revoked' in skipped['reason'] and not skipped['failed'] and not skipped['changed']
+    assert skipped['due'] is True and skipped['new_expiry_pending'] is False
+    assert skipped['attention'] == ('certificate %s is revoked and expires on %s; it is not renewed because a new certificate would make '
+                                    'the device trusted again' % (serial, skipped['old_expiry']))
+    assert 'action=delete' in skipped['remedy'] and 'include_revoked=true' in skipped['remedy'] and 'd1' in skipped['remedy']
+    assert 'attention' not in renewed and renewed['due'] is True and renewed['new_expiry_pending'] is True
+    # revoked but outside the window: nothing to say yet
+    assert outside['status'] == 'done' and outside['due'] is False and 'attention' not in outside
+    # a revocation made by mistake: renew it explicitly
+    again = run(ublox_device_certificate, dict(args, rot_public_uids=['d1'], include_revoked=True))
+    assert again['acted_on'] == ['d1'] and ztp(mock)['d1']['DesiredProperties']['Action'] == 'RENEW'
+    wrong = run(ublox_device_certificate, ublox_args(mock, creds, action='revoke', ca_name=CA, rot_public_uids=['d1'], include_revoked=True))
+    assert wrong['failed'] and 'include_revoked only applies to action=renew and action=update' in wrong['msg']
+
+
+def test_rotation_outcomes_carry_the_contract_fields(mock, creds, run, cas):
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='f1', CAName=CA, ExpiresInDays=3),
+                                                     dict(ROTPublicUID='f2', CAName=CA, ExpiresInDays=300),
+                                                     dict(ROTPublicUID='f3')]})
+    args = ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30, rot_public_uids=['f1', 'f2', 'f3'])
+    due, outside, bare = run(ublox_device_certificate, args)['outcomes']
+    stamp = ztp(mock)['f2']['CurrentProperties']['ExpirationDate']
+    assert outside == dict(outside, status='done', changed=False, due=False, policy='renew', old_expiry=stamp, new_expiry=None,
+                           new_expiry_pending=False, waiting=False)
+    assert due['status'] == 'acted' and due['due'] and due['new_expiry_pending'] and due['new_expiry'] is None
+    assert bare['old_expiry'] is None and bare['due'] is False and bare['status'] == 'skipped'
+    pending = run(ublox_device_certificate, args)['outcomes'][0]
+    assert pending['status'] == 'pending' and pending['waiting'] and pending['due'] and pending['new_expiry_pending']
+
+
+def test_transfer_waits_for_devices_mid_update(mock, creds, run, cas):
+    """u-blox refuses a transfer during an update: such devices wait (not failed, nothing sent) and a later run moves them."""
+    rots = ['0002%012x' % n for n in range(6)]
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID=rot, CAName=TEST_CA, ExpiresInDays=60) for rot in rots]})
+    run(ublox_device_certificate, ublox_args(mock, creds, action='update', ca_name=TEST_CA, rot_public_uids=rots[:4],
+                                             renew_within_days=89))
+    heartbeat(mock, ROTPublicUIDs=rots[2:4])   # two of them are between the two heartbeats of the update: no certificate
+    args = ublox_args(mock, creds, action='transfer', from_ca=TEST_CA, ca_name=CA, rot_public_uids=rots)
+    mock.admin.reset_counters()
+    result = run(ublox_device_certificate, args)
+    assert not result.get('failed') and result['acted_on'] == rots[4:]
+    assert mock.admin.counters()['statuses']['ublox POST /v1/ztp/devicecertificate/rootca/transfer'] == {'200': 1}
+    by_rot = {r['item']: r for r in result['outcomes']}
+    for rot in rots[:4]:
+        outcome = by_rot[rot]
+        assert outcome['status'] == 'waiting' and outcome['waiting'] and not outcome['failed'] and not outcome['changed']
+        assert outcome['policy'] == 'transfer' and outcome['due'] and outcome['new_expiry_pending']
+    assert by_rot[rots[0]]['reason'] == ('update to a new key pair pending: its certificate is removed at its next security heartbeat and '
+                                         'the new one comes at the heartbeat after; transferred on the run after that')
+    assert by_rot[rots[2]]['reason'] == 'update to a new key pair pending until its next security heartbeat; transferred on the run after that'
+    assert by_rot[rots[2]]['old_expiry'] is None and by_rot[rots[0]]['old_expiry']
+    heartbeat(mock, ROTPublicUIDs=rots[:4])   # the two in the middle get their new certificate; the first two lose theirs
+    second = run(ublox_device_certificate, args)
+    assert second['acted_on'] == rots[2:4]
+    assert [by['status'] for by in second['outcomes']] == ['waiting', 'waiting', 'acted', 'acted', 'pending', 'pending']
+    heartbeat(mock)
+    third = run(ublox_device_certificate, args)
+    assert third['acted_on'] == rots[:2]
+    heartbeat(mock)
+    final = run(ublox_device_certificate, args)
+    assert final['changed'] is False and {r['status'] for r in final['outcomes']} == {'done'}
+    assert {r['due'] for r in final['outcomes']} == {False}
+
+
+def test_other_actions_wait_for_an_update(mock, creds, run, cas):
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='a61', CAName=CA, ExpiresInDays=3)]})
+    run(ublox_device_certificate, ublox_args(mock, creds, action='update', ca_name=CA, rot_public_uids=['a61'], renew_within_days=30))
+    mock.admin.reset_counters()
+    renew = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, renew_within_days=30, rot_public_uids=['a61']))
+    outcome = renew['outcomes'][0]
+    assert outcome['status'] == 'pending' and outcome['waiting'] and 'the update brings a new certificate' in outcome['reason']
+    revoke = run(ublox_device_certificate, ublox_args(mock, creds, action='revoke', ca_name=CA, rot_public_uids=['a61']))
+    assert revoke['outcomes'][0]['status'] == 'waiting' and 'u-blox refuses to revoke it until then' in revoke['outcomes'][0]['reason']
+    assert mock.admin.counters()['by_category']['write'] == 0
+
+
+def test_transfer_leaves_a_pending_deletion_alone(mock, creds, run, cas):
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='a51', CAName=TEST_CA)]})
+    run(ublox_device_certificate, ublox_args(mock, creds, action='delete', rot_public_uids=['a51']))
+    result = run(ublox_device_certificate, ublox_args(mock, creds, action='transfer', from_ca=TEST_CA, ca_name=CA, rot_public_uids=['a51']))
+    assert result['changed'] is False and result['outcomes'][0]['status'] == 'pending'
+    assert ztp(mock)['a51']['DesiredProperties']['Action'] == 'DELETE'
+
+
+def test_iso_utc_normalises_the_date_forms_of_u_blox():
+    assert ublox_utils.iso_utc('2020-05-10T19:39Z') == '2020-05-10T19:39:00Z'
+    assert ublox_utils.iso_utc('2020-04-25T06:22:12+00:00') == '2020-04-25T06:22:12Z'
+    assert ublox_utils.iso_utc('2020-05-07T11:23:32') == '2020-05-07T11:23:32Z'
+    assert ublox_utils.iso_utc('2020-05-07T13:23:32+02:00') == '2020-05-07T11:23:32Z'
+    assert ublox_utils.iso_utc(None) is None and ublox_utils.iso_utc('soon') is None
 
 
 def test_renew_does_not_replace_a_pending_transfer(mock, creds, run, cas):

@@ -135,16 +135,62 @@ def test_delete_refusal_is_explained_and_delete_works(mock, creds, run):
     mock.admin.seed('ublox', 'device_profiles', {'profiles': [{'DeviceProfileUID': 'AgbCtixjwqLjwV3VWpfPyz',
                                                                'CAName': 'linked.example.com'}]})
     args = ublox_args(mock, creds, state='absent', cas=[dict(name=CA), dict(name='linked.example.com'), dict(name='never.example.com')])
+    mock.admin.reset_counters()
     check = run(ublox_rootca, args, check_mode=True)
-    assert [r['actions'] for r in check['outcomes']] == [['deleted'], ['deleted'], []]
-    assert writes(mock) == 2
+    assert [r.get('actions') for r in check['outcomes']] == [['deleted'], None, []]
+    assert [r.get('status') for r in check['outcomes']] == ['deleted', None, 'absent']
+    assert writes(mock) == 0
     result = run(ublox_rootca, args)
     assert result['failed'] and result['summary'] == {'total': 3, 'changed': 1, 'ok': 1, 'failed': 1, 'waiting': 0}
     refused = result['outcomes'][1]
-    assert refused['failed'] and 'refused to delete Root CA linked.example.com' in refused['msg']
-    assert 'linked to device profile' in refused['msg'] and 'Thingstream portal' in refused['msg']
-    assert refused['error']['status'] == 400
+    # the link is found before any delete is sent: u-blox is never asked for a delete it refuses
+    assert refused['failed'] and 'linked to device profile(s) AgbCtixjwqLjwV3VWpfPyz' in refused['msg']
+    assert 'Thingstream portal' in refused['msg']
+    endpoints = mock.admin.counters()['endpoints']
+    assert endpoints['ublox POST /v1/ztp/rootca/delete'] == 1
+    assert mock.admin.counters()['statuses']['ublox POST /v1/ztp/rootca/delete'] == {'200': 1}
     assert [ca['CAName'] for ca in mock.admin.state()['ublox']['rootCAs']] == ['linked.example.com']
+
+
+def test_delete_waits_for_devices_whose_desired_properties_name_the_ca(mock, creds, run):
+    """Devices between the two heartbeats of an update hold no certificate but still need the Root CA: no delete is sent."""
+    run(ublox_rootca, ublox_args(mock, creds, cas=[new_ca(), dict(name='next.example.com', ca_validity_days=1825,
+                                                                  device_certificate_validity_days=30)]))
+    rots = ['0002%012x' % n for n in range(4)]
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID=rot, CAName=CA) for rot in rots]})
+    mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='0002%012x' % n) for n in range(4, 130)]})
+    run(ublox_device_certificate, ublox_args(mock, creds, action='update', ca_name=CA, rot_public_uids=rots, renew_within_days=3650))
+    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': rots})   # the old certificates are gone, the new ones not yet issued
+    absent = ublox_args(mock, creds, state='absent', cas=[dict(name=CA)])
+    mock.admin.reset_counters()
+    refused = run(ublox_rootca, absent)
+    assert refused['failed'] and '4 device(s) have it in their desired certificate properties' in refused['msg']
+    assert 'update to a new key pair pending until its next security heartbeat' in refused['msg']
+    waiting = run(ublox_rootca, dict(absent, wait_for_devices=True))
+    outcome = waiting['outcomes'][0]
+    assert not waiting.get('failed') and waiting['changed'] is False and waiting['summary']['waiting'] == 1
+    assert outcome['status'] == 'kept' and outcome['waiting'] and outcome['state'] == 'present'
+    assert [d['rot_public_uid'] for d in outcome['in_use']['devices']] == rots and outcome['in_use']['holders'] == 0
+    counters = mock.admin.counters()
+    assert counters['by_category']['write'] == 0 and 'ublox POST /v1/ztp/rootca/delete' not in counters['endpoints']
+    # the whole account is read once per run: 130 devices are two pages of the list and two device-info calls
+    assert counters['endpoints']['ublox POST /v1/device/list/get'] == 4 and counters['endpoints']['ublox POST /v1/device/info/get'] == 4
+
+    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': rots})   # the update ends: new certificates from CA
+    mock.admin.reset_counters()
+    held = run(ublox_rootca, dict(absent, wait_for_devices=True))['outcomes'][0]
+    assert held['status'] == 'kept' and held['in_use'] == {'holders': 4, 'devices': []}
+    assert '4 device(s) hold a certificate signed by it' in held['reason']
+    # with holders the account is not read: one call counts them
+    assert 'ublox POST /v1/device/list/get' not in mock.admin.counters()['endpoints']
+    run(ublox_device_certificate, ublox_args(mock, creds, action='transfer', from_ca=CA, ca_name='next.example.com'))
+    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': rots})
+    mock.admin.reset_counters()
+    deleted = run(ublox_rootca, dict(absent, wait_for_devices=True))
+    assert deleted['changed'] and deleted['outcomes'][0]['status'] == 'deleted' and not deleted['outcomes'][0]['waiting']
+    assert mock.admin.counters()['statuses']['ublox POST /v1/ztp/rootca/delete'] == {'200': 1}
+    again = run(ublox_rootca, dict(absent, wait_for_devices=True))
+    assert again['changed'] is False and again['outcomes'][0]['status'] == 'absent'
 
 
 def test_fifteen_ca_limit_checked_before_any_write(mock, creds, run):
