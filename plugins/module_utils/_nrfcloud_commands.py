@@ -202,15 +202,23 @@ def csr_response(command):
     return response.get('message'), 'message'
 
 
-def latest_csr(history):
+def latest_succeeded(history, kind):
+    """The newest command of ``kind`` that the device ran successfully, or None."""
     for command in reversed(history):
-        if command_kind(command.get('request') or {}) == 'certificateSigningRequest' and command.get('status') == 'SUCCEEDED':
-            value, field = csr_response(command)
-            try:
-                return dict(pem=csr_pem(csr_from_device(value)), field=field)
-            except IotopsError:
-                return None
+        if command_kind(command.get('request') or {}) == kind and command.get('status') == 'SUCCEEDED':
+            return command
     return None
+
+
+def latest_csr(history):
+    command = latest_succeeded(history, 'certificateSigningRequest')
+    if command is None:
+        return None
+    value, field = csr_response(command)
+    try:
+        return dict(pem=csr_pem(csr_from_device(value)), field=field)
+    except IotopsError:
+        return None
 
 
 PENDING_COMMAND_STATUSES = ('PENDING', 'IN_PROGRESS')
@@ -241,11 +249,8 @@ def command_message(command):
 
 def latest_client_certificate(history):
     """The PEM of the newest succeeded clientCertificate command (certificates are public; the service echoes them)."""
-    for command in reversed(history):
-        request = command.get('request') or {}
-        if command_kind(request) == 'clientCertificate' and command.get('status') == 'SUCCEEDED':
-            return request['clientCertificate'].get('content')
-    return None
+    command = latest_succeeded(history, 'clientCertificate')
+    return command['request']['clientCertificate'].get('content') if command else None
 
 
 def command_view(command, with_request=True):

@@ -24,7 +24,7 @@ import datetime
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    MAX_COMMANDS, command_kind, csr_response, pending_commands)
+    MAX_COMMANDS, csr_response, latest_client_certificate, latest_succeeded, pending_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import csr_from_device, load_certificate, same_public_key
 
 DAY = 86400
@@ -64,26 +64,24 @@ class RotationPlan:
 
 def current_certificate(history):
     """(command, certificate) of the newest succeeded clientCertificate command, or (None, None)."""
-    for command in reversed(history):
-        request = command.get('request') or {}
-        if command_kind(request) == 'clientCertificate' and command.get('status') == 'SUCCEEDED':
-            content = request['clientCertificate'].get('content')
-            try:
-                return command, load_certificate(content, 'the client certificate in its history')
-            except IotopsError:
-                return command, None
-    return None, None
+    command = latest_succeeded(history, 'clientCertificate')
+    if command is None:
+        return None, None
+    try:
+        return command, load_certificate(latest_client_certificate(history), 'the client certificate in its history')
+    except IotopsError:
+        return command, None
 
 
 def renewable(history, certificate):
     """Whether the newest succeeded CSR is for the key of ``certificate`` - then a certificate for it needs no new key."""
-    for command in reversed(history):
-        if command_kind(command.get('request') or {}) == 'certificateSigningRequest' and command.get('status') == 'SUCCEEDED':
-            try:
-                return same_public_key(csr_from_device(csr_response(command)[0]), certificate)
-            except IotopsError:
-                return False
-    return False
+    command = latest_succeeded(history, 'certificateSigningRequest')
+    if command is None:
+        return False
+    try:
+        return same_public_key(csr_from_device(csr_response(command)[0]), certificate)
+    except IotopsError:
+        return False
 
 
 def rotations_left(commands_used, policy, server_certificate=False):
@@ -96,10 +94,10 @@ def plan_rotation(history, now, within_days, policy, server_certificate=False, w
         return RotationPlan('continue', 'commands an earlier run appended wait for the device to connect and run them')
     command, certificate = current_certificate(history)
     if command is None:
-        return RotationPlan('none', 'no client certificate in its provisioning history yet (not provisioned by its commands)')
+        return RotationPlan('none', 'no client certificate in its provisioning history yet (not provisioned by its commands)', due=None)
     sec_tag = command['request']['clientCertificate'].get('secTag')
     if certificate is None:
-        plan = RotationPlan('none', 'the client certificate in its history does not parse', sec_tag=sec_tag)
+        plan = RotationPlan('none', 'the client certificate in its history does not parse', due=None, sec_tag=sec_tag)
         plan.attention, plan.remedy = plan.reason, 'Rotate it by hand with the rekey policy, or run the recovery runbook.'
         return plan
     expires = certificate.not_valid_after_utc.timestamp()

@@ -188,9 +188,14 @@ class Cell:
         return NEEDS_ATTENTION if self.failed else self.reached
 
     @property
+    def not_due(self):
+        """Its certificate is outside the window and the run did nothing with it."""
+        return self.due is False and not (self.changed or self.failed or self.waiting)
+
+    @property
     def outside_window(self):
-        """Not due, and nothing to show: not changed, not failed, not waiting, no warning."""
-        return self.due is False and not (self.changed or self.failed or self.waiting or self.attention)
+        """Not due, and nothing to show (a warning, such as few rotations left, is shown all the same)."""
+        return self.not_due and not self.attention
 
     def view(self):
         """The cell in the JSON file and the module's result."""
@@ -321,7 +326,7 @@ def cell_view(cell, rotation):
     """The cell in the JSON file; in a rotation report with its ``outcome`` (see rotation_outcome, or ``outside``)."""
     view = cell.view()
     if rotation:
-        view['outcome'] = 'outside' if cell.outside_window else rotation_outcome(cell)
+        view['outcome'] = 'outside' if cell.not_due else rotation_outcome(cell)
     return view
 
 
@@ -358,7 +363,7 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
                 warnings.append(attention_entry(WARNING, row, cloud, cell))
                 outcomes[cloud]['warnings'] += 1
             if rotation:
-                if cell.outside_window:
+                if cell.not_due:
                     outside[cloud].add(row, cell)
                 else:
                     outcomes[cloud][rotation_outcome(cell)] += 1

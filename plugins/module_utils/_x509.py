@@ -123,13 +123,17 @@ class FactoryCA:
         if not key_belongs_to(self.certificate, self.key):
             raise ConfigError('%s.ca_private_key does not belong to %s.ca_certificate (the public keys differ)' % (option, option))
 
+    def not_after(self, days, now):
+        """When a certificate signed at ``now`` (a UTC datetime) for ``days`` expires: never after the CA itself."""
+        return min(now + datetime.timedelta(days=days), self.certificate.not_valid_after_utc)
+
     def sign(self, csr, days, now=None):
         """A certificate for the CSR's subject and key, issued by this CA, valid ``days`` from ``now`` (seconds since the
         epoch, by default the controller's clock; modules pass the cloud's, see _http.ServerClock)."""
         x509 = _x509()
         hashes = require('cryptography.hazmat.primitives.hashes')
         now = datetime.datetime.fromtimestamp(time.time() if now is None else now, datetime.timezone.utc)
-        not_after = min(now + datetime.timedelta(days=days), self.certificate.not_valid_after_utc)
+        not_after = self.not_after(days, now)
         builder = (x509.CertificateBuilder()
                    .subject_name(csr.subject)
                    .issuer_name(self.certificate.subject)

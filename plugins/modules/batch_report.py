@@ -703,11 +703,12 @@ def rotation_totals(report):
 
 
 def rotation_text(report):
-    """What the rotation did, in certificates (one per device and cloud): e.g. certificates: 12 rotated · 3 new at the next
-    heartbeat · 40 outside the 30-day window."""
+    """What the rotation did, in certificates (one per device and cloud): e.g. certificates: 12 rotated · 3 requested, taken
+    by the device later · 40 outside the 30-day window."""
     totals, check = rotation_totals(report), report['run']['check_mode']
     parts = ['certificates: {:,} {}'.format(totals.get('rotated', 0), 'would be rotated' if check else 'rotated')]
-    for key, words in (('requested', 'new at the next heartbeat'), ('pending', 'still pending (next heartbeat)'),
+    # requested and pending certificates reach the device later (its heartbeat, or when it connects): the rows say which
+    for key, words in (('requested', 'requested, taken by the device later'), ('pending', 'still pending from an earlier run'),
                        ('skipped', 'skipped'), (FAILED, FAILED)):
         if totals.get(key):
             parts.append('{:,} {}'.format(totals[key], words))
@@ -752,7 +753,7 @@ def policy_html(cell):
 
 # the action column: word, class of the cell; the first of a row's outcomes in this order sorts it
 OUTCOME_CELL = {FAILED: ('failed', 'b'), 'rotated': ('rotated', 'o'), 'requested': ('requested', 'w'),
-                'pending': ('pending (next heartbeat)', 'w'), 'skipped': ('skipped', 'x'), 'outside': ('not due', 'n')}
+                'pending': ('pending', 'w'), 'skipped': ('skipped', 'x'), 'outside': ('not due', 'n')}
 OUTCOME_ORDER = dict((word, rank) for rank, word in enumerate((FAILED, WARNING, 'rotated', 'requested', 'pending', 'skipped', 'outside')))
 
 
@@ -761,7 +762,26 @@ def certificate_cell(cell):
     return any(key in cell for key in ('policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due'))
 
 
-def rotation_cell_html(report, cell, outcome):
+# when a certificate requested by the run reaches the device: u-blox issues it at the device's security heartbeat, nRF Cloud
+# hands it over when the device next connects to the Provisioning Service
+PENDING_WORDS = {'nrfcloud': 'when the device connects'}
+PENDING_DEFAULT = 'at next heartbeat'
+
+
+def new_expiry_words(cloud, cell, outcome):
+    """The new certificate's expiry (ISO), the words for one still to come, or '' when there is none."""
+    if cell.get('new_expiry'):
+        return cell['new_expiry']
+    if cell.get('new_expiry_pending') or (outcome in ('requested', 'pending') and certificate_cell(cell)):
+        return PENDING_WORDS.get(cloud, PENDING_DEFAULT)
+    return ''
+
+
+def old_expiry_words(cell):
+    return day(cell['old_expiry']) if cell.get('old_expiry') else 'no certificate yet'
+
+
+def rotation_cell_html(report, cloud, cell, outcome):
     """Action, policy, old expiry, new expiry and reason of one certificate."""
     now, check = report['run']['finished'], report['run']['check_mode']
     word, css = OUTCOME_CELL[outcome]
@@ -772,12 +792,9 @@ def rotation_cell_html(report, cell, outcome):
     action = '<b>%s</b>' % esc(word) if outcome == 'rotated' else esc(word)
     if cell.get('attention'):
         action, css = '%s %s' % (action, SEVERITY_BADGE[WARNING]), 'w'
+    new = new_expiry_words(cloud, cell, outcome)
     if cell.get('new_expiry'):
-        new = '<b>%s</b>' % expiry_html(cell['new_expiry'], now)
-    elif cell.get('new_expiry_pending') or (outcome in ('requested', 'pending') and certificate_cell(cell)):
-        new = 'at next heartbeat'
-    else:
-        new = ''
+        new = '<b>%s</b>' % expiry_html(new, now)
     if cell['failed']:
         reason = cell['reason']
     elif outcome == 'outside':
@@ -797,7 +814,7 @@ def rotation_rows(report, rows):
             first = '<td class=d rowspan=%d>%s</td>' % (len(clouds), esc(row['device'])) if index == 0 else ''
             html.append('<tr%s>%s<td class=nw>%s</td><td class=nw>%s</td>%s</tr>' % (
                 ' class=s' if index < len(clouds) - 1 else '', first, esc(cloud['label']), esc(', '.join(cell['ids'])),
-                rotation_cell_html(report, cell, cell['outcome'])))
+                rotation_cell_html(report, cloud['key'], cell, cell['outcome'])))
     return html
 
 
@@ -817,8 +834,9 @@ def rotation_devices_html(report):
     parts = [section('New certificates' if not check else 'Certificates a real run would rotate', len(rotated),
                      table(ROTATION_HEAD, rotation_rows(report, rotated)) if rotated else '<p>No certificate was rotated.</p>',
                      len(rotated) <= ROTATED_OPEN_ROWS,
-                     'New expiry: the new certificate is valid until then; "at next heartbeat": u-blox or the device issues it at '
-                     'the device\'s next security heartbeat or connection, and a later run shows its date.', ident='rotated')]
+                     'New expiry: the new certificate is valid until then; "at next heartbeat": u-blox issues it at the device\'s '
+                     'next security heartbeat; "when the device connects": nRF Cloud hands it over then. A later run shows its date.',
+                     ident='rotated')]
     if others:
         parts.append(section('Not rotated in this run', len(others), table(ROTATION_HEAD, rotation_rows(report, others)),
                              len(others) <= OPEN_ROWS,
@@ -848,7 +866,7 @@ def rotation_counts_html(report):
         if line:
             lines.append('<p class=outside><b>%s:</b> %s.</p>' % (esc(cloud['label']), esc(line)))
     rotated = 'Would rotate' if report['run']['check_mode'] else 'Rotated'
-    head = ('Cloud', 'Devices', rotated, 'At next heartbeat', 'Skipped', 'Failed', 'Warnings', 'Outside ' + window_text(report))
+    head = ('Cloud', 'Devices', rotated, 'Taken by the device later', 'Skipped', 'Failed', 'Warnings', 'Outside ' + window_text(report))
     return section('Per cloud', None, table(head, rows) + ''.join(lines), True, ident='clouds')
 
 
@@ -1035,11 +1053,11 @@ def rotated_lines(report, labels):
                     lines.append('%s: %s (%s, %s): %s' % ('would change' if report['run']['check_mode'] else 'changed', row['device'],
                                                           labels.get(cloud, cloud), ', '.join(cell['steps']), cell['phase']))
             elif cell['outcome'] in ('rotated', 'requested', 'pending'):
-                new = day(cell['new_expiry']) if cell.get('new_expiry') else 'at next heartbeat'
+                new = new_expiry_words(cloud, cell, cell['outcome'])
                 lines.append('%s: %s (%s%s): %s -> %s' % (
                     CONSOLE_OUTCOME[cell['outcome'], report['run']['check_mode']],
                     row['device'], labels.get(cloud, cloud), ', ' + cell['policy'] if cell.get('policy') else '',
-                    day(cell['old_expiry']) if cell.get('old_expiry') else 'unknown', new))
+                    old_expiry_words(cell), day(new) if cell.get('new_expiry') else new))
     return lines
 
 

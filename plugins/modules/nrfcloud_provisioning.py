@@ -493,6 +493,8 @@ summary:
   sample: {total: 200, changed: 200, ok: 0, failed: 0}
 '''
 
+import datetime
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
@@ -678,7 +680,7 @@ class Provisioner:
             device.missing += self._unfinished_tail(device)
         if self.params.get('rotate') and device.claimed:
             self._plan_rotation(device)
-        extra = (2 + bool(self.params['sign_csr'].get('server_certificate'))) if device.needs_signing else 0
+        extra = len(self._signed_tail(None, None)) if device.needs_signing else 0
         total = len(device.history) + len(device.missing) + extra
         if total > MAX_COMMANDS and not device.failure:
             # the device's own state, not the task's input: it fails alone and the others are worked
@@ -690,14 +692,13 @@ class Provisioner:
     def _plan_rotation(self, device):
         """Decide the device's rotation (see _nrfcloud_rotation); an earlier, unfinished one is carried on first."""
         rotate = self.params['rotate']
-        server = bool(self.params['sign_csr'].get('server_certificate'))
         if device.needs_signing or device.missing:
             device.rotation = RotationPlan('continue', 'carries on the rotation an earlier run started: ' +
                                            ('signs its CSR as soon as the device has run it' if device.needs_signing
                                             else 'appends finished after the certificate it left'))
             return
-        plan = plan_rotation(device.history, self.client.http.now(), rotate['within_days'], rotate['policy'], server,
-                             rotate['warn_rotations_left'])
+        plan = plan_rotation(device.history, self.client.http.now(), rotate['within_days'], rotate['policy'],
+                             bool(self.params['sign_csr'].get('server_certificate')), rotate['warn_rotations_left'])
         device.rotation = plan
         if plan.failure:
             device.failure, device.remedy = plan.failure, plan.remedy
@@ -836,7 +837,7 @@ class Provisioner:
                           if failed else 'the device is in ERROR (no failed command in its history)')
         device.remedy = ERROR_REMEDY
 
-    def follow(self, devices):
+    def follow(self, devices, timeout=None):
         """Status rounds over ``devices`` until each is settled or wait_timeout runs out (one round with 0).
 
         A device whose CSR has run is signed in the same round; a device that is still waiting for its turn when the
@@ -882,7 +883,7 @@ class Provisioner:
                          waiting=len(left), stage='waiting for devices to connect')
             return not left
 
-        poll_until(round_done, self.params['wait_timeout'], self.params['wait_interval'],
+        poll_until(round_done, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
                    first=min(FIRST_POLL, self.params['wait_interval']))
 
     def run(self):
@@ -897,8 +898,14 @@ class Provisioner:
             targets = STATUS_ORDER.get(self.params['wait_for']) or ()
             # a device this run did not touch and that is already there needs no status round
             followed = [d for d in active if d.needs_signing or (targets and (d.result['changed'] or d.status not in targets))]
-            if followed:
-                self.follow(followed)
+            # a rotation waits for the devices it rotated now; one still waiting to connect since an earlier run is looked at
+            # once (signed if its CSR has run meanwhile), so that a device that stays off does not hold up every daily run
+            earlier = [d for d in followed if d.rotation is not None and d.rotation.action == 'continue' and not d.result['changed']]
+            now_rotated = [d for d in followed if d not in earlier]
+            if now_rotated:
+                self.follow(now_rotated)
+            if earlier:
+                self.follow(earlier, timeout=0)
         self._report(active, results)
         # the certificates go into onboarding only: a batch result of thousands of devices must stay small
         onboarding = []
@@ -957,19 +964,19 @@ class Provisioner:
     def _rotation_view(self, device, result):
         """The rotation fields of a device's outcome: dates, policy, action, reason and its command budget."""
         plan = device.rotation
-        rotate = self.params['rotate']
-        server = bool(self.params['sign_csr'].get('server_certificate'))
-        policy = plan.policy or rotate['policy']
-        history = self._history_after(device)
-        used = len(history) + (len(self._signed_tail(None, None)) if self.check_mode and plan.action == 'rekey' else 0)
+        tail = len(self._signed_tail(None, None))
+        # the certificate commands still to come count too: a CSR this run appended (or would) is signed once the device ran it
+        to_come = tail if device.needs_signing and not device.signed and not (self.check_mode and self._csr_ready(device)) else 0
+        used = len(self._history_after(device)) + to_come
         view = dict(action=plan.action, reason=plan.reason, due=plan.due, policy=plan.policy, old_expiry=plan.old_expiry,
                     new_expiry=None, new_expiry_pending=False, commands_left=max(0, MAX_COMMANDS - used),
-                    rotations_left=rotations_left(used, policy, server))
+                    rotations_left=rotations_left(used, plan.policy or self.params['rotate']['policy'],
+                                                  bool(self.params['sign_csr'].get('server_certificate'))))
         if device.signed:
             view['new_expiry'] = device.result['certificate']['not_after']
         elif self.check_mode and device.renew:
-            days = self.params['sign_csr']['validity_days']
-            view['new_expiry'] = iso(min(self.client.http.now() + days * 86400, self.ca.certificate.not_valid_after_utc.timestamp()))
+            signed_at = datetime.datetime.fromtimestamp(self.client.http.now(), datetime.timezone.utc)
+            view['new_expiry'] = iso(self.ca.not_after(self.params['sign_csr']['validity_days'], signed_at).timestamp())
         elif plan.action in ('rekey', 'continue') and device.needs_signing:
             view['new_expiry_pending'] = True  # signed once the device has connected and run its CSR command
         if plan.attention and not result.get('failed'):

@@ -241,7 +241,8 @@ outcomes:
     due:
       description: Whether the device needed the rotation in this run - its certificate expires within
         O(renew_within_days) (or was issued before O(issued_before)), or it is not on the target Root CA for
-        O(action=transfer). False for a device outside the window, already done, or that the action does not apply to.
+        O(action=transfer). False for a device outside the window, already done, or that the action does not apply to;
+        null for a device that holds no certificate.
       type: bool
       returned: for O(action=renew), O(action=update) and O(action=transfer)
     attention:
@@ -448,9 +449,10 @@ class Planner:
         attention with remedy for a revoked certificate that is due but not renewed."""
         action = self.action
         old_expiry = iso_utc((certificate or {}).get('expiration_date'))
-        fields = dict(policy=action, old_expiry=old_expiry, new_expiry=None,
-                      new_expiry_pending=status in ('act', 'pending', 'waiting'), due=status in ('act', 'pending', 'waiting'),
-                      waiting=status in ('pending', 'waiting'))
+        busy = status in ('act', 'pending', 'waiting')
+        # a device without a certificate is neither due nor outside the window: the rotation does not apply to it
+        fields = dict(policy=action, old_expiry=old_expiry, new_expiry=None, new_expiry_pending=busy,
+                      due=busy if certificate or busy else None, waiting=status in ('pending', 'waiting'))
         if status == 'skipped' and certificate and certificate['revoked'] and action in ('renew', 'update') \
                 and certificate['ca_name'] == self.params['ca_name']:
             expires = parse_date(certificate.get('expiration_date'))

@@ -19,6 +19,8 @@ import os
 import re
 
 from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning
+from mock_server.factory_ca import factory_ca_pems
+
 from . import harness
 
 DAYS = int(os.environ.get('IOTOPS_ROTATION_DAYS', '30'))
@@ -60,9 +62,7 @@ def certificates_by_device(mock):
 def test_daily_rotation_for_30_days_strands_no_device(mock, creds, run, workdir):
     mock.admin.reset()
     mock.admin.nrfcloud_simulator(**SIM)
-    cert_path, key_path = harness.make_factory_ca(workdir)
-    with open(cert_path, encoding='ascii') as cert, open(key_path, encoding='ascii') as key:
-        ca = cert.read(), key.read()
+    ca = factory_ca_pems('Rotation Suite Factory CA')
     groups = {}
     for name, validity, count, _due in GROUPS:
         groups[name] = [d['device_id'] for d in onboard(mock, creds, run, ca, count, validity, 14 if name == 'near-limit' else 0)]
@@ -74,7 +74,7 @@ def test_daily_rotation_for_30_days_strands_no_device(mock, creds, run, workdir)
         'certificate_rotation_ublox_enabled': False,   # this fleet has no u-blox modules
         'certificate_rotation_report_dir': reports,
     })
-    env = harness.ansible_env(mock, workdir)
+    env = harness.ansible_env(mock, workdir, ANSIBLE_PIPELINING='1')  # one process less per task: 30 runs
     rotated_on = {}
     before = certificates_by_device(mock)
     rows = []
@@ -109,14 +109,12 @@ def test_daily_rotation_for_30_days_strands_no_device(mock, creds, run, workdir)
 
 
 def test_a_device_at_the_limit_is_refused_alone_then_recovered(mock, creds, run, workdir):
-    """One device of a chunk has used 19 commands: the others rotate, it is reported with its id and the recovery; the
+    """One device of a chunk of 50 has used 19 commands: the other 49 rotate, it is reported with its id and the recovery; the
     recovery playbook (check mode first) unclaims it, claims and onboards it again, and the next rotation is clean."""
     mock.admin.reset()
     mock.admin.nrfcloud_simulator(**SIM)
-    cert_path, key_path = harness.make_factory_ca(workdir)
-    with open(cert_path, encoding='ascii') as cert, open(key_path, encoding='ascii') as key:
-        ca = cert.read(), key.read()
-    ordinary = [d['device_id'] for d in onboard(mock, creds, run, ca, 9, 10, 0)]
+    ca = factory_ca_pems('Rotation Suite Factory CA')
+    ordinary = [d['device_id'] for d in onboard(mock, creds, run, ca, 49, 10, 0)]
     full = onboard(mock, creds, run, ca, 1, 10, 16)[0]   # 19 commands: a renew needs 2 more
     reports = os.path.join(workdir, 'reports-recovery')
     manifest = os.path.join(workdir, 'recover.csv')
@@ -137,8 +135,8 @@ def test_a_device_at_the_limit_is_refused_alone_then_recovered(mock, creds, run,
     first, _writes = play('rotate_certificates.yml', 'limit-rotate')
     assert first.rc == 2 and first.failed == 1, first.stdout[-3000:]
     # the chunk is shown failed with its count, the device with its id, reason and the recovery
-    assert re.search(r'failed: \[localhost\] \(item=devices 1-10 of 10\)', first.stdout), first.stdout[-3000:]
-    assert '1 of 10 devices failed' in first.stdout and full['device_id'] in first.stdout
+    assert re.search(r'failed: \[localhost\] \(item=devices 1-50 of 50\)', first.stdout), first.stdout[-3000:]
+    assert '1 of 50 devices failed' in first.stdout and full['device_id'] in first.stdout
     assert 'used 19 of the 20 provisioning commands' in first.stdout and 'recover_nrfcloud_devices.yml' in first.stdout
     counts = certificates_by_device(mock)
     assert counts[full['device_id']] == (1, 19) and all(counts[d] == (2, 5) for d in ordinary)

@@ -106,7 +106,7 @@ def test_an_unfinished_or_pending_history_is_carried_on_not_rotated_again():
 def test_no_certificate_yet_is_not_a_rotation():
     commands = [dict(request={'certificateSigningRequest': {'secTag': 7}}, status='SUCCEEDED', response={})]
     result = plan(commands)
-    assert result.action == 'none' and not result.due and 'no client certificate' in result.reason
+    assert result.action == 'none' and result.due is None and 'no client certificate' in result.reason
 
 
 def test_rotations_left():

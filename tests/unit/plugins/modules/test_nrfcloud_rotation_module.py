@@ -90,12 +90,16 @@ def test_renew_due_devices_only_then_nothing(nrf, creds, run, factory_ca):
 
 def test_rekey_appends_a_csr_and_signs_the_new_key(nrf, creds, run, factory_ca):
     ids = onboard(nrf, creds, run, factory_ca, 2, validity_days=5)
+    check = rotate(nrf, creds, run, factory_ca, ids, check=True, policy='rekey')
+    # 3 of onboarding + CSR, certificate and finished to come: 14 left, 4 more rekeys
+    assert {(o['commands_left'], o['rotations_left'], o['new_expiry_pending']) for o in check['outcomes']} == {(14, 4, True)}
     result = rotate(nrf, creds, run, factory_ca, ids, policy='rekey', description='Certificate rotation r1')
     assert not result.get('failed'), result.get('msg')
     for outcome in result['outcomes']:
         kinds = [c['kind'] for c in outcome['commands']]
         assert kinds[-3:] == ['certificateSigningRequest', 'clientCertificate', 'finished'] and outcome['policy'] == 'rekey'
         assert outcome['commands'][-3]['description'] == 'Certificate rotation r1: CSR' and outcome['new_expiry']
+        assert (outcome['commands_left'], outcome['rotations_left'], outcome['new_expiry_pending']) == (14, 4, False)
 
 
 def test_window_not_shorter_than_validity_is_refused_before_any_request(nrf, creds, run, factory_ca):
@@ -131,3 +135,24 @@ def test_due_is_judged_on_the_clouds_clock(nrf, creds, run, factory_ca):
     cert_now = nrf.admin.clock()['now']
     new = datetime.datetime.strptime(outcome['new_expiry'], '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
     assert abs(new.timestamp() - (cert_now + 365 * DAY)) < 600  # dated by the cloud's clock too
+
+
+def test_a_device_still_off_since_an_earlier_run_does_not_hold_up_the_rotation(nrf, creds, run, factory_ca):
+    due = onboard(nrf, creds, run, factory_ca, 2, validity_days=10)
+    # a device claimed by an earlier run whose CSR it has never run: it stays off
+    off = nrf.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': 1})['devices'][0]
+    nrf.admin.online([{'nrfcloud': off['device_id']}], after=86400)   # not before tomorrow
+    run(nrfcloud_provisioning, dict(connection(nrf, creds), devices=[{'claim_token': off['claim_token']}], wait_timeout=0,
+                                    commands=[{'kind': 'certificateSigningRequest', 'description': 'Generate CSR'}],
+                                    sign_csr={'ca_certificate': factory_ca[0], 'ca_private_key': factory_ca[1]}))
+    options = connection(nrf, creds)
+    options.update(wait_timeout=20, wait_interval=0.2)
+    started = datetime.datetime.now()
+    result = run(nrfcloud_provisioning, dict(options, devices=[{'device_id': i} for i in due + [off['device_id']]],
+                                             rotate={'within_days': 30}, wait_for='PROVISIONED',
+                                             sign_csr={'ca_certificate': factory_ca[0], 'ca_private_key': factory_ca[1], 'validity_days': 365}))
+    assert (datetime.datetime.now() - started).total_seconds() < 10   # not the 20 s of wait_timeout
+    by_id = dict((o['item'], o) for o in result['outcomes'])
+    assert all(by_id[i]['action'] == 'renew' and by_id[i]['phase'] == 'provisioned' for i in due)
+    waiting = by_id[off['device_id']]
+    assert (waiting['action'], waiting['waiting'], waiting['failed'], waiting['new_expiry_pending']) == ('continue', True, False, True)

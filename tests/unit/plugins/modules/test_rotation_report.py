@@ -12,7 +12,7 @@ import os
 import re
 import time
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._report import lean_step
+from ansible_collections.iotops.provisioning.plugins.module_utils._report import build, lean_step
 from ansible_collections.iotops.provisioning.plugins.modules import batch_report
 
 DAY = 86400
@@ -180,7 +180,7 @@ def test_60_devices_answer_the_four_questions(run, tmp_path):
         if ublox in ('requested', 'update requested'):
             assert any(sub[0] == 'u-blox' and sub[2] == 'requested' and sub[5] == 'at next heartbeat' for sub in rows[serial])
         if nrf == 'rekey pending':
-            assert any(sub[0] == 'nRF Cloud' and sub[5] == 'at next heartbeat' and sub[3].startswith('rekey') for sub in rows[serial])
+            assert any(sub[0] == 'nRF Cloud' and sub[5] == 'when the device connects' and sub[3].startswith('rekey') for sub in rows[serial])
     assert report['rotation']['clouds']['nrfcloud']['rotated'] == fleet.count('nrfcloud', ('renewed', 'near cap'))
     assert report['rotation']['clouds']['ublox']['requested'] == fleet.count('ublox', ('requested', 'update requested'))
 
@@ -284,3 +284,20 @@ def test_a_check_run_says_would_and_root_cas_keep_their_words(run, tmp_path):
     assert 'would rotate: %s (nRF Cloud, renew)' % renewed['item'] in '\n'.join(check['report']['console'])
     page = read(check['html_path'])
     assert 'Certificates a real run would rotate' in page and '<b>would rotate</b>' in page and 'CHECK MODE' in page
+
+
+def test_a_device_not_due_but_warned_about_is_shown_and_counted_outside_the_window():
+    """Few rotations left on a device whose certificate is not due: it is outside the window (counted there, its action
+    "not due") and listed for its warning; a device without any certificate is neither due nor outside the window."""
+    base = dict(changed=False, failed=False, phase='provisioned', waiting=False, policy=None)
+    steps = [lean_step(dict(vendor='nrfcloud', step='rotate client certificate', results=[
+        dict(base, item='warned', due=False, old_expiry='2030-01-01T00:00:00Z', attention='19 of the 20 provisioning commands used'),
+        dict(base, item='quiet', due=False, old_expiry='2031-01-01T00:00:00Z'),
+        dict(base, item='bare', reason='no client certificate in its provisioning history yet')]))]
+    report = build(steps, {}, done_word='up to date', kind='rotation', window_days=30)
+    cells = dict((row['device'], row['clouds']['nrfcloud']) for row in report['devices'])
+    assert sorted(cells) == ['bare', 'warned']
+    assert cells['warned']['outcome'] == 'outside' and cells['bare']['outcome'] == 'skipped'
+    nrf = report['rotation']['clouds']['nrfcloud']
+    assert nrf['outside_window'] == dict(devices=2, nearest_expiry='2030-01-01T00:00:00Z', nearest_device='warned', nearest_id='warned')
+    assert (nrf['skipped'], nrf['warnings']) == (1, 1)
