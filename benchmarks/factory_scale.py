@@ -32,13 +32,12 @@ import sys
 import tempfile
 import time
 
+from iotops_mock.client import MockServer
+
+# benchmarks/ is the script's directory, first on the import path
+from scale import baseline, capacity, fleet, overhead, profiling, report, runner
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-
-# pylint: disable=wrong-import-position
-from mock_server.client import MockServer  # noqa: E402  pylint: disable=import-error
-
-from scale import baseline, capacity, fleet, overhead, profiling, report, runner  # noqa: E402
 
 DOC = os.path.join(ROOT, 'docs', 'performance.md')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'onboard.yml')

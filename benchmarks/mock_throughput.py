@@ -12,13 +12,11 @@ import tempfile
 import time
 
 import requests
+# the mock is an installed package (requirements-dev.txt: -e ./mock_cloud)
+from iotops_mock import credentials
+from iotops_mock.client import MockServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The mock is the package tests/mock_server; put tests/ first on the path to import it.
-sys.path.insert(0, os.path.join(REPO, 'tests'))
-
-from mock_server import credentials  # noqa: E402  pylint: disable=wrong-import-position
-from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-import-position
 
 DOC = os.path.join(REPO, 'docs', 'mock-server.md')
 START_MARK = '<!-- throughput:start -->'

@@ -18,11 +18,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from iotops_mock import credentials
+from iotops_mock.client import MockServer
 
-from mock_server import credentials  # noqa: E402  pylint: disable=wrong-import-position
-from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-import-position
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PLAY = '''
 - name: nRF Cloud batch

@@ -7,8 +7,10 @@ when the file is missing) like this::
 
     python get_pip_<version>.py --disable-pip-version-check pip==<version> --no-setuptools --no-wheel
 
-That server is unreachable from our build machines, so hacking/test-all.sh copies
-this script to those cache paths.  It installs pip from the standard library's
+That server is unreachable from our build machines, so each sanity session of
+noxfile.py runs ``python get_pip_shim.py --install-for-ansible-test`` with the
+ansible-test it is about to use: that copies this script to those cache paths and
+checks that it bootstraps a pip-less virtualenv the way ansible-test does.  It installs pip from the standard library's
 ``ensurepip`` and then lets that pip install the requested packages from the
 package index configured on the machine.
 """
@@ -16,9 +18,13 @@ package index configured on the machine.
 from __future__ import annotations
 
 import importlib.metadata
+import filecmp
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import types
 
 NO_FLAGS = {'--no-setuptools': 'setuptools', '--no-wheel': 'wheel'}
 
@@ -66,5 +72,36 @@ def main(argv: list[str]) -> None:
         pip('uninstall', '--yes', '--disable-pip-version-check', *leftovers, env=env)
 
 
+def pip_versions() -> set[str]:
+    """The pip versions the ansible-test of this interpreter bootstraps (one per supported Python)."""
+    # pylint: disable=import-outside-toplevel,import-error
+    from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS
+    from ansible_test._internal.python_requirements import get_venv_packages
+
+    return {get_venv_packages(types.SimpleNamespace(version=v))['pip'] for v in SUPPORTED_PYTHON_VERSIONS}
+
+
+def install_for_ansible_test() -> None:
+    """Copy this script into ansible-test's cache under every name it asks for, then self-test each copy."""
+    cache = os.path.join(os.path.expanduser('~'), '.ansible', 'test', 'cache')
+    os.makedirs(cache, exist_ok=True)
+    for version in sorted(pip_versions()):
+        target = os.path.join(cache, 'get_pip_%s.py' % version.replace('.', '_'))
+        if not (os.path.exists(target) and filecmp.cmp(__file__, target, shallow=False)):
+            shutil.copyfile(__file__, target)
+        with tempfile.TemporaryDirectory(prefix='iotops-get-pip-') as scratch:
+            subprocess.run([sys.executable, '-m', 'venv', '--without-pip', scratch], check=True)
+            python = os.path.join(scratch, 'bin', 'python')
+            subprocess.run([python, target, '--disable-pip-version-check', 'pip==%s' % version, '--no-setuptools', '--no-wheel'],
+                           check=True, capture_output=True)
+            got = subprocess.run([python, '-m', 'pip', '--version'], check=True, capture_output=True, text=True).stdout
+        if not got.startswith('pip %s ' % version):
+            sys.exit('the get-pip shim did not install pip %s: %s' % (version, got))
+        print('get_pip_%s.py in place; self-test: a pip-less virtualenv now has pip %s' % (version.replace('.', '_'), version))
+
+
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    if sys.argv[1:] == ['--install-for-ansible-test']:
+        install_for_ansible_test()
+    else:
+        main(sys.argv[1:])

@@ -25,9 +25,9 @@ COLLECTION="$BUILD/ansible_collections/iotops/provisioning"
 REQUIREMENTS=(requirements.txt requirements-dev.txt)
 ALL_STAGES=(venv get-pip unit suites benchmark sanity lint molecule molecule-tls release)
 
-# The Molecule scenarios find the mock server through this file (see
-# extensions/molecule/mock_vars.yml); the default scenario writes it.
-export IOTOPS_MOCK_STATE="$BUILD/mock/state.json"
+# The Molecule scenarios find the mock server (mock_cloud/, `iotops-mock serve`) through this
+# endpoints file (see extensions/molecule/mock_vars.yml); the default scenario starts the mock, which writes it.
+export IOTOPS_MOCK_ENDPOINTS="$BUILD/mock/endpoints.json"
 
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
@@ -107,14 +107,14 @@ sync_collection_copy() {
 # id the default scenario recorded, and only if it still is our mock server.
 stop_leftover_mock() {
     local pid
-    [[ -f "$IOTOPS_MOCK_STATE" ]] || return 0
-    pid=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["pid"])' "$IOTOPS_MOCK_STATE" 2>/dev/null) || pid=
+    [[ -f "$IOTOPS_MOCK_ENDPOINTS" ]] || return 0
+    pid=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["pid"])' "$IOTOPS_MOCK_ENDPOINTS" 2>/dev/null) || pid=
     if [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] \
-        && [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" == *mock_server* ]]; then
+        && [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" == *iotops[_-]mock* ]]; then
         log "stopping the mock server left running (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
     fi
-    rm -f "$IOTOPS_MOCK_STATE"
+    rm -f "$IOTOPS_MOCK_ENDPOINTS"
 }
 
 # --------------------------------------------------------------------------- stages
@@ -190,7 +190,7 @@ stage_unit() {
         return 77
     fi
     # the unit tests of the collection, and the mock server's own tests (the mock is a contract too)
-    python -m pytest tests/unit tests/mock_server/tests -q
+    python -m pytest tests/unit mock_cloud/tests -q
 }
 
 # The trust suites (tests/suites, see its README): the factory_onboarding role under faults, malformed
@@ -222,7 +222,7 @@ stage_lint() {
 stage_molecule() {
     stop_leftover_mock
     sync_collection_copy
-    mkdir -p "$(dirname "$IOTOPS_MOCK_STATE")"
+    mkdir -p "$(dirname "$IOTOPS_MOCK_ENDPOINTS")"
     # Molecule's playbooks find this collection through ANSIBLE_COLLECTIONS_PATH.
     export ANSIBLE_COLLECTIONS_PATH="$BUILD"
     # Molecule's state (created, prepared, ...) is otherwise kept per project *name* under
@@ -299,7 +299,7 @@ release_build() {
     src=$(cd "$src" && pwd -P)
     cp -a "$COLLECTION/." "$src/"
     for path in .venv/lib/x.py .build/mock/state.json tests/output/junit/x.xml .demo/factory-ca.key .ansible/x \
-        .pytest_cache/v/x tests/mock_server/.pytest_cache/v/x plugins/modules/__pycache__/x.cpython-311.pyc .cache/x \
+        .pytest_cache/v/x mock_cloud/.pytest_cache/v/x plugins/modules/__pycache__/x.cpython-311.pyc .cache/x \
         htmlcov/index.html .coverage iotops-provisioning-0.0.1.tar.gz tests/suites/x.py tests/unit/x.py extensions/x.yml; do
         # never through a symlink of the copy (a linked .venv would lead to a real interpreter), never over a file
         target=$(realpath -m "$src/$path")
@@ -324,14 +324,15 @@ with tarfile.open(tarball) as tar:
     files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 problems = []
 left_out_tops = {'.venv', '.build', '.demo', '.ansible', '.git', '.github', '.ci', '.cache', '.pytest_cache', '.coverage',
-                 'htmlcov', 'extensions', 'hacking', 'benchmarks', 'requirements-dev.txt'}
-left_out_dirs = ('tests/output', 'tests/unit', 'tests/suites', 'tests/mock_server/tests')
+                 'htmlcov', 'extensions', 'hacking', 'benchmarks', 'requirements-dev.txt', 'mock_cloud', 'pytest.ini',
+                 'noxfile.py', 'antsibull-nox.toml'}
+left_out_dirs = ('tests/output', 'tests/unit', 'tests/suites')
 for name in names:
     parts = name.split('/')
     if (parts[0] in left_out_tops or name.startswith(left_out_dirs) or '__pycache__' in parts or '.pytest_cache' in parts
             or name.endswith(('.pyc', '.tar.gz'))):
         problems.append('in the tarball, should not be: %s' % name)
-for top in ('plugins', 'roles', 'playbooks', 'docs', 'meta', 'changelogs', 'tests/mock_server'):
+for top in ('plugins', 'roles', 'playbooks', 'docs', 'meta', 'changelogs'):
     for dirpath, dirnames, filenames in os.walk(os.path.join(collection, top)):
         dirnames[:] = [d for d in dirnames if d not in ('__pycache__', '.pytest_cache', 'tests')]
         for filename in filenames:
@@ -343,11 +344,11 @@ for rel in ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'requirements
         problems.append('missing from the tarball: %s' % rel)
 key = re.compile(rb'-----BEGIN [A-Z ]*PRIVATE KEY-----\s+[A-Za-z0-9+/=]{40,}')
 for name, data in sorted(files.items()):
-    if key.search(data) and not name.startswith('tests/mock_server/keys/'):
-        problems.append("private key material in %s (only the mock's made-up test keys may ship)" % name)
+    if key.search(data):
+        problems.append('private key material in %s (the collection ships no key; the mock and its test keys are not shipped)' % name)
 if problems:
     sys.exit('\n'.join(problems))
-print('%s: %d files, %d kB; none of the left-overs, every source file, no key outside tests/mock_server/keys/'
+print('%s: %d files, %d kB; none of the left-overs (the mock among them), every source file, no private key'
       % (os.path.basename(tarball), len(files), os.path.getsize(tarball) // 1024))
 PY
 }

@@ -31,7 +31,7 @@ import time
 
 import jwt
 
-from mock_server import credentials  # pylint: disable=import-error
+from iotops_mock import credentials
 
 from . import fleet
 

@@ -27,7 +27,7 @@ import re
 import time
 from urllib.parse import quote, urlencode
 
-from mock_server import credentials  # pylint: disable=import-error
+from iotops_mock import credentials
 
 from . import baseline, fleet
 

@@ -22,14 +22,26 @@ When the devices come online (``ONLINE``):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from types import SimpleNamespace
 
 import requests
+from iotops_mock import credentials
+from iotops_mock.factory_ca import write_factory_ca
 
-from mock_server import credentials  # pylint: disable=import-error
-from mock_server.factory_ca import write_factory_ca  # pylint: disable=import-error
-from suites.expected_state import Expectation, compare  # pylint: disable=import-error
+
+def _expected_state():
+    """The trust suites' expected_state module, loaded from its file (tests/ is not a package on the import path)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'tests', 'suites', 'expected_state.py')
+    spec = importlib.util.spec_from_file_location('iotops_expected_state', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_EXPECTED_STATE = _expected_state()
+Expectation, compare = _EXPECTED_STATE.Expectation, _EXPECTED_STATE.compare
 
 # Small nRF simulator timings, so that the benchmark measures the software and not made-up device latency:
 # a claimed device "connects" 50 ms after it gets commands, runs each command in 10 ms, and a bulk

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import statistics
 
-from mock_server import credentials  # pylint: disable=import-error
+from iotops_mock import credentials
 
 from . import fleet, runner
 

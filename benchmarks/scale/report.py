@@ -387,7 +387,7 @@ def markdown(results):
              '`--overhead-runs`, `--overhead-tasks`, `--capacity-seconds`, `--capacity-connections`, `--json` (every figure), `--keep` '
              '(logs, timings and profiles). py-spy is not a dependency: install it into any virtualenv (`pip install py-spy`).', '',
              '## What is measured', '',
-             '- One mock server (`tests/mock_server`, HTTP on 127.0.0.1), started by the script; the mock is reset and seeded before each '
+             '- One mock server (`mock_cloud`, the `iotops_mock` package, HTTP on 127.0.0.1), started by the script; the mock is reset and seeded before each '
              'run with a factory-fresh batch: every device has all four identities, an nRF91 attestation token (not claimed), a u-blox '
              'ROTPublicUID and IMEI (a module made at the factory and sealed with the line\'s device profile `%s`, whose Root CA signs its '
              'certificate; it has not bootstrapped, so u-blox does not know it yet), an iotcomms.io SIP device id and a NAO Cloud BLE tag '

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The demo: onboard a factory-fresh batch across the four vendor clouds of the bundled mock as its devices come online - a
+"""The demo: onboard a factory-fresh batch across the four vendor clouds of the mock (mock_cloud/) as its devices come online - a
 first run that leaves the devices not yet powered on waiting, a second run 20 minutes later that completes them, a third that
 changes nothing - then rotate the certificates that expire within the window.
 
 Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
-`.demo/` in the repository: the mock's state file and private CA, the factory CA of the demo,
+`.demo/` in the repository: the mock's endpoints file and private CA, the factory CA of the demo,
 the manifest, the playbook logs and the reports.
 """
 
@@ -22,13 +22,17 @@ import time
 
 import requests
 
+try:
+    # the mock is a package of its own in the virtualenv, not part of the collection
+    from iotops_mock import credentials
+    from iotops_mock.client import MockServer
+    from iotops_mock.factory_ca import write_factory_ca
+except ImportError as exc:
+    sys.exit('The demo runs against the mock of the vendor clouds, a Python package of its own (iotops-mock-cloud): install it '
+             'into this Python from a checkout of the collection with `pip install ./mock_cloud` (%s)' % exc)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-
-from mock_server import credentials  # noqa: E402  pylint: disable=wrong-import-position
-from mock_server.client import MockServer  # noqa: E402  pylint: disable=wrong-import-position
-from mock_server.factory_ca import write_factory_ca  # noqa: E402  pylint: disable=wrong-import-position
 
 UBLOX_CA = 'demo-factory-ca'
 UBLOX_PROFILE = 'DemoLineModuleProfile01'

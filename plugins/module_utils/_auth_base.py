@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 
@@ -62,6 +64,62 @@ class StaticHeaderAuth(AuthBase):
 
     def apply(self, client, headers):
         headers['Authorization'] = self.PREFIX + self.token
+
+
+class IssuedTokenAuth(AuthBase):
+    """A token the vendor issues at a login (or the user passes in from a ``<vendor>_token`` task), sent raw in
+    ``Authorization``: logged in lazily, renewed ``RENEW_MARGIN`` seconds before its ``exp`` and once after a 401.
+    A subclass says whether it ``can_login`` and how to ``renew`` (which sets ``_token`` and ``_expires``)."""
+
+    RENEW_MARGIN = 300
+    DEFAULT_LIFETIME = 3600  # for a token whose exp cannot be read
+    SECRETS = ()  # the attributes that hold the user's secrets
+    MISSING = 'credentials are missing'  # the error when there is neither a way to log in nor a token
+
+    def __init__(self, token=None, clock=time.time):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token = token
+        self._expires = self.expiry_of(token) if token else 0
+        self.logins = 0
+
+    def validate(self):
+        self.check_pairs()
+        if not (self.can_login or self._token):
+            raise ConfigError(self.MISSING)
+
+    def check_pairs(self):
+        """Raise ConfigError for an option given without its partner (an email without a password)."""
+
+    def secrets(self):
+        return [getattr(self, name) for name in self.SECRETS] + [self._token]
+
+    @property
+    def can_login(self):
+        raise NotImplementedError
+
+    def renew(self, client):
+        """Log in (or refresh) and set ``_token`` and ``_expires``; called with the lock held."""
+        raise NotImplementedError
+
+    def expiry_of(self, token):
+        exp = jwt_claims_unverified(token).get('exp')
+        return float(exp) if isinstance(exp, (int, float)) else self._clock() + self.DEFAULT_LIFETIME
+
+    def apply(self, client, headers):
+        with self._lock:
+            if self._token is None or (self.can_login and self._clock() >= self._expires - self.RENEW_MARGIN):
+                self.renew(client)
+            headers['Authorization'] = self._token
+
+    def on_unauthorized(self, client, sent_headers):
+        with self._lock:
+            if self._token != sent_headers.get('Authorization'):
+                return True  # another thread already renewed it
+            if not self.can_login:
+                return False
+            self.renew(client)
+            return True
 
 
 def jwt_claims_unverified(token):

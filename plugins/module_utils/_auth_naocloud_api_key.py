@@ -14,6 +14,4 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base imp
 class NaoCloudApiKeyAuth(StaticHeaderAuth):
     """The API key; the document prefers it for backends."""
 
-    NAME = 'NAO Cloud API key'
-    OPTION = 'api_key'
-    ENV = 'NAOCLOUD_API_KEY'
+    NAME, OPTION, ENV = 'NAO Cloud API key', 'api_key', 'NAOCLOUD_API_KEY'

@@ -14,7 +14,4 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base imp
 class NaoCloudOAuth2Auth(StaticHeaderAuth):
     """The collection does not run the browser flow; it uses the access token it is given."""
 
-    NAME = 'NAO Cloud OAuth2 access token'
-    PREFIX = 'Bearer '
-    OPTION = 'access_token'
-    ENV = 'NAOCLOUD_ACCESS_TOKEN'
+    NAME, PREFIX, OPTION, ENV = 'NAO Cloud OAuth2 access token', 'Bearer ', 'access_token', 'NAOCLOUD_ACCESS_TOKEN'

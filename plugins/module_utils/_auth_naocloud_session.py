@@ -13,87 +13,51 @@ expiry the response gives, and once after a 401.
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import AuthBase, jwt_claims_unverified
+from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import IssuedTokenAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
-
-RENEW_MARGIN = 300
-DEFAULT_LIFETIME = 24 * 3600
 
 
 def parse_expiry(value):
-    """Epoch seconds from an ISO 8601 date (``Z`` or offset) or a number; None if unreadable."""
+    """Epoch seconds from an ISO 8601 date (``Z`` or offset; Python 3.11 reads both) or a number; None if unreadable."""
     if isinstance(value, (int, float)):
         return float(value)
-    if not isinstance(value, str):
-        return None
     try:
-        when = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
-    except ValueError:
+        when = datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)).timestamp()
 
 
-class NaoCloudSessionAuth(AuthBase):
+class NaoCloudSessionAuth(IssuedTokenAuth):
     """Log in with the API key or email/password, or use a session JWT from naocloud_token."""
 
-    NAME = 'NAO Cloud session JWT'
+    NAME, SECRETS = 'NAO Cloud session JWT', ('api_key', 'password')
+    RENEW_MARGIN, DEFAULT_LIFETIME = 300, 24 * 3600  # the JWT lives "usually 24 hours"
+    MISSING = ('NAO Cloud credentials are missing: give api_key (NAOCLOUD_API_KEY), email and password (NAOCLOUD_EMAIL, NAOCLOUD_PASSWORD), '
+               'or access_token (NAOCLOUD_ACCESS_TOKEN)')
 
     def __init__(self, api_key=None, email=None, password=None, session_token=None, clock=time.time):
-        self.api_key = api_key
-        self.email = email
-        self.password = password
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token = session_token
-        self._expires = self._expiry_of_token(session_token) if session_token else 0
-        self.logins = 0
+        super().__init__(session_token, clock)
+        self.api_key, self.email, self.password = api_key, email, password
 
-    def validate(self):
+    def check_pairs(self):
         if bool(self.email) != bool(self.password):
             raise ConfigError('email and password must be given together to open a NAO Cloud session')
-        if not (self.api_key or self.email or self._token):
-            raise ConfigError('NAO Cloud credentials are missing: give api_key (NAOCLOUD_API_KEY), email and password '
-                              '(NAOCLOUD_EMAIL, NAOCLOUD_PASSWORD), or access_token (NAOCLOUD_ACCESS_TOKEN)')
-
-    def secrets(self):
-        return [self.api_key, self.password, self._token]
 
     @property
     def can_login(self):
         return bool(self.api_key or (self.email and self.password))
 
-    def _expiry_of_token(self, token):
-        exp = jwt_claims_unverified(token).get('exp')
-        return float(exp) if isinstance(exp, (int, float)) else self._clock() + DEFAULT_LIFETIME
-
-    def apply(self, client, headers):
-        with self._lock:
-            if self._token is None or (self.can_login and self._clock() >= self._expires - RENEW_MARGIN):
-                self._login(client)
-            headers['Authorization'] = self._token
-
-    def on_unauthorized(self, client, sent_headers):
-        with self._lock:
-            if self._token != sent_headers.get('Authorization'):
-                return True
-            if not self.can_login:
-                return False
-            self._login(client)
-            return True
-
     def current(self, client):
         """(jwt, expires_at epoch) after logging in; for naocloud_token."""
         with self._lock:
             if self._token is None or self.logins == 0:
-                self._login(client)
+                self.renew(client)
             return self._token, self._expires
 
-    def _login(self, client):
+    def renew(self, client):
         if not self.can_login:
             raise ConfigError('the NAO Cloud session token has expired or was refused and no api_key or email/password were given '
                               'to open a new session')
@@ -108,5 +72,5 @@ class NaoCloudSessionAuth(AuthBase):
             raise ApiError(client.vendor, 'POST', '/sessions', 201, message='the answer holds no meta.jwt')
         client.redact.add(token)
         self._token = token
-        self._expires = parse_expiry(meta.get('expires_at')) or self._expiry_of_token(token)
+        self._expires = parse_expiry(meta.get('expires_at')) or self.expiry_of(token)
         self.logins += 1

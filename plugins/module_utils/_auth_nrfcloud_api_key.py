@@ -14,7 +14,4 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base imp
 class NrfCloudApiKeyAuth(StaticHeaderAuth):
     """The team API key; a 401 means the key is wrong or revoked, so there is nothing to retry."""
 
-    NAME = 'nRF Cloud API key'
-    PREFIX = 'Bearer '
-    OPTION = 'api_key'
-    ENV = 'NRFCLOUD_API_KEY'
+    NAME, PREFIX, OPTION, ENV = 'nRF Cloud API key', 'Bearer ', 'api_key', 'NRFCLOUD_API_KEY'

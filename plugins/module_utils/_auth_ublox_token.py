@@ -12,10 +12,9 @@ token is refused. A 401 forces one renewal and one retry of the request.
 
 from __future__ import annotations
 
-import threading
 import time
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import AuthBase, jwt_claims_unverified
+from ansible_collections.iotops.provisioning.plugins.module_utils._auth_base import IssuedTokenAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
 
 AUTH_TOKEN_LIFETIME = 3600
@@ -23,65 +22,40 @@ REFRESH_TOKEN_LIFETIME = 3 * 24 * 3600
 RENEW_MARGIN = 120
 
 
-class UbloxTokenAuth(AuthBase):
+class UbloxTokenAuth(IssuedTokenAuth):
     """Log in with API key and secret, or use an AuthToken from ublox_token."""
 
-    NAME = 'u-blox API key/secret'
+    NAME, SECRETS = 'u-blox API key/secret', ('api_key', 'api_secret')
+    RENEW_MARGIN, DEFAULT_LIFETIME = RENEW_MARGIN, AUTH_TOKEN_LIFETIME
+    MISSING = ('u-blox credentials are missing: give api_key and api_secret (or UBLOX_API_KEY and UBLOX_API_SECRET), '
+               'or auth_token (UBLOX_AUTH_TOKEN) from iotops.provisioning.ublox_token')
 
     def __init__(self, api_key=None, api_secret=None, auth_token=None, clock=time.time):
-        self.api_key = api_key
-        self.api_secret = api_secret
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token = auth_token
-        self._token_expires = self._expiry_of(auth_token) if auth_token else 0
-        self._refresh_token = None
-        self._refresh_expires = 0
-        self.logins = 0
+        super().__init__(auth_token, clock)
+        self.api_key, self.api_secret = api_key, api_secret
+        self._refresh_token, self._refresh_expires = None, 0
 
-    def validate(self):
+    def check_pairs(self):
         if self.api_key and not self.api_secret:
             raise ConfigError('api_secret is required with api_key (u-blox authenticates the pair): give api_secret in the task or '
                               'set UBLOX_API_SECRET to the APISecret created with this APIKey')
         if self.api_secret and not self.api_key:
             raise ConfigError('api_key is required with api_secret (u-blox authenticates the pair): give api_key in the task or '
                               'set UBLOX_API_KEY to the APIKey of this APISecret')
-        if not (self.api_key or self._token):
-            raise ConfigError('u-blox credentials are missing: give api_key and api_secret (or UBLOX_API_KEY and UBLOX_API_SECRET), '
-                              'or auth_token (UBLOX_AUTH_TOKEN) from iotops.provisioning.ublox_token')
-
-    def secrets(self):
-        return [self.api_key, self.api_secret, self._token]
 
     @property
     def can_login(self):
         return bool(self.api_key and self.api_secret)
-
-    def _expiry_of(self, token):
-        exp = jwt_claims_unverified(token).get('exp')
-        return float(exp) if isinstance(exp, (int, float)) else self._clock() + AUTH_TOKEN_LIFETIME
-
-    def apply(self, client, headers):
-        with self._lock:
-            if self._token is None or (self.can_login and self._clock() >= self._token_expires - RENEW_MARGIN):
-                self._renew(client)
-            headers['Authorization'] = self._token
-
-    def on_unauthorized(self, client, sent_headers):
-        with self._lock:
-            if self._token != sent_headers.get('Authorization'):
-                return True  # another thread already renewed it
-            if not self.can_login:
-                return False
-            self._renew(client, refresh_first=True)
-            return True
 
     def current(self, client):
         """(auth_token, refresh_token, expires_at) after logging in if needed; for ublox_token."""
         with self._lock:
             if self._token is None or self._refresh_token is None:
                 self._renew(client, refresh_first=False)
-            return self._token, self._refresh_token, self._token_expires
+            return self._token, self._refresh_token, self._expires
+
+    def renew(self, client):
+        self._renew(client, refresh_first=True)
 
     def _renew(self, client, refresh_first=True):
         if not self.can_login:
@@ -109,4 +83,4 @@ class UbloxTokenAuth(AuthBase):
     def _set_token(self, client, token):
         client.redact.add(token)
         self._token = token
-        self._token_expires = self._expiry_of(token)
+        self._expires = self.expiry_of(token)

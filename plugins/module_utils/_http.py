@@ -50,6 +50,7 @@ RETRY_GATEWAY_STATUSES = frozenset((502, 504))
 READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 BACKOFF_BASE = 0.5
 CLOCK_SKEW_TOLERANCE = 3600.0  # seconds; below this the controller's clock is good enough for day-sized windows
+MAX_PAGES = 100000  # a guard against a list endpoint that never stops handing out pages
 
 
 def parse_retry_after(value, now=None):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+import uuid
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
@@ -114,6 +115,11 @@ class IotcommsClient:
             raise IotopsError('iotcomms GET %s: the answer holds no device list' % self.path('device'))
         return devices
 
+    def devices_by_id(self):
+        """The domain's devices by their id (one list call); entries without an id are left out."""
+        return dict((str(device['deviceId']), device) for device in self.list_devices()
+                    if isinstance(device, dict) and device.get('deviceId') is not None)
+
     def get_device(self, device_id):
         """One device, or None if the domain has no such device."""
         try:
@@ -164,6 +170,11 @@ class IotcommsClient:
             raise
         return body.get('status') if isinstance(body, dict) else None
 
+    def bulk_create(self, bulk_id, devices, timeout):
+        """Create ``devices`` (device bodies) with one bulk CSV job and wait for it; its final status."""
+        self.bulk_upload(bulk_id, devices_csv(devices))
+        return self.wait_bulk(bulk_id, timeout)
+
     def wait_bulk(self, bulk_id, timeout, sleep=time.sleep, clock=time.monotonic):
         """Poll a bulk job until it is done; raise IotopsError after ``timeout`` seconds."""
         last = {}
@@ -177,6 +188,19 @@ class IotcommsClient:
                               'Re-run the task later: it reads the devices first and creates only what is missing'
                               % (bulk_id, last['status'].get('state') or 'unknown', timeout))
         return last['status']
+
+
+def new_bulk_id():
+    """A bulkId of our own: the job is created with a PUT to its id, so a retried upload cannot start a second job."""
+    return 'iotops-' + uuid.uuid4().hex[:24]
+
+
+def bulk_row_errors(bulk_id, status):
+    """{deviceId: message} of the rows a finished bulk job refused (the first error of each device)."""
+    errors = {}
+    for error in status.get('errors') or []:
+        errors.setdefault(error.get('deviceId'), 'bulk job %s row %s: %s' % (bulk_id, error.get('row'), error.get('message')))
+    return errors
 
 
 def devices_csv(devices):

@@ -22,10 +22,10 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_oauth2 import NaoCloudOAuth2Auth
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_session import NaoCloudSessionAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import MAX_PAGES
 from ansible_collections.iotops.provisioning.plugins.module_utils._naocloud_jobs import wait_for_job
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import (
     credential_env_fallback, credentials_from_environment, http_client, new_redactor, validate_connection, validate_url)
-from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import naocloud_pages
 
 VENDOR = 'naocloud'
 DEFAULT_API_URL = 'https://www.nao-cloud.com/api/v2'
@@ -43,6 +43,45 @@ ARGSPEC = dict(
 
 
 CREDENTIAL_OPTIONS = ('api_key', 'email', 'password', 'access_token')
+
+
+def naocloud_pages(fetch, page_size=100):
+    """NAO Cloud (JSON:API): ``page[number]`` and ``page[size]``; a ``links.next`` while more pages follow."""
+    items = []
+    for number in range(1, MAX_PAGES + 1):
+        body = fetch({'page[number]': number, 'page[size]': page_size}) or {}
+        data = body.get('data') or []
+        items.extend(data)
+        links = body.get('links') or {}
+        records = ((body.get('meta') or {}).get('pagination') or {}).get('records')
+        if not data or not links.get('next') or (isinstance(records, int) and len(items) >= records):
+            return items
+    raise IotopsError('NAO Cloud list did not end after %d pages' % MAX_PAGES)
+
+
+def normalize_mac(value):
+    """A tag's tracking_id (its MAC address) as NAO Cloud documents it: ``AA:BB:CC:DD:EE:FF``."""
+    return value.replace('-', ':').upper()
+
+
+def trackable_filters(tracking_ids=None, categories=None, name=None):
+    """The list filters of ``GET /sites/{id}/nao_trackables`` as query parameters (None: no filter)."""
+    filters = {}
+    if tracking_ids is not None:
+        filters['tracking_ids'] = ','.join(normalize_mac(mac) for mac in tracking_ids)
+    if categories is not None:
+        filters['categories'] = ','.join(categories)
+    if name is not None:
+        filters['filter[name_eq]'] = name
+    return filters or None
+
+
+def batch_entry(tag):
+    """A tag of the batch that replaces every tag of a site: its managed attributes, no category when it has none."""
+    entry = {key: tag.get(key) for key in ('name', 'tracking_id', 'category')}
+    if entry['category'] is None:
+        del entry['category']
+    return entry
 
 
 def parse_error(body):
@@ -135,8 +174,12 @@ class NaoCloudClient:
         return '/'.join(['/sites', quote(str(site_id), safe=''), 'nao_trackables'] + [quote(str(part), safe='') for part in parts])
 
     def list_trackables(self, site_id, filters=None):
-        """Every tag of the site (all pages), as flat dicts; ``filters`` are the API's query parameters."""
+        """Every tag of the site (all pages), as flat dicts; ``filters`` are the API's query parameters (``trackable_filters``)."""
         return [flatten(item) for item in self.list_all(self.trackables_path(site_id), params=filters)]
+
+    def trackables_by_mac(self, site_id):
+        """The site's tags by their tracking_id as ``AA:BB:CC:DD:EE:FF`` (one list, every page); tags without one are left out."""
+        return dict((normalize_mac(tag['tracking_id']), tag) for tag in self.list_trackables(site_id) if tag.get('tracking_id'))
 
     def find_trackable(self, site_id, tracking_id):
         found = self.list_trackables(site_id, {'filter[tracking_id_eq]': tracking_id})
@@ -172,12 +215,13 @@ class NaoCloudClient:
         self.request('DELETE', self.trackables_path(site_id, trackable_id), expect=(200, 202, 204), verify_write=verify_write)
 
     def replace_trackables(self, site_id, tags, timeout=300.0, interval=1.0, sleep=time.sleep):
-        """Make the site hold exactly ``tags`` with the batch endpoint, and wait for its background job.
+        """Make the site hold exactly ``tags`` (name, tracking_id, category) with the batch endpoint, and wait for its background job.
 
         The batch replaces every tag of the site. A 303 leads to a background job that is polled until it
         finished; a failed job raises with the job's message.
         """
         path = self.trackables_path(site_id, 'batch')
+        tags = [batch_entry(tag) for tag in tags]
         wanted = {tag['tracking_id']: tag for tag in tags}
 
         def verify_write():

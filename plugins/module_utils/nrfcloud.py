@@ -3,33 +3,91 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """nRF Cloud client: the device/account API and the Provisioning Service, one API key for both.
 
+Every path, request body and paging rule of nRF Cloud lives here; modules call one method per operation.
 Error bodies are ``{"code": <5-digit nRF code>, "message": ...}``; lists page with ``pageLimit``
 and ``pageNextToken``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import MAX_PAGES
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
-from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import nrfcloud_pages
 
 VENDOR = 'nrfcloud'
 DEFAULT_API_URL = 'https://api.nrfcloud.com/v1'
 DEFAULT_PROVISIONING_API_URL = 'https://api.provisioning.nrfcloud.com/v1'
 PAGE_LIMIT = 100  # items per page of the list calls (the most nRF Cloud gives)
+ROWS_PER_REQUEST = 1000  # rows of one bulk onboarding request (the most nRF Cloud takes)
+BULK_DONE = ('SUCCEEDED', 'FAILED')
+ROW_ERROR = re.compile(r'^\[(\d+)\]:\s*(.*)$', re.S)
 
 ARGSPEC = dict(
     api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['NRFCLOUD_API_URL'])),
     provisioning_api_url=dict(type='str', default=DEFAULT_PROVISIONING_API_URL, fallback=(env_fallback, ['NRFCLOUD_PROVISIONING_API_URL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['NRFCLOUD_API_KEY'])),
 )
+
+
+def nrfcloud_pages(fetch, page_limit=100):
+    """nRF Cloud: ``pageLimit`` and the opaque ``pageNextToken``, absent on the last page."""
+    items, token, seen = [], None, set()
+    for _page in range(MAX_PAGES):
+        params = {'pageLimit': page_limit}
+        if token:
+            params['pageNextToken'] = token
+        body = fetch(params) or {}
+        items.extend(body.get('items') or [])
+        token = body.get('pageNextToken')
+        if not token:
+            return items
+        if token in seen:
+            raise IotopsError('nRF Cloud returned the same pageNextToken twice; stopping instead of looping')
+        seen.add(token)
+    raise IotopsError('nRF Cloud list did not end after %d pages' % MAX_PAGES)
+
+
+def onboarding_csv(devices):
+    """The onboarding CSV: deviceId,subType,tags,fwTypes,"certificate PEM" (tags and types pipe-separated)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    for device in devices:
+        writer.writerow([device['device_id'], device['sub_type'] or '', '|'.join(device.get('tags') or []),
+                         '|'.join(device['fw_types']), device['certificate'].strip() + '\n'])
+    return out.getvalue()
+
+
+def row_errors(summary, rows):
+    """{row index: message} from a bulk operation's error summary (``"[3]: message"`` entries); every row when the
+    summary names none."""
+    errors = {}
+    for entry in summary.get('errors') or []:
+        match = ROW_ERROR.match(str(entry))
+        if match:
+            errors[int(match.group(1))] = match.group(2)
+    return errors or dict((i, '; '.join(str(e) for e in summary.get('errors') or []) or 'failed') for i in range(rows))
+
+
+def device_version(device):
+    """The version nRF Cloud gives a device record, for If-Match."""
+    return (device.get('$meta') or {}).get('version')
+
+
+def field_differs(field, value, current):
+    """Whether the device's ``name`` or ``tags`` differ from ``value`` (tags in any order)."""
+    if field == 'name':
+        return value != current.get('name')
+    return sorted(value) != sorted(current.get('tags') or [])
 
 
 def parse_error(body):
@@ -59,6 +117,71 @@ class NrfCloudClient:
             query.update(paging)
             return self.request('GET', path, service=service, params=query).body
         return nrfcloud_pages(fetch, page_limit=page_limit)
+
+    # device management -------------------------------------------------------------------------
+
+    def list_devices(self):
+        """Every device of the team in device management (all pages)."""
+        return self.list_all('/devices')
+
+    def device(self, device_id):
+        return self.request('GET', '/devices/%s' % device_id).body
+
+    def onboard_devices(self, devices):
+        """Start one bulk onboarding of at most ROWS_PER_REQUEST devices; returns the bulk operation's id."""
+        body = self.request('POST', '/devices', data=onboarding_csv(devices).encode('utf-8'), headers={'Content-Type': 'text/csv'},
+                            expect=(200, 202)).body
+        return body['bulkOpsRequestId']
+
+    def bulk_operation(self, request_id):
+        """The bulk operation's record; its ``status`` is in BULK_DONE once it ended."""
+        return self.request('GET', '/bulk-ops-requests/%s' % request_id).body
+
+    def bulk_row_errors(self, operation, rows):
+        """{row index: message} of a FAILED bulk operation of ``rows`` rows, from its error summary."""
+        url = operation.get('errorSummaryUrl')
+        if not url:
+            return dict((i, 'the bulk operation failed without an error summary') for i in range(rows))
+        # a pre-signed URL: it carries its own authorisation, and the API key must not be sent elsewhere
+        return row_errors(self.request('GET', url, authenticated=False).body or {}, rows)
+
+    def put_device_field(self, device_id, field, value, version=None):
+        """Set a device's ``name`` or ``tags`` (If-Match with ``version`` when given); an unknown outcome is read back."""
+        body = [value] if field == 'name' else value
+        headers = {'If-Match': str(version)} if version is not None else None
+
+        def applied():
+            current = self.device(device_id)
+            return None if field_differs(field, value, current) else current
+        self.request('PUT', '/devices/%s/%s' % (device_id, field), json_body=body, headers=headers, expect=(200, 202, 204),
+                     verify_write=applied)
+
+    def update_device(self, device_id, changes, current):
+        """PUT each changed field (``name``, ``tags``) with If-Match; after a 412 (someone else changed the device) read it
+        again and retry once if it still differs."""
+        fields = [f for f in ('name', 'tags') if f in changes]
+        for position, field in enumerate(fields):
+            try:
+                self.put_device_field(device_id, field, changes[field], device_version(current))
+            except ApiError as exc:
+                if exc.status != 412:
+                    raise
+                current = self.device(device_id)
+                if field_differs(field, changes[field], current):
+                    self.put_device_field(device_id, field, changes[field], device_version(current))
+            if position + 1 < len(fields):
+                current = self.device(device_id)  # the version moved on
+
+    def delete_device(self, device_id):
+        def gone():
+            try:
+                self.device(device_id)
+            except ApiError as exc:
+                if exc.status == 404:
+                    return {}
+                raise
+            return None
+        self.request('DELETE', '/devices/%s' % device_id, expect=(200, 202, 204), verify_write=gone)
 
     # Provisioning Service ---------------------------------------------------------------------
 

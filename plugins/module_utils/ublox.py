@@ -13,15 +13,16 @@ normalisers that turn vendor records into the modules' snake_case results.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import MAX_PAGES
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
-from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import ublox_pages
 
 VENDOR = 'ublox'
 DEFAULT_API_URL = 'https://ssapi.services.u-blox.com/v1'
@@ -261,6 +262,11 @@ def effective_features(desired, current):
     return dict(authorizations=auths, security_heartbeat=heartbeat)
 
 
+def features_wanted(state):
+    """True when ``state`` (a provisioning_view) asks for any feature."""
+    return bool(state['authorizations']) or state['security_heartbeat'] is not None
+
+
 def features_differ(state, auths, heartbeat):
     """True when ``state`` (a provisioning_view) lacks one of the requested authorizations or the heartbeat."""
     if any((state.get('authorizations') or {}).get(name) != value for name, value in auths.items()):
@@ -269,6 +275,23 @@ def features_differ(state, auths, heartbeat):
 
 
 # ---------------------------------------------------------------------------------------------
+
+def ublox_pages(fetch, list_key, concurrency=4):
+    """u-blox: ``PageNumber`` in the body; ``PageSize`` and ``TotalRecords`` in the answer.
+
+    The first page tells how many pages there are, so the others are read concurrently.
+    """
+    first = fetch(1) or {}
+    items = list(first.get(list_key) or [])
+    total = first.get('TotalRecords') or 0
+    size = first.get('PageSize') or len(items) or 1
+    pages = min(int(math.ceil(float(total) / size)), MAX_PAGES)
+    if pages <= 1:
+        return items
+    for body in map_concurrently(fetch, range(2, pages + 1), concurrency):
+        items.extend((body or {}).get(list_key) or [])
+    return items
+
 
 class UbloxClient:
     """Calls of the u-blox API for the modules; one instance per module run."""
@@ -397,6 +420,190 @@ class UbloxClient:
     def whitelist(self):
         """Whitelist entries ``{"Id", "Type"}`` (all pages)."""
         return self.list_all('/device/whitelist/get', 'DeviceWhitelist')
+
+    def whitelist_entries(self):
+        """The whitelist as a set of ``(Type, Id)``: ``('ROTPublicUID', rot)`` or ``('IMEI', imei)``, ids lowercase."""
+        return set((entry.get('Type'), str(entry.get('Id')).lower()) for entry in self.whitelist())
+
+    def tagged_devices(self, tags):
+        """ROTPublicUIDs of the devices with any of ``tags``; ConfigError naming a tag u-blox does not have."""
+        known = self.tags()
+        missing = [tag for tag in tags if tag_key(tag) not in known]
+        if missing:
+            raise ConfigError('tags: u-blox has no tag %s' % ', '.join(missing))
+        return self.devices_with_tags(tags)
+
+    def bootstrap_provisioning(self, uid):
+        """The desired properties (a provisioning_view) of device profile ``uid``; ConfigError when u-blox has no such profile."""
+        try:
+            body = self.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ConfigError('device_profile_uid: u-blox has no device profile %s' % uid) from None
+            raise
+        return provisioning_view(body.get('DesiredProperties'))
+
+    def desired_provisioning(self, rots):
+        """{rot: desired provisioning_view} of bootstrapped devices (read again to verify a write)."""
+        infos = self.device_info(rots, options=('PROVISIONING',))
+        return {rot: provisioning_view(((infos.get(rot) or {}).get('Provisioning') or {}).get('DesiredProperties')) for rot in rots}
+
+    # writes --------------------------------------------------------------------------------
+    # Each write names its operation and sends the vendor's body; ``verify_write`` re-reads when the outcome of a write is
+    # unknown (a dropped connection), so a write is never blindly sent again.
+
+    def create_tag(self, name):
+        key = tag_key(name)
+        self.call('/tag/create', {'TagName': name}, verify_write=lambda: self.tags().get(key))
+
+    def delete_tag(self, name):
+        key = tag_key(name)
+        self.call('/tag/delete', {'TagName': name}, verify_write=lambda: {} if key not in self.tags() else None)
+
+    def assign_tags(self, names, rots=(), profiles=()):
+        """Assign every tag of ``names`` to the devices ``rots`` and the device profiles ``profiles``."""
+        rots, profiles = sorted(rots), sorted(profiles)
+
+        def assigned():
+            for name in names:
+                if rots and not set(rots) <= self.devices_with_tags([name]):
+                    return None
+                if profiles and not set(profiles) <= self.profiles_with_tags([name]):
+                    return None
+            return {}
+        self.call('/tag/assign', _members_body(names, rots, profiles), verify_write=assigned)
+
+    def remove_tag(self, name, rots=(), profiles=()):
+        """Take tag ``name`` from the devices and profiles; ``ALL`` for either takes it from every member."""
+        # /tag/remove ignores combinations that do not exist, so sending it again is harmless
+        self.call('/tag/remove', _members_body([name], rots, profiles), verify_write=lambda: None)
+
+    def create_root_ca(self, name, ca_validity, device_validity, renew_before=None):
+        """Create a Root CA; returns its record as u-blox has it then (with its certificate)."""
+        body = {'CAName': name, 'CACertificateValidity': ca_validity, 'DeviceCertificateValidity': device_validity}
+        if renew_before is not None:
+            body['RenewBeforeExpiration'] = renew_before
+        self.call('/ztp/rootca/create', body, verify_write=lambda: self.root_ca(name))
+        return self.root_ca(name)
+
+    def set_renew_before(self, name, days):
+        def applied():
+            again = self.root_ca(name)
+            return again if again and again.get('RenewBeforeExpiration') == days else None
+        self.call('/ztp/rootca/update', {'CAName': name, 'RenewBeforeExpiration': days}, verify_write=applied)
+
+    def generate_pop_certificate(self, name, code):
+        """A Proof-of-Possession certificate (PEM, as u-blox sends it) with the registration code as common name."""
+        body = self.call('/ztp/rootca/popcertificate/generate', {'CAName': name, 'RegistrationCode': code}, verify_write=lambda: None)
+        return body['PoPCertificate']
+
+    def delete_root_ca(self, name):
+        """Delete a Root CA; u-blox's refusal (400) becomes an error that says what keeps the Root CA and what to do."""
+        try:
+            self.call('/ztp/rootca/delete', {'CAName': name}, verify_write=lambda: {'deleted': name} if self.root_ca(name) is None else None)
+        except ApiError as exc:
+            if exc.status == 400:
+                raise IotopsError(
+                    'u-blox refused to delete Root CA %s: %s. A Root CA linked to a device profile, or set in the current or '
+                    'desired properties of a device, cannot be deleted: unlink it from the device profile in the Thingstream '
+                    'portal, and move its devices to another Root CA (ublox_device_certificate action=transfer, then their '
+                    'security heartbeat) or delete their certificates, then run again' % (name, exc.vendor_message), **exc.details) from None
+            raise
+
+    def renew_certificates(self, ca_name, validity, rots):
+        body = {'CAName': ca_name, 'DeviceCertificateValidity': validity, 'ROTPublicUIDs': rots}
+        self.call('/ztp/devicecertificate/renew', body, verify_write=self._pending(rots, 'RENEW', ca_name))
+
+    def update_certificates(self, ca_name, rots):
+        self.call('/ztp/devicecertificate/update', {'CAName': ca_name, 'ROTPublicUIDs': rots}, verify_write=self._pending(rots, 'UPDATE', ca_name))
+
+    def delete_certificates(self, rots):
+        self.call('/ztp/devicecertificate/delete', {'ROTPublicUIDs': rots}, verify_write=self._pending(rots, 'DELETE', None))
+
+    def transfer_certificates(self, from_ca, to_ca, rots):
+        body = {'FromCA': from_ca, 'ToCA': to_ca, 'ROTPublicUIDs': rots}
+        self.call('/ztp/devicecertificate/rootca/transfer', body, verify_write=self._pending(rots, 'TRANSFER', to_ca))
+
+    def revoke_certificate(self, ca_name, serial, rot=None):
+        """Revoke the certificate ``serial`` of Root CA ``ca_name``, named by its device ``rot`` when given."""
+        body = {'CAName': ca_name}
+        if rot is None:
+            body['SerialNumber'] = serial
+        else:
+            body['ROTPublicUID'] = rot
+
+        def revoked():
+            crl = self.crls([ca_name]).get(ca_name) or {}
+            return {'revoked': serial} if serial in (crl.get('RevokedSerialNumbers') or []) else None
+        self.call('/ztp/devicecertificate/revoke', body, verify_write=revoked)
+
+    def _pending(self, rots, action, ca_name):
+        """verify_write of a bulk certificate action: the action is pending (or done) on every device."""
+        def verify():
+            infos = self.device_info(rots, options=('ZTP',))
+            for rot in rots:
+                dummy, pending = certificate_view((infos.get(rot) or {}).get('ZTP'))
+                if not (pending and pending.get('action') == action and (ca_name is None or pending.get('ca_name') == ca_name)):
+                    return None
+            return {'verified': len(rots)}
+        return verify
+
+    def whitelist_add(self, rots=(), imeis=()):
+        self._whitelist_change('ADD', rots, imeis)
+
+    def whitelist_remove(self, rots=(), imeis=()):
+        self._whitelist_change('DELETE', rots, imeis)
+
+    def _whitelist_change(self, action, rots, imeis):
+        body = {'Action': action}
+        if rots:
+            body['ROTPublicUIDs'] = sorted(rots)
+        if imeis:
+            body['IMEIs'] = sorted(imeis)
+        keys = set(('ROTPublicUID', rot) for rot in rots) | set(('IMEI', imei) for imei in imeis)
+
+        def verify():
+            found = self.whitelist_entries()
+            done = keys <= found if action == 'ADD' else not keys & found
+            return {'verified': len(keys)} if done else None
+        self.call('/device/whitelist/add', body, verify_write=verify)
+
+    def set_provisioning(self, rots, auths, heartbeat):
+        """Desired features of bootstrapped devices, applied at their next security heartbeat."""
+        body = {'ROTPublicUIDs': rots, 'Provisioning': provisioning_body(auths, heartbeat)}
+        self.call('/device/provisioning/set', body,
+                  verify_write=lambda: _verified(rots, [not features_differ(v, auths, heartbeat) for v in self.desired_provisioning(rots).values()]))
+
+    def delete_provisioning(self, rots):
+        self.call('/device/provisioning/delete', {'ROTPublicUIDs': rots},
+                  verify_write=lambda: _verified(rots, [not features_wanted(v) for v in self.desired_provisioning(rots).values()]))
+
+    def set_bootstrap_provisioning(self, uid, auths, heartbeat):
+        """The features a device of profile ``uid`` gets when it bootstraps."""
+        body = {'DeviceProfileUID': uid, 'Provisioning': provisioning_body(auths, heartbeat)}
+        self.call('/deviceprofile/bootstrapprovisioning/set', body,
+                  verify_write=lambda: _verified(uid, [not features_differ(self.bootstrap_provisioning(uid), auths, heartbeat)]))
+
+    def delete_bootstrap_provisioning(self, uid):
+        self.call('/deviceprofile/bootstrapprovisioning/delete', {'DeviceProfileUID': uid},
+                  verify_write=lambda: _verified(uid, [not features_wanted(self.bootstrap_provisioning(uid))]))
+
+
+ALL = ('*',)
+
+
+def _members_body(names, rots, profiles):
+    body = {'TagNames': list(names)}
+    if rots:
+        body['ROTPublicUIDs'] = list(rots)
+    if profiles:
+        body['DeviceProfileUIDs'] = list(profiles)
+    return body
+
+
+def _verified(what, checks):
+    """verify_write's answer: the write took effect when every check holds."""
+    return {'verified': len(what) if isinstance(what, list) else what} if all(checks) else None
 
 
 def ublox_client(module, register_runtime_secrets=True, concurrency=1):

@@ -297,23 +297,12 @@ bulk:
 '''
 
 import re
-import uuid
-
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._jsonpatch import apply_managed, make_patch, without_none
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import IOTCOMMS_ACTIONS, phases_by_action
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC,
-    exit_batch,
-    require_unique,
-    run_items,
-    validate_concurrency,
-    validate_items,
-)
-from ansible_collections.iotops.provisioning.plugins.module_utils.iotcomms import ARGSPEC, devices_csv, iotcomms_client
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, Plan, ResourceModule, run_module
+from ansible_collections.iotops.provisioning.plugins.module_utils.iotcomms import ARGSPEC, bulk_row_errors, iotcomms_client, new_bulk_id
 
 # option -> iotcomms.io field
 FIELDS = (('device_id', 'deviceId'), ('auth_type', 'authType'), ('device_type', 'deviceType'), ('device_cli', 'deviceCLI'),
@@ -329,6 +318,10 @@ PASSWORD_MAX = 128
 DESCRIPTION_MAX = 255
 MASK = '********'
 EMPTY_BY_DEFAULT = ('deviceCLI', 'macAddress', 'description')
+CREATE = 'create'
+UPDATE = 'update'
+DELETE = 'delete'
+NONE = 'none'
 
 DEVICE_SPEC = dict(
     device_id=dict(type='str', required=True, aliases=['deviceId']),
@@ -415,37 +408,27 @@ def bulk_eligible(body):
     return True
 
 
-class Planner:
-    """Compares each device of the task with the domain's device list and says what to send."""
-
-    def __init__(self, module, current):
-        self.module = module
-        self.current = current
-        self.update_password = module.params['update_password']
-
-    def plan(self, item):
-        device_id = item['device_id']
-        have = self.current.get(device_id)
-        plan = dict(item=device_id, state=item['state'], have=have)
-        if item['state'] == 'absent':
-            plan['action'] = 'delete' if have is not None else 'none'
-            plan['before'] = public(have) if have is not None else None
-            return plan
-        wanted = desired_fields(item)
-        password = item.get('password')
-        if have is None:
-            body = without_none(dict(wanted, deviceId=device_id))
-            if password:
-                body['password'] = password
-            plan.update(action='create', body=body, before=None, after=_with_defaults(wanted))
-            return plan
-        ops = make_patch(public(have), wanted)
-        switching = wanted.get('authType') == 'credentials' and have.get('authType') != 'credentials'
-        if password and (self.update_password == 'always' or switching):
-            ops.append({'op': 'add', 'path': '/password', 'value': password})
-        plan.update(action='update' if ops else 'none', ops=ops, wanted=wanted, before=_managed(public(have), wanted),
-                    after=_managed(apply_managed(public(have), wanted), wanted), device=apply_managed(public(have), wanted))
-        return plan
+def plan_device(item, have, update_password='on_create'):
+    """What one device of the task needs, given the device iotcomms.io holds (``have``, None if there is none); no request."""
+    device_id = item['device_id']
+    if item['state'] == 'absent':
+        return Plan(device_id, DELETE if have is not None else NONE, before=public(have) if have is not None else None, after={})
+    wanted = desired_fields(item)
+    password = item.get('password')
+    if have is None:
+        body = without_none(dict(wanted, deviceId=device_id))
+        if password:
+            body['password'] = password
+        after = _with_defaults(wanted)
+        return Plan(device_id, CREATE, before={}, after=after, result=dict(device=after), body=body)
+    current = public(have)
+    ops = make_patch(current, wanted)
+    switching = wanted.get('authType') == 'credentials' and have.get('authType') != 'credentials'
+    if password and (update_password == 'always' or switching):
+        ops.append({'op': 'add', 'path': '/password', 'value': password})
+    device = apply_managed(current, wanted)
+    return Plan(device_id, UPDATE if ops else NONE, before=_managed(current, wanted), after=_managed(device, wanted),
+                result=dict(device=device, patch=mask_ops(ops)), ops=ops, wanted=wanted)
 
 
 def _managed(device, wanted):
@@ -458,106 +441,92 @@ def _with_defaults(wanted):
     return device
 
 
-def work(client, check_mode):
-    """The per-device worker of the batch runner."""
-    def worker(plan):
-        action = plan['action']
-        result = dict(action=action, changed=action != 'none')
-        if action == 'create':
-            device = plan['after']
-            if not check_mode:
-                device = public(client.create_device(plan['body'])) or device
-            result.update(device=device, diff=dict(before={}, after=_managed(device, plan['after'])))
-        elif action == 'update':
-            wanted = plan['wanted']
-            device = plan['device']
-            if not check_mode:
-                sent = client.patch_device(plan['item'], plan['ops'], verify=lambda found: not make_patch(public(found), wanted))
-                device = public(sent) or device
-            result.update(device=device, patch=mask_ops(plan['ops']), diff=dict(before=plan['before'], after=plan['after']))
-        elif action == 'delete':
-            if not check_mode:
-                client.delete_device(plan['item'])
-            result.update(diff=dict(before=plan['before'], after={}))
-        elif plan['state'] == 'present':
-            result.update(device=plan['device'], patch=[])
-        return result
-    return worker
-
-
-def run_bulk(module, client, plans):
-    """Create ``plans`` with one bulk CSV job; one result per plan, by device id."""
-    bulk_id = 'iotops-' + uuid.uuid4().hex[:24]
+def bulk_results(plans, bulk_id, status):
+    """The result fields of each device of a finished bulk job, by device id: its row error, or created."""
+    errors = bulk_row_errors(bulk_id, status)
     results = {}
-    try:
-        client.bulk_upload(bulk_id, devices_csv([plan['body'] for plan in plans]))
-        status = client.wait_bulk(bulk_id, module.params['bulk_timeout'])
-    except IotopsError as exc:
-        for plan in plans:
-            results[plan['item']] = dict(item=plan['item'], action='create', changed=False, failed=True, bulk_id=bulk_id,
-                                         msg='bulk job %s: %s' % (bulk_id, exc.msg))
-        return results, dict(bulkId=bulk_id, state='unknown')
-    errors = {}
-    for error in status.get('errors') or []:
-        errors.setdefault(error.get('deviceId'), 'bulk job %s row %s: %s' % (bulk_id, error.get('row'), error.get('message')))
     for plan in plans:
-        device_id = plan['item']
-        if device_id in errors or status.get('state') == 'failed':
-            results[device_id] = dict(item=device_id, action='create', changed=False, failed=True, bulk_id=bulk_id,
-                                      msg=errors.get(device_id) or 'bulk job %s failed' % bulk_id)
+        if plan.item in errors or status.get('state') == 'failed':
+            results[plan.item] = dict(changed=False, failed=True, bulk_id=bulk_id, msg=errors.get(plan.item) or 'bulk job %s failed' % bulk_id)
         else:
-            results[device_id] = dict(item=device_id, action='create', changed=True, failed=False, bulk_id=bulk_id,
-                                      device=plan['after'], diff=dict(before={}, after=plan['after']))
-    return results, status
+            results[plan.item] = dict(bulk_id=bulk_id)
+    return results
+
+
+class DeviceModule(ResourceModule):
+    """Reads the domain's device list once; creates (one by one or by a bulk CSV job), patches and deletes."""
+
+    items_option = noun = 'devices'
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.current = {}
+
+    def key(self, item):
+        return item.get('device_id')
+
+    def validate(self, items):
+        if self.params['bulk_threshold'] < 0:
+            raise ConfigError('bulk_threshold must be 0 (never use the bulk endpoint) or a positive number of devices, got %d'
+                              % self.params['bulk_threshold'])
+        if not 0 < self.params['bulk_timeout'] <= 86400:
+            raise ConfigError('bulk_timeout must be more than 0 and at most 86400 seconds, got %s' % self.params['bulk_timeout'])
+
+    def validate_item(self, item):
+        validate_device(item)
+
+    def connect(self):
+        return iotcomms_client(self.module, concurrency=self.params['concurrency'])
+
+    def read(self, items):
+        self.current = self.client.devices_by_id()
+
+    def plan(self, item):
+        return plan_device(item, self.current.get(item['device_id']), self.params['update_password'])
+
+    def apply_all(self, plans):
+        creates = [plan for plan in plans if plan.action == CREATE and bulk_eligible(plan.data['body'])]
+        threshold = self.params['bulk_threshold']
+        done = {}
+        if threshold and len(creates) >= threshold:
+            done = self.bulk_create(creates)
+        done.update(super().apply_all([plan for plan in plans if plan.item not in done]))
+        return done
+
+    def bulk_create(self, plans):
+        """Create ``plans`` with one bulk CSV job; the result fields of each, by device id."""
+        bulk_id = new_bulk_id()
+        try:
+            status = self.client.bulk_create(bulk_id, [plan.data['body'] for plan in plans], self.params['bulk_timeout'])
+        except IotopsError as exc:
+            self.extra['bulk'] = dict(bulkId=bulk_id, state='unknown')
+            failure = dict(changed=False, failed=True, bulk_id=bulk_id, msg='bulk job %s: %s' % (bulk_id, exc.msg))
+            return dict((plan.item, dict(failure)) for plan in plans)
+        self.extra['bulk'] = status
+        return bulk_results(plans, bulk_id, status)
+
+    def apply(self, plan):
+        if plan.action == DELETE:
+            return self.client.delete_device(plan.item)
+        if plan.action == CREATE:
+            device = public(self.client.create_device(plan.data['body'])) or plan.result['device']
+            plan.after = _managed(device, plan.after)
+            return dict(device=device)
+        wanted = plan.data['wanted']
+        sent = self.client.patch_device(plan.item, plan.data['ops'], verify=lambda found: not make_patch(public(found), wanted))
+        return dict(device=public(sent) or plan.result['device'])
+
+    def outcomes(self, results):
+        return phases_by_action(results, IOTCOMMS_ACTIONS)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
-            bulk_threshold=dict(type='int', default=200),
-            bulk_timeout=dict(type='float', default=600.0),
-            **BATCH_ARGSPEC),
-        supports_check_mode=True,
-    )
-
-    def converge():
-        params = module.params
-        items = [dict(item, state=item.get('state') or params['state']) for item in params['devices']]
-        validate_concurrency(params)
-        if params['bulk_threshold'] < 0:
-            raise ConfigError('bulk_threshold must be 0 (never use the bulk endpoint) or a positive number of devices, got %d'
-                              % params['bulk_threshold'])
-        if not 0 < params['bulk_timeout'] <= 86400:
-            raise ConfigError('bulk_timeout must be more than 0 and at most 86400 seconds, got %s' % params['bulk_timeout'])
-        validate_items(items, 'devices', validate_device, label=lambda item: item.get('device_id'))
-        require_unique(items, 'devices', key=lambda item: item['device_id'])
-        client = iotcomms_client(module, concurrency=params['concurrency'])
-
-        current = {}
-        for device in client.list_devices():
-            if isinstance(device, dict) and device.get('deviceId') is not None:
-                current[str(device['deviceId'])] = device
-        planner = Planner(module, current)
-        plans = [planner.plan(item) for item in items]
-
-        extra = {}
-        done = {}
-        creates = [plan for plan in plans if plan['action'] == 'create' and bulk_eligible(plan['body'])]
-        threshold = params['bulk_threshold']
-        if threshold and len(creates) >= threshold and not module.check_mode:
-            done, extra['bulk'] = run_bulk(module, client, creates)
-        rest = [plan for plan in plans if plan['item'] not in done]
-        worked = run_items(module, rest, work(client, module.check_mode), key=lambda plan: plan['item'], redact=client.http.redact)
-        by_id = {result['item']: result for result in worked}
-        by_id.update(done)
-        outcomes = phases_by_action([by_id[plan['item']] for plan in plans], IOTCOMMS_ACTIONS)
-        exit_batch(module, outcomes, noun='devices', **extra)
-
-    run(module, converge)
+    run_module(DeviceModule, ARGSPEC, **BATCH_ARGSPEC,
+               devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
+               bulk_threshold=dict(type='int', default=200),
+               bulk_timeout=dict(type='float', default=600.0))
 
 
 if __name__ == '__main__':

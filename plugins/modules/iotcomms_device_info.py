@@ -75,28 +75,29 @@ count:
   sample: 1
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.iotcomms import ARGSPEC, iotcomms_client
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(ARGSPEC, device_id=dict(type='str', aliases=['deviceId'])),
-                           supports_check_mode=True)
+class DeviceInfo(InfoModule):
+    """One device (a GET of it) or the domain's list; never the password."""
 
-    def read():
-        client = iotcomms_client(module)
-        device_id = module.params['device_id']
+    def connect(self):
+        return iotcomms_client(self.module)
+
+    def read(self):
+        device_id = self.params['device_id']
         if device_id is not None:
-            device = client.get_device(device_id)
+            device = self.client.get_device(device_id)
             devices = [device] if device is not None else []
         else:
-            devices = client.list_devices()
+            devices = self.client.list_devices()
         devices = [{key: value for key, value in device.items() if key != 'password'} for device in devices]
-        module.exit_json(changed=False, devices=devices, count=len(devices))
+        return dict(devices=devices, count=len(devices))
 
-    run(module, read)
+
+def main():
+    run_module(DeviceInfo, ARGSPEC, device_id=dict(type='str', aliases=['deviceId']))
 
 
 if __name__ == '__main__':

@@ -74,29 +74,29 @@ count:
   sample: 1
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(ARGSPEC, site_id=dict(type='int'), name=dict(type='str')),
-                           required_together=[('email', 'password')], supports_check_mode=True)
+class SiteInfo(InfoModule):
+    """One site (a GET of it) or every site the user can see, optionally by name."""
 
-    def read():
-        client = naocloud_client(module)
-        params = module.params
-        if params['site_id'] is not None:
-            site = client.get_site(params['site_id'])
+    def connect(self):
+        return naocloud_client(self.module)
+
+    def read(self):
+        if self.params['site_id'] is not None:
+            site = self.client.get_site(self.params['site_id'])
             sites = [site] if site is not None else []
         else:
-            sites = client.list_sites()
-        if params['name'] is not None:
-            sites = [site for site in sites if site.get('name') == params['name']]
-        module.exit_json(changed=False, sites=sites, count=len(sites))
+            sites = self.client.list_sites()
+        if self.params['name'] is not None:
+            sites = [site for site in sites if site.get('name') == self.params['name']]
+        return dict(sites=sites, count=len(sites))
 
-    run(module, read)
+
+def main():
+    run_module(SiteInfo, ARGSPEC, required_together=[('email', 'password')], site_id=dict(type='int'), name=dict(type='str'))
 
 
 if __name__ == '__main__':

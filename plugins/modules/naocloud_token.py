@@ -86,23 +86,24 @@ expires_in:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, iso_utc, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import iso_utc
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client
 
 
+class Token(InfoModule):
+    """Opens a session (changes nothing in NAO Cloud) and returns its JWT; the token is the result, so it is not no_log."""
+
+    def connect(self):
+        return naocloud_client(self.module, need_session=True, register_runtime_secrets=False)
+
+    def read(self):
+        token, expires = self.client.http.auth.current(self.client.http)
+        return dict(access_token=token, access_token_type='session', expires_at=iso_utc(expires), expires_in=max(0, int(expires - time.time())))
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(ARGSPEC), supports_check_mode=True,
-                           required_together=[('email', 'password')])
-
-    def login():
-        client = naocloud_client(module, need_session=True, register_runtime_secrets=False)
-        token, expires = client.http.auth.current(client.http)
-        module.exit_json(changed=False, access_token=token, access_token_type='session', expires_at=iso_utc(expires),
-                         expires_in=max(0, int(expires - time.time())))
-
-    run(module, login)
+    run_module(Token, ARGSPEC, required_together=[('email', 'password')])
 
 
 if __name__ == '__main__':

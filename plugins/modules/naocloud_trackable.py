@@ -234,25 +234,20 @@ job:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NAOCLOUD_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC,
-    exit_batch,
-    require_unique,
-    run_items,
-    validate_concurrency,
-    validate_items,
-)
-from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client
+    BATCH_ARGSPEC, Plan, ResourceModule, run_module, validate_items)
+from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client, normalize_mac
 
 MAC_RE = re.compile(r'^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$')
 NAME_MAX = 255
 CATEGORY_MAX = 255
 MANAGED = ('name', 'tracking_id', 'category')
+CREATE = 'create'
+UPDATE = 'update'
+DELETE = 'delete'
+NONE = 'none'
 
 TRACKABLE_SPEC = dict(
     tracking_id=dict(type='str', required=True),
@@ -260,10 +255,6 @@ TRACKABLE_SPEC = dict(
     category=dict(type='str'),
     state=dict(type='str', choices=['present', 'absent']),
 )
-
-
-def normalize_mac(value):
-    return value.replace('-', ':').upper()
 
 
 def validate_trackable(item):
@@ -281,6 +272,12 @@ def validate_trackable(item):
         raise ConfigError('category is %d characters long; NAO Cloud takes at most %d' % (len(category), CATEGORY_MAX))
 
 
+def tag_key(item):
+    """The tag's name in results: its tracking_id as AA:BB:CC:DD:EE:FF once it is a MAC address, else as given."""
+    mac = item.get('tracking_id') or ''
+    return normalize_mac(mac) if MAC_RE.match(mac) else mac
+
+
 def wanted_attributes(item):
     """The attributes the task manages: name and category only when given; '' as category means none."""
     wanted = {}
@@ -295,147 +292,108 @@ def managed(tag):
     return {key: tag.get(key) for key in MANAGED} if tag else {}
 
 
-class Planner:
-    """Compares each tag of the task with the site's tags and says what to send."""
-
-    def __init__(self, current):
-        self.current = current
-
-    def plan(self, item):
-        mac = item['tracking_id']
-        have = self.current.get(mac)
-        plan = dict(item=mac, state=item['state'], have=have)
-        if item['state'] == 'absent':
-            plan.update(action='delete' if have else 'none', before=managed(have), after={})
-            return plan
-        wanted = wanted_attributes(item)
-        if have is None:
-            attributes = dict(wanted, tracking_id=mac)
-            if attributes.get('category') is None:
-                attributes.pop('category', None)
-            after = dict({'category': None}, **attributes)
-            plan.update(action='create', attributes=attributes, before={}, after=managed(after), tag=after)
-            return plan
-        changes = {key: value for key, value in wanted.items() if have.get(key) != value}
-        tag = dict(have, **changes)
-        plan.update(action='update' if changes else 'none', attributes=changes, before=managed(have), after=managed(tag), tag=tag)
-        return plan
+def plan_trackable(item, have):
+    """What one tag of the task needs, given the tag the site holds (``have``, None if there is none); no request."""
+    mac = tag_key(item)
+    if item['state'] == 'absent':
+        return Plan(mac, DELETE if have else NONE, before=managed(have), after={}, id=(have or {}).get('id'))
+    wanted = wanted_attributes(item)
+    if have is None:
+        attributes = dict(wanted, tracking_id=mac)
+        if attributes.get('category') is None:
+            attributes.pop('category', None)
+        tag = dict({'category': None}, **attributes)
+        return Plan(mac, CREATE, before={}, after=managed(tag), result=dict(trackable=tag), attributes=attributes, tag=tag)
+    changes = {key: value for key, value in wanted.items() if have.get(key) != value}
+    tag = dict(have, **changes)
+    return Plan(mac, UPDATE if changes else NONE, before=managed(have), after=managed(tag), result=dict(trackable=tag),
+                attributes=changes, id=have.get('id'), tag=tag)
 
 
-def check_creatable(plans):
-    def validator(plan):
-        if plan['action'] == 'create' and not plan['attributes'].get('name'):
-            raise ConfigError('name is required to create a tag: the site has no tag %s, and NAO Cloud refuses a tag without a name'
-                              % plan['item'])
-    validate_items(plans, 'trackables', validator, label=lambda plan: plan['item'])
+def check_creatable(item, have):
+    """A tag the site does not hold yet needs a name; known only after the read, still before any write."""
+    if item['state'] == 'present' and have is None and not item.get('name'):
+        raise ConfigError('name is required to create a tag: the site has no tag %s, and NAO Cloud refuses a tag without a name'
+                          % tag_key(item))
 
 
-def work(client, site_id, check_mode):
-    def worker(plan):
-        action = plan['action']
-        result = dict(action=action, changed=action != 'none', diff=dict(before=plan['before'], after=plan['after']))
-        if action == 'create':
-            tag = plan['tag']
-            if not check_mode:
-                tag = client.create_trackable(site_id, plan['attributes'])
-            result['trackable'] = tag
-        elif action == 'update':
-            tag = plan['tag']
-            if not check_mode:
-                tag = client.update_trackable(site_id, plan['have']['id'], plan['attributes'])
-            result['trackable'] = tag
-        elif action == 'delete':
-            if not check_mode:
-                client.delete_trackable(site_id, plan['have']['id'])
-        elif plan['state'] == 'present':
-            result['trackable'] = plan['tag']
-        return result
-    return worker
+class TrackableModule(ResourceModule):
+    """Reads the site's tags once; works tag by tag, or (``exclusive``) replaces every tag of the site with one batch.
 
+    With ``exclusive``, ``read`` adds an ``absent`` item for each tag of the site the task does not name, so the base plans,
+    reports and diffs those deletions like any other item, and every plan goes to ``apply_all``, which sends the one batch."""
 
-def exclusive(module, client, site_id, plans, current):
-    """One batch replacing every tag of the site, if anything differs; results per tag plus the tags deleted."""
-    params = module.params
-    named = set(plan['item'] for plan in plans)
-    extra = [dict(item=mac, state='absent', have=tag, action='delete', before=managed(tag), after={})
-             for mac, tag in current.items() if mac not in named]
-    everything = plans + extra
-    results = []
-    for plan in everything:
-        result = dict(item=plan['item'], action=plan['action'], changed=plan['action'] != 'none', failed=False,
-                      diff=dict(before=plan['before'], after=plan['after']))
-        if plan['state'] == 'present':
-            result['trackable'] = plan['tag']
-        results.append(result)
-    output = {}
-    if any(result['changed'] for result in results) and not module.check_mode:
-        tags = []
-        for plan in plans:
-            if plan['state'] != 'present':
-                continue
-            tag = {key: plan['tag'].get(key) for key in MANAGED}
-            if tag['category'] is None:
-                del tag['category']
-            tags.append(tag)
-        job = client.replace_trackables(site_id, tags, timeout=params['job_timeout'], interval=params['job_poll_interval'])
-        if job is not None:
-            output['job'] = job
-        after = {tag['tracking_id']: tag for tag in client.list_trackables(site_id)}
-        for result in results:
-            if 'trackable' in result:
-                result['trackable'] = after.get(result['item'], result['trackable'])
-    return results, output
+    items_option = 'trackables'
+    noun = 'tags'
 
+    def __init__(self, module):
+        super().__init__(module)
+        self.current = {}
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            site_id=dict(type='int', required=True),
-            trackables=dict(type='list', elements='dict', required=True, options=TRACKABLE_SPEC),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            exclusive=dict(type='bool', default=False),
-            job_timeout=dict(type='float', default=300.0),
-            job_poll_interval=dict(type='float', default=1.0),
-            **BATCH_ARGSPEC),
-        required_together=[('email', 'password')],
-        supports_check_mode=True,
-    )
+    def key(self, item):
+        return tag_key(item)
 
-    def converge():
-        params = module.params
-        validate_concurrency(params)
+    def validate(self, items):
+        params = self.params
         if not 0 < params['job_timeout'] <= 86400:
             raise ConfigError('job_timeout must be more than 0 and at most 86400 seconds, got %s' % params['job_timeout'])
         if not 0 < params['job_poll_interval'] <= 60:
             raise ConfigError('job_poll_interval must be more than 0 and at most 60 seconds, got %s' % params['job_poll_interval'])
         if params['site_id'] < 1:
             raise ConfigError('site_id must be a positive NAO Cloud site id, got %d' % params['site_id'])
-        items = [dict(item, state=item.get('state') or params['state']) for item in params['trackables']]
-        validate_items(items, 'trackables', validate_trackable, label=lambda item: item.get('tracking_id'))
-        for item in items:
-            item['tracking_id'] = normalize_mac(item['tracking_id'])
-        require_unique(items, 'trackables', key=lambda item: item['tracking_id'])
-        client = naocloud_client(module, concurrency=params['concurrency'])
 
-        site_id = params['site_id']
-        current = {}
-        for tag in client.list_trackables(site_id):
-            if tag.get('tracking_id'):
-                current[normalize_mac(tag['tracking_id'])] = tag
-        planner = Planner(current)
-        plans = [planner.plan(item) for item in items]
-        check_creatable(plans)
+    def validate_item(self, item):
+        validate_trackable(item)
 
-        if params['exclusive']:
-            results, output = exclusive(module, client, site_id, plans, current)
-            exit_batch(module, phases_by_action(results, NAOCLOUD_ACTIONS), noun='tags', **output)
-            return
-        results = run_items(module, plans, work(client, site_id, module.check_mode), key=lambda plan: plan['item'],
-                            redact=client.http.redact, noun='tags')
-        exit_batch(module, phases_by_action(results, NAOCLOUD_ACTIONS), noun='tags')
+    def connect(self):
+        return naocloud_client(self.module, concurrency=self.params['concurrency'])
 
-    run(module, converge)
+    def read(self, items):
+        self.current = self.client.trackables_by_mac(self.params['site_id'])
+        validate_items(items, self.items_option, lambda item: check_creatable(item, self.current.get(tag_key(item))), label=self.key)
+        if self.params['exclusive']:
+            named = set(tag_key(item) for item in items)
+            items.extend(dict(tracking_id=mac, state='absent') for mac in self.current if mac not in named)
+
+    def plan(self, item):
+        return plan_trackable(item, self.current.get(tag_key(item)))
+
+    def applies(self, plan):
+        return plan.changes or self.params['exclusive']
+
+    def apply_all(self, plans):
+        if not self.params['exclusive']:
+            return super().apply_all(plans)
+        if not any(plan.changes for plan in plans):
+            return {}
+        site_id, present = self.params['site_id'], [plan for plan in plans if 'tag' in plan.data]
+        job = self.client.replace_trackables(site_id, [plan.data['tag'] for plan in present], timeout=self.params['job_timeout'],
+                                             interval=self.params['job_poll_interval'])
+        if job is not None:
+            self.extra['job'] = job
+        after = self.client.trackables_by_mac(site_id)
+        return dict((plan.item, dict(trackable=after.get(plan.item, plan.data['tag']))) for plan in present)
+
+    def apply(self, plan):
+        site_id = self.params['site_id']
+        if plan.action == DELETE:
+            return self.client.delete_trackable(site_id, plan.data['id'])
+        if plan.action == CREATE:
+            return dict(trackable=self.client.create_trackable(site_id, plan.data['attributes']))
+        return dict(trackable=self.client.update_trackable(site_id, plan.data['id'], plan.data['attributes']))
+
+    def outcomes(self, results):
+        return phases_by_action(results, NAOCLOUD_ACTIONS)
+
+
+def main():
+    run_module(TrackableModule, ARGSPEC, required_together=[('email', 'password')], **BATCH_ARGSPEC,
+               site_id=dict(type='int', required=True),
+               trackables=dict(type='list', elements='dict', required=True, options=TRACKABLE_SPEC),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               exclusive=dict(type='bool', default=False),
+               job_timeout=dict(type='float', default=300.0),
+               job_poll_interval=dict(type='float', default=1.0))
 
 
 if __name__ == '__main__':

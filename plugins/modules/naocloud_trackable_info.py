@@ -96,45 +96,42 @@ count:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
+from ansible_collections.iotops.provisioning.plugins.module_utils.naocloud import ARGSPEC, naocloud_client, trackable_filters
 
 MAC_RE = re.compile(r'^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$')
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(ARGSPEC, site_id=dict(type='int', required=True), tracking_ids=dict(type='list', elements='str'),
-                                    categories=dict(type='list', elements='str'), name=dict(type='str')),
-        required_together=[('email', 'password')], supports_check_mode=True)
+class TrackableInfo(InfoModule):
+    """The site's tags (every page), filtered by NAO Cloud."""
 
-    def read():
-        params = module.params
-        filters = {}
+    def validate(self):
+        params = self.params
         if params['tracking_ids'] is not None:
             bad = [mac for mac in params['tracking_ids'] if not MAC_RE.match(mac or '')]
             if bad:
                 raise ConfigError('tracking_ids: %s %s not a MAC address (AA:BB:CC:DD:EE:FF, colons or dashes)'
                                   % (', '.join(repr(mac) for mac in bad), 'is' if len(bad) == 1 else 'are'))
-            filters['tracking_ids'] = ','.join(mac.replace('-', ':').upper() for mac in params['tracking_ids'])
-        if params['categories'] is not None:
-            if any(',' in category for category in params['categories']):
-                raise ConfigError('categories: a category with a comma cannot be filtered (NAO Cloud separates categories by commas)')
-            filters['categories'] = ','.join(params['categories'])
-        if params['name'] is not None:
-            filters['filter[name_eq]'] = params['name']
-        client = naocloud_client(module)
-        empty_filter = [] in (params['tracking_ids'], params['categories'])
-        if empty_filter:
+        if params['categories'] is not None and any(',' in category for category in params['categories']):
+            raise ConfigError('categories: a category with a comma cannot be filtered (NAO Cloud separates categories by commas)')
+
+    def connect(self):
+        return naocloud_client(self.module)
+
+    def read(self):
+        params = self.params
+        if [] in (params['tracking_ids'], params['categories']):
             tags = []  # an empty filter list matches nothing
         else:
-            tags = client.list_trackables(params['site_id'], filters or None)
-        module.exit_json(changed=False, trackables=tags, count=len(tags))
+            filters = trackable_filters(tracking_ids=params['tracking_ids'], categories=params['categories'], name=params['name'])
+            tags = self.client.list_trackables(params['site_id'], filters)
+        return dict(trackables=tags, count=len(tags))
 
-    run(module, read)
+
+def main():
+    run_module(TrackableInfo, ARGSPEC, required_together=[('email', 'password')], site_id=dict(type='int', required=True),
+               tracking_ids=dict(type='list', elements='str'), categories=dict(type='list', elements='str'), name=dict(type='str'))
 
 
 if __name__ == '__main__':

@@ -63,28 +63,18 @@ missing:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_info import NrfCloudInfo
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import run_module
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
+
+class DeviceInfo(NrfCloudInfo):
+    def list_devices(self):
+        return self.client.list_devices()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(ARGSPEC, device_ids=dict(type='list', elements='str'), tags=dict(type='list', elements='str')),
-        supports_check_mode=True,
-    )
-
-    def read():
-        devices = nrfcloud_client(module).list_all('/devices')
-        wanted = set(module.params['device_ids'] or [])
-        if wanted:
-            devices = [d for d in devices if d.get('id') in wanted]
-        if module.params['tags']:
-            devices = [d for d in devices if set(module.params['tags']) <= set(d.get('tags') or [])]
-        module.exit_json(changed=False, devices=devices, missing=sorted(wanted - set(d.get('id') for d in devices)))
-
-    run(module, read)
+    run_module(DeviceInfo, ARGSPEC, device_ids=dict(type='list', elements='str'), tags=dict(type='list', elements='str'))
 
 
 if __name__ == '__main__':

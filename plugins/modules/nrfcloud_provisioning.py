@@ -495,27 +495,23 @@ summary:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    COMMAND_SPEC, MAX_COMMANDS, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, command_view, count_identical,
-    csr_response, device_id_from_claim_token, latest_client_certificate, latest_csr, pending_client_certificate, pending_commands,
-    plan_commands, validate_command, validate_commands)
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_rotation import (
-    RECOVERY_REMEDY, RotationPlan, iso, plan_rotation, rotations_left)
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
-    AWAITING_COMMANDS, CLAIMED, CSR_SIGNED, NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, WAITING_FOR_DEVICE, outcome_phase)
+    COMMAND_SPEC, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, command_view, count_identical,
+    csr_response, device_id_from_claim_token, latest_client_certificate, latest_csr, pending_commands, validate_command,
+    validate_commands)
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
+    CLAIMED_STUCK_STATUSES, SIGN, STATUS_ORDER, STUCK, Device, csr_ready, diff_view, follow_groups, history_after, latest_csr_command,
+    needs_following, phase, plan_device, rotation_view, settle_step, settled, signed_tail)
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC, exit_batch, require_unique, run_items, validate_concurrency, validate_items)
+    BATCH_ARGSPEC, NO_CHANGE, Plan, ResourceModule, run_module, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
-from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import (
-    ARGSPEC, CLAIMED_STUCK_STATUSES, StatusReader, nrfcloud_client)
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, StatusReader, nrfcloud_client
 
 DEVICE_SPEC = dict(
     claim_token=dict(type='str', no_log=False),
@@ -541,9 +537,8 @@ ROTATE_SPEC = dict(
     csr_attributes=dict(type='str'),
     warn_rotations_left=dict(type='int', default=1),
 )
-SERVER_CERTIFICATE_DESCRIPTION = 'Server certificate'
-FINISHED_DESCRIPTION = 'Provisioning finished'
-STATUS_ORDER = {'AWAITING': ('AWAITING', 'PROVISIONED'), 'PROVISIONED': ('PROVISIONED',)}
+PROVISION = 'provision'  # the plan of a present device that gets a write: claimed, commands appended, or its CSR signed
+UNCLAIM = 'unclaim'
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
 ERROR_REMEDY = ('nRF Cloud suspends a device in ERROR until someone acts: fix what the device reported, then reset or skip the '
                 'failed command in the nRF Cloud portal (Provisioning Service, see its troubleshooting guide) and run the job again.')
@@ -551,243 +546,198 @@ BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal (or POST /v1/claim
                   'provisioned, then run the job again.')
 
 
-class Device:
-    """What the module knows and decides about one device during the run."""
-
-    def __init__(self, spec, default_state, default_commands):
-        self.claim_token = spec.get('claim_token')
-        self.device_id = spec.get('device_id')
-        self.tags = spec.get('tags') or []
-        self.state = spec.get('state') or default_state
-        self.commands = spec['commands'] if spec.get('commands') is not None else (default_commands or [])
-        self.desired = []  # [(request, description)]
-        self.claimed = False  # claimed before this run
-        self.record = None
-        self.history = []
-        self.missing = []
-        self.before = None           # the diff view before this run
-        self.needs_signing = False
-        self.signed = False          # this run signed its CSR and appended the certificate commands
-        self.status = None           # the latest status read
-        self.status_at_write = None  # the status when this run last appended commands
-        self.settled = False         # the device got where the run takes it (or cannot get further)
-        self.rotation = None         # with rotate: the RotationPlan
-        self.renew = False           # with rotate: sign a new certificate for the key of its latest CSR now
-        self.failure = None
-        self.remedy = None
-        self.result = dict(changed=False, claimed=False, unclaimed=False, commands_added=[], certificate_signed=False)
+def load_ca(sign):
+    """The factory CA of ``sign_csr``, its options checked."""
+    def content(option):
+        text, path = sign.get(option), sign.get(option + '_path')
+        if text and path:
+            raise ConfigError('sign_csr: %s and %s_path are mutually exclusive' % (option, option))
+        if not (text or path):
+            raise ConfigError('sign_csr: %s or %s_path is required' % (option, option))
+        return text or read_key_file(path, 'sign_csr.%s_path' % option).decode('utf-8', 'replace')
+    if not 1 <= sign['validity_days'] <= 36500:
+        raise ConfigError('sign_csr.validity_days must be from 1 to 36500, got %s' % sign['validity_days'])
+    if sign.get('server_certificate'):
+        validate_commands([dict(kind='serverCertificate', content=sign['server_certificate'])], 'sign_csr.server_certificate')
+    return FactoryCA(content('ca_certificate'), content('ca_private_key'), sign.get('ca_private_key_passphrase'))
 
 
-class Provisioner:
-    """Validate, read, plan and converge the whole batch."""
+def validate_rotate(rotate, sign, commands_given):
+    if not sign:
+        raise ConfigError('rotate needs sign_csr: the factory CA signs the new client certificates')
+    if commands_given:
+        raise ConfigError('rotate and commands are mutually exclusive: a rotation decides the commands of each device')
+    if rotate['within_days'] < 0:
+        raise ConfigError('rotate.within_days must be 0 or more, got %d' % rotate['within_days'])
+    if rotate['within_days'] >= sign['validity_days']:
+        raise ConfigError('rotate.within_days (%d) is not less than sign_csr.validity_days (%d): the new certificates would '
+                          'expire within the window again and every run would rotate them, spending 2 or 3 of the 20 '
+                          'provisioning commands nRF Cloud allows per device each time. Lower rotate.within_days or raise '
+                          'sign_csr.validity_days' % (rotate['within_days'], sign['validity_days']))
+    if rotate['warn_rotations_left'] < 0:
+        raise ConfigError('rotate.warn_rotations_left must be 0 or more, got %d' % rotate['warn_rotations_left'])
+    if rotate.get('csr_attributes'):
+        validate_command(dict(kind='certificateSigningRequest', attributes=rotate['csr_attributes']), 'rotate.csr_attributes')
+
+
+def predict(device):
+    """What a real run does to a present device before its status rounds: claim it, append its missing commands, and
+    sign the CSR it has run already."""
+    if not device.claimed:
+        device.result['claimed'] = device.result['changed'] = True
+    for request, description in device.missing:
+        device.append(request, description)
+    if csr_ready(device):
+        device.result['certificate_signed'] = device.result['changed'] = True
+
+
+class Provisioning(ResourceModule):
+    """validate, read the claimed devices once, plan each device's commands, then apply: claim, append, sign, and follow the
+    devices in status rounds (``apply_all``), signing each CSR as soon as its device has run it."""
+
+    items_option = noun = 'devices'
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check_mode = module.check_mode
-        self.devices = [Device(spec, self.params['state'], self.params['commands']) for spec in self.params['devices']]
+        super().__init__(module)
         self.ca = None
-        self.client = None
+        self.statuses = None
+        self.by_id = {}
+        # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
+        for spec in [self.params.get('commands') or []] + [d.get('commands') or [] for d in self.params['devices']]:
+            for command in spec:
+                if command.get('kind') == 'clientPrivateKey' and command.get('content'):
+                    module.no_log_values.add(command['content'])
 
     # 1. validate everything before any request -----------------------------------------------
 
-    def validate(self):
-        validate_concurrency(self.params)
+    def items(self):
+        return [Device(spec, self.params['state'], self.params['commands']) for spec in self.params['devices']]
+
+    def key(self, item):
+        return item.device_id or ''
+
+    def validate(self, items):
         sign = self.params.get('sign_csr')
         if sign:
-            self.ca = self._load_ca(sign)
-        validate_items(self.devices, 'devices', self._validate_device, label=lambda d: d.device_id or '')
-        require_unique(self.devices, 'devices', lambda d: d.device_id)
+            self.ca = load_ca(sign)
         if self.params['wait_timeout'] < 0:
             raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % self.params['wait_timeout'])
         if self.params['wait_interval'] <= 0:
             raise ConfigError('wait_interval must be greater than 0, got %s' % self.params['wait_interval'])
         if self.params.get('rotate'):
-            self._validate_rotate(self.params['rotate'], sign)
+            validate_rotate(self.params['rotate'], sign, bool(self.params['commands'] or any(d.commands for d in items)))
 
-    def _validate_rotate(self, rotate, sign):
-        if not sign:
-            raise ConfigError('rotate needs sign_csr: the factory CA signs the new client certificates')
-        if self.params['commands'] or any(d.commands for d in self.devices):
-            raise ConfigError('rotate and commands are mutually exclusive: a rotation decides the commands of each device')
-        if rotate['within_days'] < 0:
-            raise ConfigError('rotate.within_days must be 0 or more, got %d' % rotate['within_days'])
-        if rotate['within_days'] >= sign['validity_days']:
-            raise ConfigError('rotate.within_days (%d) is not less than sign_csr.validity_days (%d): the new certificates would '
-                              'expire within the window again and every run would rotate them, spending 2 or 3 of the 20 '
-                              'provisioning commands nRF Cloud allows per device each time. Lower rotate.within_days or raise '
-                              'sign_csr.validity_days' % (rotate['within_days'], sign['validity_days']))
-        if rotate['warn_rotations_left'] < 0:
-            raise ConfigError('rotate.warn_rotations_left must be 0 or more, got %d' % rotate['warn_rotations_left'])
-        if rotate.get('csr_attributes'):
-            validate_command(dict(kind='certificateSigningRequest', attributes=rotate['csr_attributes']), 'rotate.csr_attributes')
-
-    def _validate_device(self, device):
-        if device.claim_token:
-            token_id = device_id_from_claim_token(device.claim_token) if not device.device_id else None
-            device.device_id = device.device_id or token_id
-        if not device.device_id:
+    def validate_item(self, item):
+        if item.claim_token and not item.device_id:
+            item.device_id = device_id_from_claim_token(item.claim_token)
+        if not item.device_id:
             raise ConfigError('device_id or claim_token is required')
-        if device.state == 'absent':
+        if item.state == 'absent':
             return
-        validate_commands(device.commands, 'commands')
-        if self.ca is not None and any(c['kind'] == 'finished' for c in device.commands):
+        validate_commands(item.commands, 'commands')
+        if self.ca is not None and any(c['kind'] == 'finished' for c in item.commands):
             raise ConfigError('commands: do not list finished together with sign_csr; the module appends finished after the '
                               'client certificate')
-        device.desired = [(build_request(c, device.device_id), c.get('description')) for c in device.commands]
+        item.desired = [(build_request(c, item.device_id), c.get('description')) for c in item.commands]
 
-    def _load_ca(self, sign):
-        def content(option):
-            text, path = sign.get(option), sign.get(option + '_path')
-            if text and path:
-                raise ConfigError('sign_csr: %s and %s_path are mutually exclusive' % (option, option))
-            if not (text or path):
-                raise ConfigError('sign_csr: %s or %s_path is required' % (option, option))
-            return text or read_key_file(path, 'sign_csr.%s_path' % option).decode('utf-8', 'replace')
-        if not 1 <= sign['validity_days'] <= 36500:
-            raise ConfigError('sign_csr.validity_days must be from 1 to 36500, got %s' % sign['validity_days'])
-        if sign.get('server_certificate'):
-            validate_commands([dict(kind='serverCertificate', content=sign['server_certificate'])], 'sign_csr.server_certificate')
-        return FactoryCA(content('ca_certificate'), content('ca_private_key'), sign.get('ca_private_key_passphrase'))
+    def connect(self):
+        return nrfcloud_client(self.module, concurrency=self.params['concurrency'])
 
     # 2. read the current state once ---------------------------------------------------------
 
-    def read(self):
-        self.client = nrfcloud_client(self.module, concurrency=self.params['concurrency'])
+    def read(self, items):
         team = [d for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d]
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
-        for device in self.devices:
+        self.by_id = dict((d.device_id, d) for d in items)
+        for device in items:
             device.record = claimed.get(device.device_id)
             device.claimed = device.record is not None
             device.status = (device.record or {}).get('status')
-        present = [d for d in self.devices if d.claimed and d.state == 'present']
+        present = [d for d in items if d.state == 'present']
+        validate_items(present, 'devices', self._claimable, label=self.key)
+        present = [d for d in present if d.claimed]
         histories = map_concurrently(lambda d: self.client.commands(d.device_id), present, self.params['concurrency'])
         for device, history in zip(present, histories):
             device.history = history
 
-    # 3. plan, and check the 20-command limit for every device before writing ------------------
-
-    def plan(self):
-        validate_items([d for d in self.devices if d.state == 'present'], 'devices', self._plan_device, label=lambda d: d.device_id)
-
-    def _plan_device(self, device):
+    @staticmethod
+    def _claimable(device):
         if not device.claimed and not device.claim_token:
             raise ConfigError('the device is not claimed by this team and no claim_token was given to claim it')
-        device.missing = plan_commands(device.desired, device.history)
-        device.needs_signing = self.ca is not None and self._unsigned_csr_expected(device)
-        if self.ca is not None and not device.needs_signing:
-            device.missing += self._unfinished_tail(device)
-        if self.params.get('rotate') and device.claimed:
-            self._plan_rotation(device)
-        extra = len(self._signed_tail(None, None)) if device.needs_signing else 0
-        total = len(device.history) + len(device.missing) + extra
-        if total > MAX_COMMANDS and not device.failure:
-            # the device's own state, not the task's input: it fails alone and the others are worked
-            device.failure = ('this would make %d commands (%d already in its history, %d to add); nRF Cloud allows at most %d per '
-                              'claimed device and has no API to delete or reset them'
-                              % (total, len(device.history), total - len(device.history), MAX_COMMANDS))
-            device.remedy = RECOVERY_REMEDY
 
-    def _plan_rotation(self, device):
-        """Decide the device's rotation (see _nrfcloud_rotation); an earlier, unfinished one is carried on first."""
-        rotate = self.params['rotate']
-        if device.needs_signing or device.missing:
-            device.rotation = RotationPlan('continue', 'carries on the rotation an earlier run started: ' +
-                                           ('signs its CSR as soon as the device has run it' if device.needs_signing
-                                            else 'appends finished after the certificate it left'))
-            return
-        plan = plan_rotation(device.history, self.client.http.now(), rotate['within_days'], rotate['policy'],
-                             bool(self.params['sign_csr'].get('server_certificate')), rotate['warn_rotations_left'])
-        device.rotation = plan
-        if plan.failure:
-            device.failure, device.remedy = plan.failure, plan.remedy
-        elif plan.action == 'rekey':
-            csr = dict(kind='certificateSigningRequest', sec_tag=plan.sec_tag, attributes=rotate.get('csr_attributes'))
-            device.missing = [(build_request(csr, device.device_id), '%s: CSR' % rotate['description'])]
-            device.needs_signing = True
-        elif plan.action == 'renew':
-            device.needs_signing = device.renew = True
+    # 3. plan: the commands of each device, within the 20-command limit ----------------------------
 
-    def _unsigned_csr_expected(self, device):
-        """True when the device has (or will get) a CSR not yet followed by a client certificate for its security tag."""
-        sequence = [c.get('request') or {} for c in device.history] + [r for r, _d in device.missing]
-        pending = None
-        for request in sequence:
-            kind = command_kind(request)
-            if kind == 'certificateSigningRequest':
-                pending = request[kind].get('secTag')
-            elif kind == 'clientCertificate' and pending is not None and request[kind].get('secTag') == pending:
-                pending = None
-        return pending is not None
-
-    def _signed_tail(self, sec_tag, client_certificate):
-        """The commands the module appends after signing: the client certificate, the server certificate and finished."""
-        sign = self.params['sign_csr']
-        tail = [({'clientCertificate': {'secTag': sec_tag, 'content': client_certificate}}, sign['description'])]
-        if sign.get('server_certificate'):
-            tail.append(({'serverCertificate': {'secTag': sec_tag, 'content': sign['server_certificate']}}, SERVER_CERTIFICATE_DESCRIPTION))
-        tail.append(({'finished': {}}, FINISHED_DESCRIPTION))
-        return tail
-
-    def _unfinished_tail(self, device):
-        """What an earlier run left out after it added the client certificate (it stopped before the server certificate
-        or ``finished``), plus ``finished`` again when other commands are appended after it, so that it stays last."""
-        sequence = [c.get('request') or {} for c in device.history] + [r for r, _d in device.missing]
-        signed = [i for i, r in enumerate(sequence) if command_kind(r) == 'clientCertificate']
-        if not signed:
-            return []
-        sec_tag = sequence[signed[-1]]['clientCertificate'].get('secTag')
-        after = [command_kind(r) for r in sequence[signed[-1] + 1:]]
-        tail = [(r, d) for r, d in self._signed_tail(sec_tag, None)[1:] if command_kind(r) == 'serverCertificate' and 'serverCertificate' not in after]
-        if command_kind(sequence[-1]) != 'finished' or tail:
-            tail.append(({'finished': {}}, FINISHED_DESCRIPTION))
-        return tail
-
-    # 4. converge ------------------------------------------------------------------------------
-
-    def converge_device(self, device):
-        result = device.result
+    def plan(self, item):
+        device = item
         if device.state == 'absent':
-            if device.claimed:
-                result['unclaimed'] = result['changed'] = True
-                if not self.check_mode:
-                    self.client.unclaim(device.device_id)
-            result['diff'] = dict(before=dict(claimed=device.claimed), after=dict(claimed=False))
-            return result
-        device.before = self._diff_view(device.claimed, device.history)
+            device.result['unclaimed'] = device.result['changed'] = device.claimed
+            if not device.claimed:
+                return Plan(device.device_id, device=device)
+            return Plan(device.device_id, UNCLAIM, before=dict(claimed=True), after=dict(claimed=False), device=device)
+        plan_device(device, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now())
+        device.before = diff_view(device.claimed, device.history)
         if device.failure:
-            raise IotopsError(device.failure)  # refused by its own state in plan(); the others are worked
+            raise IotopsError(device.failure)  # refused by its own state; the others are worked
         if device.status in CLAIMED_STUCK_STATUSES:
             # nothing is appended to a suspended or blocked device: it would not run it
             self._stuck(device)
             raise IotopsError(device.failure)
+        read = device.history
+        predict(device)
+        return Plan(device.device_id, PROVISION if device.result['changed'] else NO_CHANGE, before=device.before,
+                    after=diff_view(True, history_after(device, self.params['sign_csr'])), device=device, history=read)
+
+    def applies(self, plan):
+        return plan.changes or needs_following(plan.data['device'], self.targets())
+
+    def targets(self):
+        return STATUS_ORDER.get(self.params['wait_for']) or ()
+
+    # 4. apply: claim, append, sign; then follow the devices ------------------------------------------
+
+    def apply(self, plan):
+        device = plan.data['device']
+        device.predicted = False
+        if device.state == 'absent':
+            return self.client.unclaim(device.device_id)
+        device.history, device.result = plan.data['history'], Device.fresh_result()
         if not device.claimed:
-            result['claimed'] = result['changed'] = True
-            if not self.check_mode:
-                device.record = self.client.claim(device.claim_token, device.tags, device.device_id)
-                device.status = (device.record or {}).get('status')
+            device.record = self.client.claim(device.claim_token, device.tags, device.device_id)
+            device.status = (device.record or {}).get('status')
+            device.result['claimed'] = device.result['changed'] = True
         if device.missing:
             device.status_at_write = device.status
         for request, description in device.missing:
-            result['commands_added'].append(dict(kind=command_kind(request), description=description))
-            result['changed'] = True
-            if not self.check_mode:
-                self.client.add_command(device.device_id, request, description, count_identical(device.history, request, description))
-            # a stand-in until the history is read again (it has no id: _report re-reads such histories)
-            device.history = device.history + [dict(request=request, description=description, status='PENDING')]
-        if self.check_mode and self._csr_ready(device):
-            result['certificate_signed'] = result['changed'] = True  # the real run signs it straight away
-        elif device.renew:
+            self.client.add_command(device.device_id, request, description, count_identical(device.history, request, description))
+            device.append(request, description)
+        if device.renew:
             self.sign_device(device, device.history)  # its CSR ran long ago: no need to wait for the device
-        return result
+        return None
 
-    def _csr_ready(self, device):
-        """The device has run the CSR command that needs signing (so this run can sign it without waiting)."""
-        if not device.needs_signing or any(command_kind(r) == 'certificateSigningRequest' for r, _d in device.missing):
-            return False
-        csr = next((c for c in reversed(device.history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
-        return csr is not None and csr.get('status') == 'SUCCEEDED'
+    def apply_all(self, plans):
+        applied = super().apply_all(plans)
+        done = [p for p in plans if p.data['device'].state == 'present' and not applied[p.item].get('failed')]
+        now, once = follow_groups([p.data['device'] for p in done], self.targets())
+        if now:
+            self.follow(now)
+        if once:
+            self.follow(once, timeout=0)
+        self._refresh([p.data['device'] for p in done])
+        for plan in done:
+            device = plan.data['device']
+            device.result['certificate_signed'] = device.signed
+            device.result['changed'] = device.result['changed'] or device.signed
+            plan.action = PROVISION if device.result['changed'] else NO_CHANGE
+            plan.after = diff_view(True, history_after(device, self.params['sign_csr']))
+        return applied
+
+    def _refresh(self, devices):
+        """Read the histories again where this run wrote (its stand-ins have no id)."""
+        stale = [d for d in devices if (d.result['changed'] or d.signed) and any(c.get('id') is None for c in d.history)]
+        histories = map_concurrently(lambda d: self.client.commands(d.device_id), stale, self.params['concurrency'])
+        for device, history in zip(stale, histories):
+            device.history = history
 
     def sign_device(self, device, history=None):
         """Sign the device's newest CSR and append the certificate commands, once the device has run its CSR command.
@@ -795,7 +745,7 @@ class Provisioner:
         Returns False while the CSR command has not run yet (the device has not connected)."""
         history = self.client.commands(device.device_id) if history is None else history
         device.history = history
-        csr_command = next((c for c in reversed(history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest'), None)
+        csr_command = latest_csr_command(history)
         if csr_command is None or csr_command.get('status') in PENDING_COMMAND_STATUSES:
             return False
         if csr_command.get('status') != 'SUCCEEDED':
@@ -807,21 +757,13 @@ class Provisioner:
         csr = csr_from_device(value)
         cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'], now=self.client.http.now())
         device.status_at_write = device.status
-        for request, description in self._signed_tail(sec_tag, certificate_pem(cert)):
+        for request, description in signed_tail(self.params['sign_csr'], sec_tag, certificate_pem(cert)):
             self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
-            device.result['commands_added'].append(dict(kind=command_kind(request), description=description))
-            device.history = device.history + [dict(request=request, description=description, status='PENDING')]
+            device.append(request, description)
         device.signed = True
         device.result['certificate'] = certificate_summary(cert)
         device.result['csr'] = dict(pem=csr_pem(csr), field=field)
         return True
-
-    @staticmethod
-    def _diff_view(claimed, history):
-        return dict(claimed=claimed, commands=['%s: %s' % (command_kind(c.get('request') or {}), c.get('description') or '')
-                                               for c in history])
-
-    # 5. follow the devices: sign CSRs as they arrive, until each is where the run takes it --------
 
     def _stuck(self, device):
         """Fail a device in ERROR or BLOCKED with the device's own words and what a person does about it."""
@@ -837,200 +779,114 @@ class Provisioner:
                           if failed else 'the device is in ERROR (no failed command in its history)')
         device.remedy = ERROR_REMEDY
 
+    # 5. follow the devices: sign CSRs as they arrive, until each is where the run takes it --------
+
+    def _settle(self, device):
+        """One status round for a device: True once it is settled. One device's refused or failed request fails that
+        device, not the round."""
+        try:
+            step = settle_step(device)
+            if step == STUCK:
+                self._stuck(device)
+            elif step == SIGN:
+                self.sign_device(device)
+            done = settled(device, self.targets())
+            if done is None:
+                # the status was already there before this run's commands: only the history tells whether they ran
+                device.history = self.client.commands(device.device_id)
+                done = not pending_commands(device.history)
+            return done
+        except IotopsError as exc:
+            device.failure = self.client.http.redact(exc.msg)
+            return True
+
     def follow(self, devices, timeout=None):
         """Status rounds over ``devices`` until each is settled or wait_timeout runs out (one round with 0).
 
         A device whose CSR has run is signed in the same round; a device that is still waiting for its turn when the
         time is up is not a failure: it is reported as waiting, and the next run moves it on."""
-        targets = STATUS_ORDER.get(self.params['wait_for']) or ()
-        progress = Progress.current(len(self.devices))
-
-        def settle(device):
-            if device.status in CLAIMED_STUCK_STATUSES and not device.failure:
-                self._stuck(device)
-            if device.needs_signing and not device.signed and device.status == 'AWAITING' and not device.failure:
-                self.sign_device(device)
-            if device.failure:
-                return True
-            if device.needs_signing and not device.signed:
-                return False  # its CSR has not run yet
-            if not targets:
-                return True
-            if device.status not in targets:
-                return False
-            if device.status_at_write in targets:
-                # the status was already there before this run's commands: only the history tells whether they ran
-                device.history = self.client.commands(device.device_id)
-                return not pending_commands(device.history)
-            return True
-
-        def settle_or_fail(device):
-            # one device's refused or failed request fails that device, not the round
-            try:
-                return settle(device)
-            except IotopsError as exc:
-                device.failure = self.client.http.redact(exc.msg)
-                return True
+        progress = Progress.current(len(self.by_id))
+        everyone = list(self.by_id.values())
 
         def round_done():
             pending = [d for d in devices if not d.settled]
             for device_id, status in self.statuses([d.device_id for d in pending]).items():
                 self.by_id[device_id].status = status
-            for device, settled in zip(pending, map_concurrently(settle_or_fail, pending, self.params['concurrency'])):
-                device.settled = bool(settled)
+            for device, done in zip(pending, map_concurrently(self._settle, pending, self.params['concurrency'])):
+                device.settled = bool(done)
             left = [d for d in devices if not d.settled]
-            progress.set(done=len(self.devices) - len(left), failed=sum(1 for d in self.devices if d.failure),
+            progress.set(done=len(everyone) - len(left), failed=sum(1 for d in everyone if d.failure),
                          waiting=len(left), stage='waiting for devices to connect')
             return not left
 
         poll_until(round_done, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
                    first=min(FIRST_POLL, self.params['wait_interval']))
 
-    def run(self):
-        self.validate()
-        self.read()
-        self.plan()
-        self.by_id = dict((d.device_id, d) for d in self.devices)
-        results = run_items(self.module, self.devices, self.converge_device, key=lambda d: d.device_id)
-        failed = set(r['item'] for r in results if r.get('failed'))
-        active = [d for d in self.devices if d.state == 'present' and d.device_id not in failed]
-        if not self.check_mode:
-            targets = STATUS_ORDER.get(self.params['wait_for']) or ()
-            # a device this run did not touch and that is already there needs no status round
-            followed = [d for d in active if d.needs_signing or (targets and (d.result['changed'] or d.status not in targets))]
-            # a rotation waits for the devices it rotated now; one still waiting to connect since an earlier run is looked at
-            # once (signed if its CSR has run meanwhile), so that a device that stays off does not hold up every daily run
-            earlier = [d for d in followed if d.rotation is not None and d.rotation.action == 'continue' and not d.result['changed']]
-            now_rotated = [d for d in followed if d not in earlier]
-            if now_rotated:
-                self.follow(now_rotated)
-            if earlier:
-                self.follow(earlier, timeout=0)
-        self._report(active, results)
+    # 6. report: status, commands and phase of each device --------------------------------------------
+
+    def outcomes(self, results):
+        for result in results:
+            device = self.by_id[result['item']]
+            result.pop('action', None)  # the outcome's action is the rotation's (below)
+            if result.get('failed'):
+                if device.remedy:
+                    result['remedy'] = device.remedy
+                outcome_phase(result, NEEDS_ATTENTION)
+                continue
+            result.update((key, device.result[key]) for key in ('claimed', 'unclaimed', 'commands_added', 'certificate_signed'))
+            if device.state != 'present':
+                outcome_phase(result, UNCLAIMED)
+            else:
+                self._report(device, result)
         # the certificates go into onboarding only: a batch result of thousands of devices must stay small
         onboarding = []
         for result in results:
             certificate = result.pop('client_certificate', None)
             if certificate and result.get('phase') == PROVISIONED:
                 onboarding.append(dict(device_id=result['item'], certificate=certificate))
-        for result in results:
-            if result['item'] in failed:
-                device = self.by_id[result['item']]
-                if device.remedy:
-                    result['remedy'] = device.remedy
-                outcome_phase(result, NEEDS_ATTENTION)
-        exit_batch(self.module, results, noun='devices', onboarding=onboarding)
+        self.extra['onboarding'] = onboarding
+        return results
 
-    def _report(self, active, results):
-        """Final status, commands and phase of each device (histories re-read only where this run wrote)."""
-        stale = [d for d in active if (d.result['changed'] or d.signed) and not self.check_mode
-                 and any(c.get('id') is None for c in d.history)]
-        histories = map_concurrently(lambda d: self.client.commands(d.device_id), stale, self.params['concurrency'])
-        for device, history in zip(stale, histories):
-            device.history = history
-        for result in results:
-            device = self.by_id[result['item']]
-            if device.state != 'present':
-                if result.get('unclaimed') or not device.claimed:
-                    outcome_phase(result, UNCLAIMED)
-                continue
-            if result.get('failed'):
-                continue
-            for key in ('commands_added', 'certificate', 'csr'):
-                if key in device.result:
-                    result[key] = device.result[key]
-            if not self.check_mode:
-                result['certificate_signed'] = device.signed
-                result['changed'] = result['changed'] or device.signed
-            result['diff'] = dict(before=device.before, after=self._diff_view(True, self._history_after(device)))
-            result['commands'] = [command_view(c, with_request=False) for c in device.history]
-            result['status'] = device.status
-            if 'csr' not in result:
-                csr = latest_csr(device.history)
-                if csr:
-                    result['csr'] = csr
-            certificate = latest_client_certificate(device.history)
-            if certificate:
-                result['client_certificate'] = certificate
-            if device.failure:
-                result['failed'] = True
-                result['msg'] = device.failure
-                if device.remedy:
-                    result['remedy'] = device.remedy
-            if device.rotation is not None:
-                result.update(self._rotation_view(device, result))
-            outcome_phase(result, self._phase(device))
-
-    def _rotation_view(self, device, result):
-        """The rotation fields of a device's outcome: dates, policy, action, reason and its command budget."""
-        plan = device.rotation
-        tail = len(self._signed_tail(None, None))
-        # the certificate commands still to come count too: a CSR this run appended (or would) is signed once the device ran it
-        to_come = tail if device.needs_signing and not device.signed and not (self.check_mode and self._csr_ready(device)) else 0
-        used = len(self._history_after(device)) + to_come
-        view = dict(action=plan.action, reason=plan.reason, due=plan.due, policy=plan.policy, old_expiry=plan.old_expiry,
-                    new_expiry=None, new_expiry_pending=False, commands_left=max(0, MAX_COMMANDS - used),
-                    rotations_left=rotations_left(used, plan.policy or self.params['rotate']['policy'],
-                                                  bool(self.params['sign_csr'].get('server_certificate'))))
-        if device.signed:
-            view['new_expiry'] = device.result['certificate']['not_after']
-        elif self.check_mode and device.renew:
-            signed_at = datetime.datetime.fromtimestamp(self.client.http.now(), datetime.timezone.utc)
-            view['new_expiry'] = iso(self.ca.not_after(self.params['sign_csr']['validity_days'], signed_at).timestamp())
-        elif plan.action in ('rekey', 'continue') and device.needs_signing:
-            view['new_expiry_pending'] = True  # signed once the device has connected and run its CSR command
-        if plan.attention and not result.get('failed'):
-            view['attention'] = plan.attention
-            view['remedy'] = plan.remedy
-        return view
-
-    def _history_after(self, device):
-        """The history after the run; in check mode with the certificate commands the real run would append."""
-        if not (self.check_mode and self._csr_ready(device)):
-            return device.history
-        sec_tag = next(c for c in reversed(device.history) if command_kind(c.get('request') or {}) == 'certificateSigningRequest')
-        sec_tag = sec_tag['request']['certificateSigningRequest'].get('secTag')
-        return device.history + [dict(request=r, description=d) for r, d in self._signed_tail(sec_tag, None)]
-
-    def _phase(self, device):
-        """Where the device stands (after this run, or after the real run in check mode), in plain words."""
+    def _report(self, device, result):
+        for key in ('certificate', 'csr'):
+            if key in device.result:
+                result[key] = device.result[key]
+        result['commands'] = [command_view(c, with_request=False) for c in device.history]
+        result['status'] = device.status
+        if 'csr' not in result:
+            csr = latest_csr(device.history)
+            if csr:
+                result['csr'] = csr
+        certificate = latest_client_certificate(device.history)
+        if certificate:
+            result['client_certificate'] = certificate
         if device.failure:
-            return NEEDS_ATTENTION
-        if device.needs_signing and not device.signed:
-            return CSR_SIGNED if self.check_mode and self._csr_ready(device) else WAITING_FOR_DEVICE
-        if pending_commands(device.history):
-            return CSR_SIGNED if device.signed or pending_client_certificate(device.history) else WAITING_FOR_DEVICE
-        if device.status == 'PROVISIONED':
-            return PROVISIONED
-        if device.status == 'AWAITING':
-            return AWAITING_COMMANDS
-        if not device.history:
-            return CLAIMED
-        return WAITING_FOR_DEVICE
+            result['failed'] = True
+            result['msg'] = device.failure
+            if device.remedy:
+                result['remedy'] = device.remedy
+        if device.rotation is not None:
+            result.update(rotation_view(device, self.params['sign_csr'], self.params['rotate']['policy'], self._predicted_expiry(device)))
+        outcome_phase(result, phase(device))
+
+    def _predicted_expiry(self, device):
+        """The expiry a renewal signed now would get (a prediction's new_expiry)."""
+        if not (device.predicted and device.renew):
+            return None
+        signed_at = datetime.datetime.fromtimestamp(self.client.http.now(), datetime.timezone.utc)
+        return self.ca.not_after(self.params['sign_csr']['validity_days'], signed_at).timestamp()
 
 
 def main():
-    command_options = dict(COMMAND_SPEC)
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC, **BATCH_ARGSPEC,
-            devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
-            commands=dict(type='list', elements='dict', options=command_options),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            sign_csr=dict(type='dict', options=SIGN_SPEC),
-            rotate=dict(type='dict', options=ROTATE_SPEC),
-            wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
-            wait_timeout=dict(type='int', default=300),
-            wait_interval=dict(type='float', default=5.0),
-        ),
-        supports_check_mode=True,
-    )
-    # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
-    for spec in [module.params.get('commands') or []] + [d.get('commands') or [] for d in module.params['devices']]:
-        for command in spec:
-            if command.get('kind') == 'clientPrivateKey' and command.get('content'):
-                module.no_log_values.add(command['content'])
-    run(module, Provisioner(module).run)
+    run_module(Provisioning, ARGSPEC, **BATCH_ARGSPEC,
+               devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
+               commands=dict(type='list', elements='dict', options=dict(COMMAND_SPEC)),
+               state=dict(type='str', default='present', choices=['present', 'absent']),
+               sign_csr=dict(type='dict', options=SIGN_SPEC),
+               rotate=dict(type='dict', options=ROTATE_SPEC),
+               wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
+               wait_timeout=dict(type='int', default=300),
+               wait_interval=dict(type='float', default=5.0))
 
 
 if __name__ == '__main__':

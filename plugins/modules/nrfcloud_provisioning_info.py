@@ -114,59 +114,52 @@ missing:
 '''
 
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, iso_utc, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import iso_utc
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import command_view, latest_client_certificate, latest_csr
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_info import NrfCloudInfo
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, run_module, validate_concurrency
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import certificate_summary, load_certificate
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, validate_concurrency
-from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC
+
+
+def with_history(device, history):
+    """The device with its command history, its newest CSR and its current client certificate."""
+    device['commands'] = [command_view(c) for c in history]
+    csr = latest_csr(history)
+    if csr:
+        device['csr'] = csr
+    pem = latest_client_certificate(history)
+    if pem:
+        device['client_certificate'] = dict(certificate_summary(load_certificate(pem, 'clientCertificate')), pem=pem)
+    return device
+
+
+class ProvisioningInfo(NrfCloudInfo):
+    def validate(self):
+        validate_concurrency(self.params)
+
+    def list_devices(self):
+        return self.client.claimed_devices()
+
+    def details(self, devices):
+        window = self.params['expires_within_days']
+        if self.params['include_commands'] or window is not None:
+            histories = map_concurrently(lambda d: self.client.commands(d['id']), devices, self.params['concurrency'])
+            devices = [with_history(device, history) for device, history in zip(devices, histories)]
+        if window is not None:
+            limit = iso_utc(self.client.http.now() + window * 86400)
+            devices = [d for d in devices if d.get('client_certificate') and d['client_certificate']['not_after'] <= limit]
+        return devices
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC, **BATCH_ARGSPEC,
-            device_ids=dict(type='list', elements='str'),
-            status=dict(type='str', choices=['READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED']),
-            tags=dict(type='list', elements='str'),
-            include_commands=dict(type='bool', default=True),
-            expires_within_days=dict(type='int'),
-        ),
-        supports_check_mode=True,
-    )
-
-    def read():
-        params = module.params
-        validate_concurrency(params)
-        client = nrfcloud_client(module, concurrency=params['concurrency'])
-        devices = client.claimed_devices()
-        wanted = set(params['device_ids'] or [])
-        if wanted:
-            devices = [d for d in devices if d.get('id') in wanted]
-        if params['status']:
-            devices = [d for d in devices if d.get('status') == params['status']]
-        if params['tags']:
-            devices = [d for d in devices if set(params['tags']) <= set(d.get('tags') or [])]
-        window = params['expires_within_days']
-        if params['include_commands'] or window is not None:
-            histories = map_concurrently(lambda d: client.commands(d['id']), devices, params['concurrency'])
-            for device, history in zip(devices, histories):
-                device['commands'] = [command_view(c) for c in history]
-                csr = latest_csr(history)
-                if csr:
-                    device['csr'] = csr
-                pem = latest_client_certificate(history)
-                if pem:
-                    device['client_certificate'] = dict(certificate_summary(load_certificate(pem, 'clientCertificate')), pem=pem)
-        if window is not None:
-            limit = iso_utc(client.http.now() + window * 86400)
-            devices = [d for d in devices if d.get('client_certificate') and d['client_certificate']['not_after'] <= limit]
-        found = set(d.get('id') for d in devices)
-        module.exit_json(changed=False, devices=devices, missing=sorted(wanted - found))
-
-    run(module, read)
+    run_module(ProvisioningInfo, ARGSPEC, **BATCH_ARGSPEC,
+               device_ids=dict(type='list', elements='str'),
+               status=dict(type='str', choices=['READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED']),
+               tags=dict(type='list', elements='str'),
+               include_commands=dict(type='bool', default=True),
+               expires_within_days=dict(type='int'))
 
 
 if __name__ == '__main__':

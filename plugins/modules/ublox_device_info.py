@@ -52,6 +52,16 @@ options:
     elements: str
     choices: [CORE, PROVISIONING, ZTP]
     default: [CORE, PROVISIONING, ZTP]
+  expires_within_days:
+    description:
+      - Return only the devices whose certificate expires within this many days (0 to 3650), judged by the u-blox
+        cloud's clock (its C(Date) header) when it differs from the controller's by an hour or more, as
+        M(iotops.provisioning.ublox_device_certificate) judges O(iotops.provisioning.ublox_device_certificate#module:renew_within_days).
+      - Expired and revoked certificates are within any window (see RV(devices[].certificate.revoked)); a certificate
+        whose expiry u-blox does not give counts as within, as the renewal would act on it; a device that holds no
+        certificate is left out.
+      - Needs V(ZTP) in O(options). RV(missing) still lists only the devices u-blox does not know.
+    type: int
 seealso:
   - module: iotops.provisioning.ublox_device_certificate
   - module: iotops.provisioning.ublox_device_provisioning
@@ -77,6 +87,13 @@ EXAMPLES = r'''
     device_serial_numbers:
       - "123234354"
 
+- name: The certificates of line 1 that expire within 30 days (expired ones included), on u-blox's clock
+  iotops.provisioning.ublox_device_info:
+    tags: [line-1]
+    options: [ZTP]
+    expires_within_days: 30
+  register: line1_due
+
 - name: Every blacklisted device
   iotops.provisioning.ublox_device_info:
     filter: blacklisted
@@ -85,7 +102,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 devices:
-  description: The devices, sorted by ROTPublicUID; only the parts asked for in O(options) are present.
+  description: The devices, sorted by ROTPublicUID; only the parts asked for in O(options) are present. With
+    O(expires_within_days), only the devices whose certificate expires within that many days.
   returned: always
   type: list
   elements: dict
@@ -159,62 +177,90 @@ missing:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
+    DEVICE_VALIDITY,
     INFO_OPTIONS,
     ARGSPEC,
     device_view,
     normalize_rot,
+    parse_date,
     tag_name_problem,
     ublox_client,
 )
 
+DAY = 86400
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            rot_public_uids=dict(type='list', elements='str'),
-            tags=dict(type='list', elements='str'),
-            device_serial_numbers=dict(type='list', elements='str'),
-            filter=dict(type='str', choices=['all', 'whitelisted', 'blacklisted'], default='all'),
-            options=dict(type='list', elements='str', choices=list(INFO_OPTIONS), default=list(INFO_OPTIONS)),
-        ),
-        supports_check_mode=True,
-    )
 
-    def work():
-        params = module.params
+def expires_within(certificate, days, now):
+    """Whether ``certificate`` (a device view's) expires within ``days`` of ``now`` (epoch seconds): expired and revoked
+    ones do, one without an expiry date does (the renewal acts on it), no certificate does not."""
+    if not certificate:
+        return False
+    expires = parse_date(certificate.get('expiration_date'))
+    return expires is None or expires - now <= days * DAY
+
+
+class DeviceInfo(InfoModule):
+    """The devices named (by ROTPublicUID, tag or serial), or the account's devices by ``filter``; optionally only those
+    whose certificate expires within ``expires_within_days`` on u-blox's clock."""
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.rots = set()
+
+    def named(self):
+        return any(self.params[option] for option in ('rot_public_uids', 'tags', 'device_serial_numbers'))
+
+    def validate(self):
+        params = self.params
         if not params['options']:
             raise ConfigError('options is empty; give one or more of %s' % ', '.join(INFO_OPTIONS))
-        named = any(params[option] for option in ('rot_public_uids', 'tags', 'device_serial_numbers'))
-        if named and params['filter'] != 'all':
+        if self.named() and params['filter'] != 'all':
             raise ConfigError('filter applies only when no device is named (rot_public_uids, tags, device_serial_numbers)')
-        rots = set(normalize_rot(rot) for rot in params['rot_public_uids'] or ())
+        self.rots = set(normalize_rot(rot) for rot in params['rot_public_uids'] or ())
         for tag in params['tags'] or ():
             problem = tag_name_problem(tag)
             if problem:
                 raise ConfigError('tags: %s' % problem)
-        client = ublox_client(module)
+        within = params['expires_within_days']
+        if within is not None:
+            if not 0 <= within <= DEVICE_VALIDITY[1]:
+                raise ConfigError('expires_within_days is %d; it must be from 0 to %d days' % (within, DEVICE_VALIDITY[1]))
+            if 'ZTP' not in params['options']:
+                raise ConfigError('expires_within_days needs ZTP in options: the certificate says when it expires')
+
+    def connect(self):
+        return ublox_client(self.module)
+
+    def read(self):
+        params, client = self.params, self.client
+        rots = set(self.rots)
         options = [option for option in INFO_OPTIONS if option in params['options']]
-        wanted = set(rots)
         if params['tags']:
-            known = client.tags()
-            missing_tags = [tag for tag in params['tags'] if tag.casefold() not in known]
-            if missing_tags:
-                raise ConfigError('tags: u-blox has no tag %s' % ', '.join(missing_tags))
-            rots |= client.devices_with_tags(params['tags'])
-        if not named:
+            rots |= client.tagged_devices(params['tags'])
+        if not self.named():
             rots = set(client.device_list(params['filter'].upper()))
         records = client.device_info(rots, options=options)
         records.update(client.device_info_by_serials(params['device_serial_numbers'] or (), options=options))
         devices = [device_view(records[rot]) for rot in sorted(records)]
-        module.exit_json(changed=False, devices=devices, missing=sorted(wanted - set(records)))
+        if params['expires_within_days'] is not None:
+            now = client.http.now()  # after the reads: the cloud's clock from its last answer (see _http.ServerClock)
+            devices = [device for device in devices if expires_within(device['certificate'], params['expires_within_days'], now)]
+        return dict(devices=devices, missing=sorted(self.rots - set(records)))
 
-    run(module, work)
+
+def main():
+    run_module(
+        DeviceInfo, ARGSPEC,
+        rot_public_uids=dict(type='list', elements='str'),
+        tags=dict(type='list', elements='str'),
+        device_serial_numbers=dict(type='list', elements='str'),
+        filter=dict(type='str', choices=['all', 'whitelisted', 'blacklisted'], default='all'),
+        options=dict(type='list', elements='str', choices=list(INFO_OPTIONS), default=list(INFO_OPTIONS)),
+        expires_within_days=dict(type='int'),
+    )
 
 
 if __name__ == '__main__':

@@ -18,18 +18,14 @@ import tempfile
 import time
 
 import requests
+from iotops_mock import credentials
+from iotops_mock.client import AdminClient, MockServer
+from iotops_mock.factory_ca import write_factory_ca
 
 SUITES_DIR = os.path.dirname(os.path.abspath(__file__))
 TESTS_DIR = os.path.dirname(SUITES_DIR)
 ROOT = os.path.dirname(TESTS_DIR)
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
-if TESTS_DIR not in sys.path:
-    sys.path.insert(0, TESTS_DIR)
-
-# pylint: disable=wrong-import-position
-from mock_server import credentials  # noqa: E402
-from mock_server.client import AdminClient, MockServer  # noqa: E402
-from mock_server.factory_ca import write_factory_ca  # noqa: E402
 
 SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
 MANIFEST_COLUMNS = ('serial', 'nrfcloud_claim_token', 'ublox_rot_public_uid', 'ublox_imei', 'iotcomms_device_id', 'iotcomms_mac',

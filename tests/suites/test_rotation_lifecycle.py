@@ -19,7 +19,7 @@ import os
 import re
 
 from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning
-from mock_server.factory_ca import factory_ca_pems
+from iotops_mock.factory_ca import factory_ca_pems
 
 from . import harness
 

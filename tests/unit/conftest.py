@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures of the unit tests: the collection on the import path and the mock server on loopback.
+"""Fixtures of the unit tests: the collection importable (see pytest.ini) and the mock server on loopback.
 
 The tests talk real HTTP to the mock server; nothing in ``requests`` is mocked.
 """
@@ -9,38 +9,37 @@ The tests talk real HTTP to the mock server; nothing in ``requests`` is mocked.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
-import sys
 import tempfile
 
 import pytest
+from iotops_mock import credentials as mock_credentials
+from iotops_mock.client import MockServer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TESTS_DIR = os.path.join(REPO_ROOT, 'tests')
+# pytest.ini puts this (git-ignored) directory on the import path: ansible_collections/iotops/provisioning in it is a
+# link to the checkout, so the collection imports under its own name wherever the checkout lies.
+COLLECTIONS_ROOT = os.path.join(REPO_ROOT, '.build', 'collections')
 
 
-def _put_collection_on_path():
-    """Make ``ansible_collections.iotops.provisioning`` importable from this checkout."""
-    parent = os.path.dirname(REPO_ROOT)
-    if os.path.basename(parent) == 'iotops' and os.path.basename(os.path.dirname(parent)) == 'ansible_collections':
-        root = os.path.dirname(os.path.dirname(parent))
-    else:
-        root = tempfile.mkdtemp(prefix='iotops-unit-')
-        os.makedirs(os.path.join(root, 'ansible_collections', 'iotops'))
-        os.symlink(REPO_ROOT, os.path.join(root, 'ansible_collections', 'iotops', 'provisioning'))
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    return root
+def _link_collection():
+    """Create ``.build/collections/ansible_collections/iotops/provisioning`` -> this checkout, once."""
+    parent = os.path.join(COLLECTIONS_ROOT, 'ansible_collections', 'iotops')
+    link = os.path.join(parent, 'provisioning')
+    os.makedirs(parent, exist_ok=True)
+    if not os.path.exists(link):
+        try:
+            # relative, so that the link survives a moved checkout
+            os.symlink(os.path.relpath(REPO_ROOT, parent), link)
+        except FileExistsError:  # another xdist worker was first
+            pass
+    # the directory may not have existed when pytest put it on the path, and the import system remembers that
+    importlib.invalidate_caches()
 
 
-COLLECTIONS_ROOT = _put_collection_on_path()
-if TESTS_DIR not in sys.path:
-    sys.path.insert(0, TESTS_DIR)
-
-# pylint: disable=wrong-import-position
-from mock_server import credentials as mock_credentials  # noqa: E402
-from mock_server.client import MockServer  # noqa: E402
+_link_collection()
 
 
 @pytest.fixture(scope='session')

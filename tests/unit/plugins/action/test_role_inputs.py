@@ -23,7 +23,7 @@ import yaml
 
 from ansible_collections.iotops.provisioning.plugins.action.role_inputs import Typing
 
-from mock_server.factory_ca import factory_ca_pems
+from iotops_mock.factory_ca import factory_ca_pems
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE_ROLES = os.path.join(HERE, 'fixtures', 'roles')

@@ -12,7 +12,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
-from ansible_collections.iotops.provisioning.plugins.module_utils._pagination import nrfcloud_pages
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import nrfcloud_pages
 from ansible_collections.iotops.provisioning.plugins.module_utils import naocloud, nrfcloud, ublox
 
 

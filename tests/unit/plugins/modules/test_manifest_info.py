@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.iotops.provisioning.plugins.module_utils import ublox
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.modules import iotcomms_device, manifest_info, naocloud_trackable
-from mock_server.vendors.nrfcloud_attestation import make_attestation_token, parse_attestation_token
+from iotops_mock.vendors.nrfcloud.attestation import make_attestation_token, parse_attestation_token
 
 VALID_IMEI = '490154203237518'  # 49015420323751 has the Luhn check digit 8
 MAC_FORMS = ['aa:bb:cc:00:00:01', 'AA-BB-CC-00-00-01', 'aA:Bb:cC:00:00:01', 'aabbcc000001', 'AABB.CC00.0001', 'AA:BB-CC:00:00:01',

@@ -82,7 +82,7 @@ def test_onboard_update_idempotent_delete(nrf, creds, run):
 
 
 class FakeModule:
-    """Just what the Onboarder reads from AnsibleModule; the HTTP underneath is real."""
+    """Just what the client reads from AnsibleModule; the HTTP underneath is real."""
 
     check_mode = False
     _diff = False
@@ -105,10 +105,9 @@ def test_rename_after_a_concurrent_change_retries_with_the_new_version(nrf, cred
     params = dict(api_url=nrf.url + '/nrfcloud/v1', provisioning_api_url=nrf.url + '/nrfcloud-provisioning/v1',
                   api_key=creds.NRFCLOUD_TEAM_A_API_KEY, timeout=10.0, validate_certs=True, ca_path=None, use_proxy=False,
                   retries=2, retry_max_wait=1.0, concurrency=1, devices=[], state='present', bulk_timeout=10, bulk_interval=0.1)
-    onboarder = nrfcloud_device.Onboarder(FakeModule(params))
-    onboarder.client = nrfcloud_client(onboarder.module)
+    client = nrfcloud_client(FakeModule(params))
     nrf.admin.reset_counters()
-    onboarder._update(device_id, {'name': 'second'}, stale)  # pylint: disable=protected-access
+    client.update_device(device_id, {'name': 'second'}, stale)
     assert team_devices(nrf)[device_id]['name'] == 'second'
     assert nrf.admin.counters()['statuses']['nrfcloud PUT /v1/devices/{device_id}/name'] == {'412': 1, '202': 1}
 

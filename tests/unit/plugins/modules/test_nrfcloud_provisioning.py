@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning, nrfcloud_provisioning_info
-from mock_server.factory_ca import factory_ca_pems
+from iotops_mock.factory_ca import factory_ca_pems
 
 
 def make_ca(common_name='Mock Factory CA'):

@@ -10,7 +10,7 @@ import datetime
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning
-from mock_server.factory_ca import factory_ca_pems
+from iotops_mock.factory_ca import factory_ca_pems
 
 DAY = 86400
 
