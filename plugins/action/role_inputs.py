@@ -41,6 +41,7 @@ ARGUMENT_SPEC = dict(
     entry_point=dict(type='str', default='main'),
     prefix=dict(type='str', default=''),
     rules=dict(type='dict', default={}),
+    fail_on_problems=dict(type='bool', default=True),
 )
 
 # Keys Ansible gives a meaning in a task result: an option of that name would change how the task is shown or counted.
@@ -392,14 +393,15 @@ class ActionModule(ActionBase):
         if mistakes:
             return self._failed(result, ['role_inputs: %s' % mistake for mistake in mistakes])
         values = typing.typed(task_vars, self._templar.template)
-        if typing.problems:
+        if typing.problems and args['fail_on_problems']:
             # a failed result is shown whole: leave the secrets out
             for name in typing.secret_options:
                 values.pop(name, None)
             result.update(values)
             return self._failed(result, typing.problems)
+        # without fail_on_problems the caller reports the problems with its own; the values without a problem are typed
         result.update(values)
-        result.update(changed=False, problems=[])
+        result.update(changed=False, problems=typing.problems)
         if typing.secret_options:
             result['_ansible_no_log'] = True  # the registered variable keeps the values; the output does not show them
         return result

@@ -18,7 +18,7 @@ A write module is a ``ResourceModule`` subclass::
         def apply(self, plan): ...               # send the plan's writes; return what the cloud answered
 
     def main():
-        run_resource_module(TagModule, ARGSPEC, tags=dict(...), ...)
+        run_module(TagModule, ARGSPEC, tags=dict(...), ...)
 
 The base owns, once: the order of the steps, check mode (``apply`` is never called in check mode), ``changed``
 (the plan's action, or a write the ledger counted), the per-item result, the diff (only with --diff) and the
@@ -66,10 +66,13 @@ def validate_items(items, option, validator, label=None):
 
 
 def require_unique(items, option, key):
-    """Each resource may appear once per task; a duplicate would be written twice."""
+    """Each resource may appear once per task; a duplicate would be written twice. Items whose key is None are not
+    compared (an item named otherwise); the indexes in the message are those of ``items``."""
     seen = {}
     for index, item in enumerate(items):
         value = key(item)
+        if value is None:
+            continue
         if value in seen:
             raise ConfigError('%s[%d]: %r is also %s[%d]; each resource may appear once per task' % (option, index, value, option, seen[value]))
         seen[value] = index
@@ -198,6 +201,11 @@ class ResourceModule:
     def read(self, items):
         """Read the vendor's current state for the items, once."""
 
+    def implied_items(self, items):
+        """Items the task implies besides those it names, known only after ``read`` (an exclusive list's deletions);
+        they are planned, applied and reported like the others."""
+        return ()
+
     def plan(self, item):
         raise NotImplementedError
 
@@ -237,10 +245,10 @@ class ResourceModule:
         items = self.items()
         self.validate(items)
         validate_items(items, self.items_option, self.validate_item, label=self.key)
-        unique = [item for item in items if self.unique_key(item) is not None]
-        require_unique(unique, self.items_option, key=self.unique_key)
+        require_unique(items, self.items_option, key=self.unique_key)
         self.client = self.connect()
         self.read(items)
+        items = items + list(self.implied_items(items))
         planned = run_batch(items, self._plan_result, concurrency=self.params.get('concurrency') or 1, key=self.key,
                             redact=self.redact)
         plans = [result.pop('plan') for result in planned if not result.get('failed')]

@@ -59,6 +59,7 @@ AUTHORIZATIONS = {
     'local_c2c_key_pairing': 'LocalC2CKeyPairing',
     'ztpv1': 'ZTPV1',
 }
+DAY = 86400
 INFO_CHUNK = 100
 
 
@@ -150,6 +151,16 @@ def parse_date(text):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp()
+
+
+def expires_within(certificate, days, now):
+    """Whether a device's ``certificate`` (a device view's) expires within ``days`` of ``now`` (epoch seconds, u-blox's
+    clock): expired and revoked ones do, one without an expiry date does (a renewal acts on it), no certificate does not.
+    The one window rule of ublox_device_certificate's renew_within_days and ublox_device_info's expires_within_days."""
+    if not certificate:
+        return False
+    expires = parse_date(certificate.get('expiration_date'))
+    return expires is None or expires - now <= days * DAY
 
 
 def iso_utc(text):

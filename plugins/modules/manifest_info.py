@@ -32,6 +32,13 @@ options:
       - The manifest format when the file name does not tell.
     type: str
     choices: [csv, yaml]
+  fail_on_problems:
+    description:
+      - With V(true), the task fails with every problem of the manifest.
+      - With V(false), the task does not fail for problems of the manifest; it returns them in RV(problems) with no device, so
+        that a role reports them together with its own in one error (a manifest that cannot be read is one such problem).
+    type: bool
+    default: true
 notes:
   - 'Columns: C(serial) (required), C(nrfcloud_claim_token) (the C(AT%ATTESTTOKEN) attestation token), C(ublox_rot_public_uid),
     C(ublox_imei), C(iotcomms_device_id) (the SIP user part), C(iotcomms_mac) (optional), C(naocloud_mac) and C(naocloud_name)
@@ -117,8 +124,10 @@ counts:
   type: dict
   sample: {total: 50, nrfcloud: 50, ublox: 50, iotcomms: 50, naocloud: 50}
 problems:
-  description: Every problem of the manifest, one per row and rule; the task fails and nothing is returned for the devices.
-  returned: failure
+  description:
+    - Every problem of the manifest, one per row and rule; the task fails (unless O(fail_on_problems=false)) and nothing is
+      returned for the devices.
+  returned: when the manifest has problems
   type: list
   elements: str
   sample: ["row 3: ublox_imei '490154203237517' is not an IMEI: the 15th digit is the Luhn check digit of the first 14; expected 8"]
@@ -343,12 +352,17 @@ def split(devices):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True), format=dict(type='str', choices=['csv', 'yaml'])),
+    module = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True), format=dict(type='str', choices=['csv', 'yaml']),
+                                              fail_on_problems=dict(type='bool', default=True)),
                            supports_check_mode=True)
 
     def read():
-        header, rows, first = load_rows(module.params['path'], module.params['format'])
-        devices = check(header, rows, first)
+        try:
+            devices = check(*load_rows(module.params['path'], module.params['format']))
+        except ConfigError as exc:
+            if module.params['fail_on_problems']:
+                raise
+            module.exit_json(changed=False, problems=exc.details.get('problems') or [exc.msg])
         nrf, ublox, iotcomms, nao, serials = split(devices)
         module.exit_json(changed=False, devices=devices, nrfcloud=nrf, ublox=ublox, iotcomms=iotcomms, naocloud=nao, serials=serials,
                          counts=dict(total=len(devices), nrfcloud=len(nrf), ublox=sum(1 for d in devices if 'ublox_rot_public_uid' in d or 'ublox_imei' in d),

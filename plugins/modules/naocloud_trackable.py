@@ -320,7 +320,7 @@ def check_creatable(item, have):
 class TrackableModule(ResourceModule):
     """Reads the site's tags once; works tag by tag, or (``exclusive``) replaces every tag of the site with one batch.
 
-    With ``exclusive``, ``read`` adds an ``absent`` item for each tag of the site the task does not name, so the base plans,
+    With ``exclusive``, ``implied_items`` adds an ``absent`` item for each tag of the site the task does not name, so the base plans,
     reports and diffs those deletions like any other item, and every plan goes to ``apply_all``, which sends the one batch."""
 
     items_option = 'trackables'
@@ -351,9 +351,12 @@ class TrackableModule(ResourceModule):
     def read(self, items):
         self.current = self.client.trackables_by_mac(self.params['site_id'])
         validate_items(items, self.items_option, lambda item: check_creatable(item, self.current.get(tag_key(item))), label=self.key)
-        if self.params['exclusive']:
-            named = set(tag_key(item) for item in items)
-            items.extend(dict(tracking_id=mac, state='absent') for mac in self.current if mac not in named)
+
+    def implied_items(self, items):
+        if not self.params['exclusive']:
+            return []
+        named = set(tag_key(item) for item in items)
+        return [dict(tracking_id=mac, state='absent') for mac in self.current if mac not in named]
 
     def plan(self, item):
         return plan_trackable(item, self.current.get(tag_key(item)))

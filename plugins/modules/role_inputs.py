@@ -65,6 +65,14 @@ options:
         to that certificate.
     type: dict
     default: {}
+  fail_on_problems:
+    description:
+      - With V(true), the task fails with every problem.
+      - With V(false), the task does not fail for problems of the values; it returns them in RV(problems), with the typed
+        variables that have none, so that a role reports them together with its own in one error. A mistake of the spec or the
+        rules still fails the task.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
@@ -133,8 +141,8 @@ EXAMPLES = r'''
   iotops.provisioning.role_inputs:
     spec: "{{ role_path }}/meta/argument_specs.yml"
     prefix: certificate_rotation_
+    fail_on_problems: false
   register: certificate_rotation_in
-  failed_when: false
 
 - name: Stop with every problem
   ansible.builtin.fail:
@@ -163,6 +171,7 @@ msg:
     - Each variable of the spec, named without the prefix, with its typed value (V(None) when it is neither set nor has a
       default).
     - On failure, only the variables without a problem, and none whose spec has C(no_log).
+    - With problems, only the variables without a problem.
   returned: always
   type: raw
   sample: 1000

@@ -223,7 +223,6 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     features_differ,
     normalize_imei,
     normalize_rot,
-    provisioning_body,
     provisioning_view,
     requested_features,
     tag_key,
@@ -302,8 +301,8 @@ class Onboarding:
         if not self.devices:
             raise ConfigError('devices is empty; give at least one device')
         validate_items(self.devices, 'devices', self._validate_device, label=lambda d: d.item)
-        require_unique([d for d in self.devices if d.rot], 'devices', lambda d: d.rot)
-        require_unique([d for d in self.devices if d.imei], 'devices', lambda d: d.imei)
+        require_unique(self.devices, 'devices', lambda d: d.rot or None)
+        require_unique(self.devices, 'devices', lambda d: d.imei or None)
         problems = [problem for problem in (tag_name_problem(tag) for tag in params['tags']) if problem]
         if problems:
             raise ConfigError('tags: %s' % '; '.join(problems))
@@ -332,7 +331,7 @@ class Onboarding:
 
     def read(self):
         self.client = ublox_client(self.module, concurrency=self.params['concurrency'])
-        listed = set((entry.get('Type'), str(entry.get('Id')).lower()) for entry in self.client.whitelist())
+        listed = self.client.whitelist_entries()
         for device in self.devices:
             device.listed = device.wanted_entries() & listed
         self.read_devices([d for d in self.devices if d.rot])
@@ -340,14 +339,7 @@ class Onboarding:
             self.existing_tags = self.client.tags()
         uid = self.params['device_profile_uid']
         if uid is not None and (self.auths or self.heartbeat is not None or self.params['tag_device_profile']):
-            self.profile = dict(uid=uid, desired=provisioning_view(None), tags=set())
-            try:
-                body = self.client.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}
-            except ApiError as exc:
-                if exc.status == 404:
-                    raise ConfigError('device_profile_uid: u-blox has no device profile %s' % uid) from None
-                raise
-            self.profile['desired'] = provisioning_view(body.get('DesiredProperties'))
+            self.profile = dict(uid=uid, desired=self.client.bootstrap_provisioning(uid), tags=set())
             if self.params['tag_device_profile'] and any(tag_key(t) in self.existing_tags for t in self.tags):
                 named = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags if tag_key(t) in self.existing_tags]
                 self.profile['tags'] = set(tag_key(t) for t in named if uid in self.client.profiles_with_tags([t]))
@@ -406,16 +398,16 @@ class Onboarding:
         self.tag_devices([d for d in devices if self.needs_tags(d)])
         self.set_device_features([d for d in devices if self.needs_features(d)])
 
-    def write(self, path, body, verify):
-        """One write; in check mode nothing is sent, and the run goes on as if it had been."""
+    def write(self, call, *args):
+        """One write, ``call(*args)`` (a client method); in check mode nothing is sent, and the run goes on as if it had been."""
         if not self.check_mode:
-            self.client.call(path, body, verify_write=verify)
+            call(*args)
 
-    def send(self, path, body, devices, action, verify):
+    def send(self, devices, action, call, *args):
         """One write for ``devices``; a refusal fails those devices with u-blox's own words. ``action(device)`` says what
         was done for a device. True when it was sent (or would be, in check mode)."""
         try:
-            self.write(path, body, verify)
+            self.write(call, *args)
         except IotopsError as exc:
             message = self.client.http.redact(exc.msg)
             for device in devices:
@@ -431,33 +423,17 @@ class Onboarding:
             entries |= device.wanted_entries() - device.listed
         if not entries:
             return
-        body = {'Action': 'ADD'}
         rots = sorted(value for kind, value in entries if kind == 'ROTPublicUID')
         imeis = sorted(value for kind, value in entries if kind == 'IMEI')
-        if rots:
-            body['ROTPublicUIDs'] = rots
-        if imeis:
-            body['IMEIs'] = imeis
-
-        def verify():
-            found = set((e.get('Type'), str(e.get('Id')).lower()) for e in self.client.whitelist())
-            return {'verified': len(entries)} if entries <= found else None
 
         def action(device):
             return 'whitelisted by %s' % ' and '.join(kind for kind, dummy in sorted(device.wanted_entries() - device.listed))
-        if self.send('/device/whitelist/add', body, devices, action, verify):
+        if self.send(devices, action, self.client.whitelist_add, rots, imeis):
             for device in devices:
                 device.listed |= device.wanted_entries()
 
     def set_profile_features(self):
-        uid = self.profile['uid']
-
-        def verify():
-            again = provisioning_view((self.client.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}).get(
-                'DesiredProperties'))
-            return None if features_differ(again, self.auths, self.heartbeat) else {'verified': uid}
-        self.write('/deviceprofile/bootstrapprovisioning/set',
-                   {'DeviceProfileUID': uid, 'Provisioning': provisioning_body(self.auths, self.heartbeat)}, verify)
+        self.write(self.client.set_bootstrap_provisioning, self.profile['uid'], self.auths, self.heartbeat)
         self.profile['features_set'] = True
         self.profile['desired'] = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat),
                                                      self.profile['desired'])
@@ -469,7 +445,7 @@ class Onboarding:
             if key in self.existing_tags:
                 continue
             try:
-                self.write('/tag/create', {'TagName': tag}, lambda key=key: self.client.tags().get(key))
+                self.write(self.client.create_tag, tag)
             except ApiError:
                 if key not in self.client.tags():
                     raise
@@ -480,8 +456,7 @@ class Onboarding:
         uid = self.profile['uid']
         self.ensure_tags()
         names = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags]
-        self.write('/tag/assign', {'TagNames': names, 'DeviceProfileUIDs': [uid]},
-                   lambda: {} if all(uid in self.client.profiles_with_tags([n]) for n in names) else None)
+        self.write(self.client.assign_tags, names, (), [uid])
         self.profile['tagged'] = names
         self.profile['tags'] |= set(tag_key(t) for t in names)
 
@@ -491,11 +466,7 @@ class Onboarding:
         self.ensure_tags()
         names = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags]
         rots = sorted(d.rot for d in devices)
-
-        def verify():
-            return {} if all(set(rots) <= self.client.devices_with_tags([name]) for name in names) else None
-        if self.send('/tag/assign', {'TagNames': names, 'ROTPublicUIDs': rots}, devices, lambda device: 'tagged %s' % ', '.join(names),
-                     verify):
+        if self.send(devices, lambda device: 'tagged %s' % ', '.join(names), self.client.assign_tags, names, rots):
             for device in devices:
                 device.tags |= set(tag_key(n) for n in names)
 
@@ -503,16 +474,8 @@ class Onboarding:
         if not devices:
             return
         rots = sorted(d.rot for d in devices)
-
-        def verify():
-            again = self.client.device_info(rots, options=('PROVISIONING',))
-            for rot in rots:
-                desired = provisioning_view(((again.get(rot) or {}).get('Provisioning') or {}).get('DesiredProperties'))
-                if features_differ(effective_features(desired, None), self.auths, self.heartbeat):
-                    return None
-            return {'verified': len(rots)}
-        body = {'ROTPublicUIDs': rots, 'Provisioning': provisioning_body(self.auths, self.heartbeat)}
-        if self.send('/device/provisioning/set', body, devices, lambda device: 'features set (applied at the next heartbeat)', verify):
+        if self.send(devices, lambda device: 'features set (applied at the next heartbeat)', self.client.set_provisioning, rots, self.auths,
+                     self.heartbeat):
             for device in devices:
                 device.features = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat), device.features)
 

@@ -277,10 +277,12 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._module import
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, exit_batch, validate_concurrency
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ARGSPEC,
+    DAY,
     DEVICE_VALIDITY,
     ca_name_problem,
     certificate_view,
     check_range,
+    expires_within,
     iso_utc,
     normalize_rot,
     parse_date,
@@ -288,7 +290,6 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ublox_client,
 )
 
-DAY = 86400
 PENDING_ACTION = {'renew': 'RENEW', 'update': 'UPDATE', 'delete': 'DELETE', 'transfer': 'TRANSFER'}
 # the actions that rotate a certificate: their outcomes carry the rotation fields (policy, old_expiry, due, ...)
 ROTATIONS = ('renew', 'update', 'transfer')
@@ -433,10 +434,8 @@ class Planner:
                                % (pending.get('action'), pending.get('ca_name'), action))
         expires = parse_date(certificate.get('expiration_date'))
         issued = parse_date(certificate.get('issued_date'))
-        if params['renew_within_days'] is not None and expires is not None:
-            left = expires - self.now
-            if left > params['renew_within_days'] * DAY:
-                return 'done', 'expires in %d days, not within %d' % (days(left), params['renew_within_days'])
+        if params['renew_within_days'] is not None and not expires_within(certificate, params['renew_within_days'], self.now):
+            return 'done', 'expires in %d days, not within %d' % (days(expires - self.now), params['renew_within_days'])
         if params.get('issued_before_epoch') is not None and issued is not None and issued >= params['issued_before_epoch']:
             return 'done', 'issued %s, not before %s' % (certificate.get('issued_date'), params['issued_before'])
         if certificate['revoked'] and not params['include_revoked']:
@@ -512,11 +511,7 @@ def main():
         # Which devices: explicit ROTPublicUIDs, devices with the tags, holders of the serial numbers, or every holder of the CA.
         rots = set(params['rot_public_uids'] or ())
         if params['tags']:
-            tags = client.tags()
-            missing = [tag for tag in params['tags'] if tag.casefold() not in tags]
-            if missing:
-                raise ConfigError('tags: u-blox has no tag %s' % ', '.join(missing))
-            rots |= client.devices_with_tags(params['tags'])
+            rots |= client.tagged_devices(params['tags'])
         holder_cas = []
         if params['serial_numbers'] or not (params['rot_public_uids'] or params['tags']):
             if action in ('renew', 'update', 'revoke'):
@@ -599,26 +594,13 @@ def main():
     run(module, work)
 
 
-def pending_matches(client, rots, action, ca_name):
-    """verify_write for a bulk action: the action is pending (or done) on every device."""
-    def verify():
-        infos = client.device_info(rots, options=('ZTP',))
-        for rot in rots:
-            certificate, pending = certificate_view((infos.get(rot) or {}).get('ZTP'))
-            if pending and pending.get('action') == action and (ca_name is None or pending.get('ca_name') == ca_name):
-                continue
-            return None
-        return {'verified': len(rots)}
-    return verify
-
-
 def send(client, params, action, act, infos, validity, loose_serials, concurrency):
     """Send the action; returns {item: message} for the items whose call failed."""
     failures = {}
 
-    def bulk(path, body, rots, pending_ca):
+    def bulk(write, rots, *args):
         try:
-            client.call(path, body, verify_write=pending_matches(client, rots, PENDING_ACTION[action], pending_ca))
+            write(*args)
         except IotopsError as exc:
             message = client.http.redact(exc.msg)
             for rot in rots:
@@ -626,33 +608,26 @@ def send(client, params, action, act, infos, validity, loose_serials, concurrenc
 
     ca_name = params['ca_name']
     if action == 'renew':
-        bulk('/ztp/devicecertificate/renew', {'CAName': ca_name, 'DeviceCertificateValidity': validity, 'ROTPublicUIDs': act}, act, ca_name)
+        bulk(client.renew_certificates, act, ca_name, validity, act)
     elif action == 'update':
-        bulk('/ztp/devicecertificate/update', {'CAName': ca_name, 'ROTPublicUIDs': act}, act, ca_name)
+        bulk(client.update_certificates, act, ca_name, act)
     elif action == 'delete':
-        bulk('/ztp/devicecertificate/delete', {'ROTPublicUIDs': act}, act, None)
+        bulk(client.delete_certificates, act, act)
     elif action == 'transfer':
         groups = {}
         for rot in act:
             certificate, dummy = certificate_view(infos[rot].get('ZTP'))
             groups.setdefault(certificate['ca_name'], []).append(rot)
         for source in sorted(groups):
-            bulk('/ztp/devicecertificate/rootca/transfer', {'FromCA': source, 'ToCA': ca_name, 'ROTPublicUIDs': groups[source]},
-                 groups[source], ca_name)
+            bulk(client.transfer_certificates, groups[source], source, ca_name, groups[source])
     else:
         def revoke(item):
-            body = {'CAName': ca_name}
             if item in loose_serials:
-                body['SerialNumber'] = item
+                serial, rot = item, None
             else:
-                body['ROTPublicUID'] = item
-
-            def verify():
-                crl = client.crls([ca_name]).get(ca_name) or {}
-                serial = item if item in loose_serials else (certificate_view(infos[item].get('ZTP'))[0] or {}).get('serial_number')
-                return {'revoked': serial} if serial in (crl.get('RevokedSerialNumbers') or []) else None
+                serial, rot = (certificate_view(infos[item].get('ZTP'))[0] or {}).get('serial_number'), item
             try:
-                client.call('/ztp/devicecertificate/revoke', body, verify_write=verify)
+                client.revoke_certificate(ca_name, serial, rot)
             except IotopsError as exc:
                 return item, client.http.redact(exc.msg)
             return item, None

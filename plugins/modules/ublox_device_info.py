@@ -170,6 +170,13 @@ devices:
       description: The certificate action waiting for the next security heartbeat (ZTP), or null.
       type: dict
       sample: {action: RENEW, ca_name: devices.example.com, validity_days: 365, modified_date: '2026-05-01T10:00:00Z'}
+    root_ca:
+      description:
+        - The Root CA the device belongs to (ZTP) - its certificate's C(ca_name), or while an update to a new key pair holds no
+          certificate between two heartbeats, the C(ca_name) of its pending action; null when it has neither.
+        - The one field to group devices by Root CA, for example C(devices | groupby('root_ca')).
+      type: str
+      sample: devices.example.com
 missing:
   description: Requested ROTPublicUIDs u-blox does not know.
   returned: always
@@ -181,25 +188,20 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     DEVICE_VALIDITY,
+    expires_within,
     INFO_OPTIONS,
     ARGSPEC,
     device_view,
     normalize_rot,
-    parse_date,
     tag_name_problem,
     ublox_client,
 )
 
-DAY = 86400
 
-
-def expires_within(certificate, days, now):
-    """Whether ``certificate`` (a device view's) expires within ``days`` of ``now`` (epoch seconds): expired and revoked
-    ones do, one without an expiry date does (the renewal acts on it), no certificate does not."""
-    if not certificate:
-        return False
-    expires = parse_date(certificate.get('expiration_date'))
-    return expires is None or expires - now <= days * DAY
+def root_ca(device):
+    """The Root CA of a device view with ZTP: its certificate's, or its pending action's while it holds none."""
+    held = device.get('certificate') or device.get('pending_certificate_action') or {}
+    return held.get('ca_name')
 
 
 class DeviceInfo(InfoModule):
@@ -245,6 +247,9 @@ class DeviceInfo(InfoModule):
         records = client.device_info(rots, options=options)
         records.update(client.device_info_by_serials(params['device_serial_numbers'] or (), options=options))
         devices = [device_view(records[rot]) for rot in sorted(records)]
+        if 'ZTP' in options:
+            for device in devices:
+                device['root_ca'] = root_ca(device)
         if params['expires_within_days'] is not None:
             now = client.http.now()  # after the reads: the cloud's clock from its last answer (see _http.ServerClock)
             devices = [device for device in devices if expires_within(device['certificate'], params['expires_within_days'], now)]

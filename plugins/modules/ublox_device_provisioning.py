@@ -134,7 +134,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, exit_batch, validate_concurrency
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
@@ -144,7 +144,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     normalize_rot,
     effective_features as effective,
     features_differ as differs,
-    provisioning_body as body_of,
+    features_wanted,
     provisioning_view,
     requested_features,
     tag_name_problem,
@@ -214,11 +214,7 @@ def main():
             return
         rots = set(params['rot_public_uids'] or ())
         if params['tags']:
-            known = client.tags()
-            missing = [tag for tag in params['tags'] if tag.casefold() not in known]
-            if missing:
-                raise ConfigError('tags: u-blox has no tag %s' % ', '.join(missing))
-            rots |= client.devices_with_tags(params['tags'])
+            rots |= client.tagged_devices(params['tags'])
         infos = client.device_info(rots, options=('PROVISIONING',), concurrency=params['concurrency'])
         results, act = [], []
         for rot in sorted(rots):
@@ -231,7 +227,7 @@ def main():
             current = provisioning_view(provisioning.get('CurrentProperties'))
             result = dict(item=rot, changed=False, failed=False, desired=desired, current=current)
             if params['state'] == 'absent':
-                pending = bool(desired['authorizations']) or desired['security_heartbeat'] is not None
+                pending = features_wanted(desired)
                 result['status'] = 'acted' if pending else 'done'
                 if pending:
                     result['diff'] = dict(before=dict(desired=desired), after=dict(desired=provisioning_view(None)))
@@ -248,25 +244,8 @@ def main():
                 act.append(rot)
             results.append(result)
         if act and not module.check_mode:
-            if params['state'] == 'absent':
-                path, body = '/device/provisioning/delete', {'ROTPublicUIDs': act}
-            else:
-                path, body = '/device/provisioning/set', {'ROTPublicUIDs': act, 'Provisioning': body_of(auths, heartbeat)}
-
-            def verify():
-                again = client.device_info(act, options=('PROVISIONING',))
-                for rot in act:
-                    desired = provisioning_view(((again.get(rot) or {}).get('Provisioning') or {}).get('DesiredProperties'))
-                    if params['state'] == 'absent':
-                        if desired['authorizations'] or desired['security_heartbeat'] is not None:
-                            return None
-                    elif differs(desired, auths, heartbeat):
-                        return None
-                return {'verified': len(act)}
-            try:
-                client.call(path, body, verify_write=verify)
-            except IotopsError as exc:
-                message = client.http.redact(exc.msg)
+            message = send(client, params['state'], client.delete_provisioning, client.set_provisioning, act, auths, heartbeat)
+            if message is not None:
                 for result in results:
                     if result['status'] == 'acted':
                         result.update(changed=False, failed=True, status='failed', msg=message)
@@ -279,35 +258,31 @@ def main():
 def profile(module, client, params, auths, heartbeat):
     """Bootstrap provisioning of one device profile."""
     uid = params['device_profile_uid']
-    try:
-        body = client.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}
-    except ApiError as exc:
-        if exc.status == 404:
-            raise ConfigError('device_profile_uid: u-blox has no device profile %s' % uid) from None
-        raise
-    desired = provisioning_view(body.get('DesiredProperties'))
+    desired = client.bootstrap_provisioning(uid)
     result = dict(item=uid, changed=False, failed=False, desired=desired, status='done')
-    path, request = None, None
     if params['state'] == 'absent':
-        if desired['authorizations'] or desired['security_heartbeat'] is not None:
+        if features_wanted(desired):
             result.update(status='acted', changed=True, diff=dict(before=desired, after=provisioning_view(None)))
-            path, request = '/deviceprofile/bootstrapprovisioning/delete', {'DeviceProfileUID': uid}
     elif differs(desired, auths, heartbeat):
         after = effective(dict(authorizations=auths, security_heartbeat=heartbeat), desired)
         result.update(status='acted', changed=True, diff=dict(before=desired, after=after))
-        path, request = '/deviceprofile/bootstrapprovisioning/set', {'DeviceProfileUID': uid, 'Provisioning': body_of(auths, heartbeat)}
     if result['changed'] and not module.check_mode:
-        def verify():
-            again = provisioning_view((client.call('/deviceprofile/bootstrapprovisioning/get', {'DeviceProfileUID': uid}) or {}).get(
-                'DesiredProperties'))
-            if params['state'] == 'absent':
-                return None if again['authorizations'] or again['security_heartbeat'] is not None else {'verified': uid}
-            return None if differs(again, auths, heartbeat) else {'verified': uid}
-        try:
-            client.call(path, request, verify_write=verify)
-        except IotopsError as exc:
-            result.update(changed=False, failed=True, status='failed', msg=client.http.redact(exc.msg))
+        message = send(client, params['state'], client.delete_bootstrap_provisioning, client.set_bootstrap_provisioning, uid, auths, heartbeat)
+        if message is not None:
+            result.update(changed=False, failed=True, status='failed', msg=message)
     exit_batch(module, [result], noun='device profiles', acted_on=[uid] if result['changed'] else [])
+
+
+def send(client, state, delete, put, target, auths, heartbeat):
+    """The write of ``state``: ``delete(target)`` or ``put(target, auths, heartbeat)``; u-blox's refusal as a message, or None."""
+    try:
+        if state == 'absent':
+            delete(target)
+        else:
+            put(target, auths, heartbeat)
+    except IotopsError as exc:
+        return client.http.redact(exc.msg)
+    return None
 
 
 if __name__ == '__main__':

@@ -128,7 +128,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._module import
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import exit_batch
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, normalize_imei, normalize_rot, ublox_client
 
-KINDS = (('rot_public_uids', 'ROTPublicUID', 'ROTPublicUIDs'), ('imeis', 'IMEI', 'IMEIs'))
+KINDS = (('rot_public_uids', 'ROTPublicUID'), ('imeis', 'IMEI'))
 
 
 def main():
@@ -151,7 +151,7 @@ def main():
             raise ConfigError('exclusive only applies to state=present')
         wanted = {}
         problems = []
-        for option, kind, dummy in KINDS:
+        for option, kind in KINDS:
             if params[option] is None:
                 continue
             if params[option] == [] and not params['exclusive']:
@@ -169,13 +169,12 @@ def main():
 
         client = ublox_client(module)
         current = {'ROTPublicUID': set(), 'IMEI': set()}
-        for entry in client.whitelist():
-            kind = entry.get('Type')
+        for kind, value in client.whitelist_entries():
             if kind in current:
-                current[kind].add(str(entry.get('Id')).lower())
+                current[kind].add(value)
 
-        add = {kind: set() for dummy, kind, dummy2 in KINDS}
-        remove = {kind: set() for dummy, kind, dummy2 in KINDS}
+        add = {kind: set() for dummy, kind in KINDS}
+        remove = {kind: set() for dummy, kind in KINDS}
         for kind, values in wanted.items():
             if params['state'] == 'present':
                 add[kind] = values - current[kind]
@@ -185,7 +184,7 @@ def main():
                 remove[kind] = values & current[kind]
 
         results = []
-        for option, kind, dummy in KINDS:
+        for option, kind in KINDS:
             for value in sorted(wanted.get(kind, ())):
                 if value in add[kind]:
                     status = 'added'
@@ -197,28 +196,18 @@ def main():
             for value in sorted(remove[kind] - wanted.get(kind, set())):
                 results.append(dict(item=value, type=kind, changed=True, failed=False, status='removed'))
 
-        def send(action, entries):
-            body = {'Action': action}
-            for dummy, kind, field in KINDS:
-                if entries[kind]:
-                    body[field] = sorted(entries[kind])
-            if len(body) == 1:
+        def send(write, entries):
+            if not (entries['ROTPublicUID'] or entries['IMEI']):
                 return None
-
-            def verify():
-                found = set((entry.get('Type'), str(entry.get('Id')).lower()) for entry in client.whitelist())
-                keys = set((kind, value) for kind, values in entries.items() for value in values)
-                done = keys <= found if action == 'ADD' else not keys & found
-                return {'verified': len(keys)} if done else None
             try:
-                client.call('/device/whitelist/add', body, verify_write=verify)
+                write(entries['ROTPublicUID'], entries['IMEI'])
             except IotopsError as exc:
                 return client.http.redact(exc.msg)
             return None
 
         if not module.check_mode:
-            for action, entries, status in (('ADD', add, 'added'), ('DELETE', remove, 'removed')):
-                error = send(action, entries)
+            for write, entries, status in ((client.whitelist_add, add, 'added'), (client.whitelist_remove, remove, 'removed')):
+                error = send(write, entries)
                 if error:
                     for result in results:
                         if result['status'] == status:

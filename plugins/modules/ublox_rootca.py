@@ -284,7 +284,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC,
@@ -447,12 +447,8 @@ def main():
             if current is None:
                 actions.append('created')
                 if not module.check_mode:
-                    body = {'CAName': name, 'CACertificateValidity': item['ca_validity_days'],
-                            'DeviceCertificateValidity': item['device_certificate_validity_days']}
-                    if item['renew_before_expiration_days'] is not None:
-                        body['RenewBeforeExpiration'] = item['renew_before_expiration_days']
-                    client.call('/ztp/rootca/create', body, verify_write=lambda: client.root_ca(name))
-                    current = client.root_ca(name)
+                    current = client.create_root_ca(name, item['ca_validity_days'], item['device_certificate_validity_days'],
+                                                    item['renew_before_expiration_days'])
                 else:
                     current = {'CAName': name, 'CACertificateValidity': item['ca_validity_days'],
                                'DeviceCertificateValidity': item['device_certificate_validity_days'],
@@ -461,10 +457,7 @@ def main():
                 actions.append('updated renew_before_expiration_days')
                 wanted = item['renew_before_expiration_days']
                 if not module.check_mode:
-                    def applied():
-                        again = client.root_ca(name)
-                        return again if again and again.get('RenewBeforeExpiration') == wanted else None
-                    client.call('/ztp/rootca/update', {'CAName': name, 'RenewBeforeExpiration': wanted}, verify_write=applied)
+                    client.set_renew_before(name, wanted)
                 current = dict(current, RenewBeforeExpiration=wanted)
             return current
 
@@ -490,9 +483,7 @@ def main():
             actions.append('generated PoP certificate')
             if module.check_mode:
                 return
-            body = client.call('/ztp/rootca/popcertificate/generate', {'CAName': item['name'], 'RegistrationCode': code},
-                               verify_write=lambda: None)
-            result['pop_certificate'] = pem_text(body['PoPCertificate'])
+            result['pop_certificate'] = pem_text(client.generate_pop_certificate(item['name'], code))
             write_file(module, path, result['pop_certificate'], item['mode'])
 
         def absent(item, current, actions, result):
@@ -529,17 +520,7 @@ def main():
             result['status'] = 'deleted'
             if module.check_mode:
                 return
-            try:
-                client.call('/ztp/rootca/delete', {'CAName': name},
-                            verify_write=lambda: {'deleted': name} if client.root_ca(name) is None else None)
-            except ApiError as exc:
-                if exc.status == 400:
-                    raise IotopsError(
-                        'u-blox refused to delete Root CA %s: %s. A Root CA linked to a device profile, or set in the current or '
-                        'desired properties of a device, cannot be deleted: unlink it from the device profile in the Thingstream '
-                        'portal, and move its devices to another Root CA (ublox_device_certificate action=transfer, then their '
-                        'security heartbeat) or delete their certificates, then run again' % (name, exc.vendor_message), **exc.details)
-                raise
+            client.delete_root_ca(name)
 
         def worker(item):
             current = existing.get(item['name'])

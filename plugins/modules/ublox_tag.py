@@ -211,6 +211,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._resource impo
     validate_items,
 )
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
+    ALL,
     ARGSPEC,
     check_profile_uid,
     normalize_rot,
@@ -341,37 +342,16 @@ def main():
                     raise ConfigError('device_profile_uids: u-blox knows no device profile %s' % ', '.join(unknown[:10]))
             validate_items(items, 'tags', known_profiles, label=lambda item: item['name'])
 
-        def current_members(name):
-            return client.devices_with_tags([name]), client.profiles_with_tags([name])
-
         def present(item, plan, result):
             name = item['name']
-            key = tag_key(name)
-            if key not in existing:
+            if tag_key(name) not in existing:
                 result['created'] = True
                 if not module.check_mode:
-                    client.call('/tag/create', {'TagName': name},
-                                verify_write=lambda: client.tags().get(key))
-            if plan['add_rots'] or plan['add_profiles']:
-                body = {'TagNames': [name]}
-                if plan['add_rots']:
-                    body['ROTPublicUIDs'] = plan['add_rots']
-                if plan['add_profiles']:
-                    body['DeviceProfileUIDs'] = plan['add_profiles']
-                if not module.check_mode:
-                    def assigned():
-                        rots, profiles = current_members(name)
-                        return {} if set(plan['add_rots']) <= rots and set(plan['add_profiles']) <= profiles else None
-                    client.call('/tag/assign', body, verify_write=assigned)
-            if plan['del_rots'] or plan['del_profiles']:
-                body = {'TagNames': [name]}
-                if plan['del_rots']:
-                    body['ROTPublicUIDs'] = plan['del_rots']
-                if plan['del_profiles']:
-                    body['DeviceProfileUIDs'] = plan['del_profiles']
-                if not module.check_mode:
-                    # /tag/remove ignores combinations that do not exist, so sending it again is harmless
-                    client.call('/tag/remove', body, verify_write=lambda: None)
+                    client.create_tag(name)
+            if (plan['add_rots'] or plan['add_profiles']) and not module.check_mode:
+                client.assign_tags([name], plan['add_rots'], plan['add_profiles'])
+            if (plan['del_rots'] or plan['del_profiles']) and not module.check_mode:
+                client.remove_tag(name, plan['del_rots'], plan['del_profiles'])
             result.update(added_rot_public_uids=plan['add_rots'], removed_rot_public_uids=plan['del_rots'],
                           added_device_profile_uids=plan['add_profiles'], removed_device_profile_uids=plan['del_profiles'])
             if item['rot_public_uids'] is not None:
@@ -390,17 +370,11 @@ def main():
                                       % (name, len(plan['rots']), len(plan['profiles'])))
                 result.update(removed_rot_public_uids=sorted(plan['rots']), removed_device_profile_uids=sorted(plan['profiles']))
                 if not module.check_mode:
-                    body = {'TagNames': [name]}
-                    if plan['rots']:
-                        body['ROTPublicUIDs'] = ['*']
-                    if plan['profiles']:
-                        body['DeviceProfileUIDs'] = ['*']
-                    client.call('/tag/remove', body, verify_write=lambda: None)
+                    client.remove_tag(name, ALL if plan['rots'] else (), ALL if plan['profiles'] else ())
             result['deleted'] = True
             result['rot_public_uid_count'] = 0
             if not module.check_mode:
-                client.call('/tag/delete', {'TagName': name},
-                            verify_write=lambda: {} if key not in client.tags() else None)
+                client.delete_tag(name)
             return True
 
         def diff_view(item, exists, rots, profiles):

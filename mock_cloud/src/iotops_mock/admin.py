@@ -5,7 +5,7 @@ import inspect
 from starlette.routing import Mount, Route
 
 from . import credentials
-from .common import BadRequest, json_response, read_json
+from .common import BadRequest, json_response, read_json_object
 from .online import CLOUDS, OnlineRequest
 
 
@@ -47,16 +47,6 @@ class Admin:
             mounts.extend(Mount('/' + name, routes=routes) for name, routes in vendor.admin_routes().items())
         return mounts
 
-    @staticmethod
-    async def body(request):
-        try:
-            data = await read_json(request, empty={})
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        if not isinstance(data, dict):
-            raise BadRequest('body must be a JSON object')
-        return data
-
     async def catch_up(self):
         """Let every vendor bring its devices up to the mock clock: nRF Cloud devices that came online connect and run
         their commands, u-blox devices bootstrap (and their webhook events are delivered before this returns)."""
@@ -94,7 +84,7 @@ class Admin:
         return json_response({'faults': [rule.describe() for rule in self.faults.rules]})
 
     async def add_fault(self, request):
-        rule = self.faults.add(await self.body(request))
+        rule = self.faults.add(await read_json_object(request))
         return json_response({'id': rule.id, 'fault': rule.describe()}, status=201)
 
     async def clear_faults(self, request):
@@ -102,7 +92,7 @@ class Admin:
         return json_response({'cleared': True})
 
     async def expire_tokens(self, request):
-        data = await self.body(request)
+        data = await read_json_object(request)
         refresh = data.get('refresh_tokens', True)
         if not isinstance(refresh, bool):
             raise BadRequest('refresh_tokens must be a boolean')
@@ -113,7 +103,7 @@ class Admin:
         return json_response(self.clock_view())
 
     async def move_clock(self, request):
-        seconds = (await self.body(request)).get('advance')
+        seconds = (await read_json_object(request)).get('advance')
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
             raise BadRequest('advance must be a non-negative number of seconds')
         self.state.clock.advance(seconds)
@@ -126,7 +116,7 @@ class Admin:
         if vendor is None:
             raise BadRequest('unknown vendor %r, expected one of %s' % (prefix, ', '.join(self.vendors)))
         await self.catch_up()
-        result = vendor.seed(prefix, request.path_params['kind'], await self.body(request))
+        result = vendor.seed(prefix, request.path_params['kind'], await read_json_object(request))
         if inspect.isawaitable(result):
             # a seed that talks to the network (u-blox webhook deliveries) runs off the event loop and is awaited
             result = await result
@@ -138,7 +128,7 @@ class Admin:
 
     async def set_online(self, request):
         """Give a batch of physical devices their online times (see online.py); all or nothing."""
-        plan = OnlineRequest(await self.body(request))
+        plan = OnlineRequest(await read_json_object(request))
         # what was due under the old times happens first
         await self.catch_up()
         problems = [problem for cloud in CLOUDS for problem in self.vendors[cloud].online_problems(plan.ids(cloud), plan.rebootstrap)]

@@ -69,6 +69,17 @@ async def read_json(request, empty=None):
         raise ValueError('body is not JSON') from exc
 
 
+async def read_json_object(request):
+    """The body of an admin call (POST /_mock/...): a JSON object, {} when empty; raises BadRequest."""
+    try:
+        data = await read_json(request, empty={})
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise BadRequest('body must be a JSON object')
+    return data
+
+
 def shown(ids, limit=10):
     """Sorted ids for an error message: the first ``limit`` of them and how many more."""
     ids = sorted(ids)

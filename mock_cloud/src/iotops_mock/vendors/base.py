@@ -3,29 +3,45 @@
 from ..common import ApiError, BadRequest
 
 
-class Vendor:
-    """One vendor cloud.
-
-    Subclasses set ``name`` (key in /_mock/state), fill ``mounts`` ({url prefix: [Route]}) and
-    ``auth_routes`` ({(METHOD, route template)} counted as login calls), and implement
-    ``reset``, ``dump`` and ``error_response``. A vendor is built from parts (objects it composes, each
-    given the state it works on); ``seed_<kind>`` methods are found on the vendor or on one of ``parts``.
-    """
-
-    name = ''
+class OnState:
+    """Built on the mock's shared state (``MockState``): a vendor, or the core/store its parts share, reads the mock
+    clock there."""
 
     def __init__(self, state):
         self.state = state
-        self.mounts = {}
-        self.auth_routes = frozenset()
-        self.parts = ()
 
     @property
     def clock(self):
         return self.state.clock
 
+
+class Vendor(OnState):
+    """One vendor cloud.
+
+    Subclasses set ``name`` (key in /_mock/state), fill ``mounts`` ({url prefix: [Route]}) and
+    ``auth_routes`` ({(METHOD, route template)} counted as login calls), and implement ``dump`` and
+    ``error_response``. A vendor is built from parts (objects it composes, each given the state it works on): a
+    ``core`` (the state its parts share, made from ``core_class``) and ``parts``; ``seed_<kind>`` methods are found on
+    the vendor or on one of ``parts``. A vendor whose devices come online at set times (POST /_mock/online) names the
+    part that runs their timeline in ``timeline``.
+    """
+
+    name = ''
+    core_class = None
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.core = self.core_class(state) if self.core_class is not None else None
+        self.mounts = {}
+        self.auth_routes = frozenset()
+        self.parts = ()
+        self.timeline = None
+
     def reset(self):
-        raise NotImplementedError
+        """Put back the core and every part that keeps state of its own (has a ``reset``)."""
+        for owner in (self.core, *self.parts):
+            if hasattr(owner, 'reset'):
+                owner.reset()
 
     def dump(self):
         raise NotImplementedError
@@ -33,7 +49,19 @@ class Vendor:
     async def catch_up(self):
         """Bring the vendor's simulated devices up to the mock clock (the admin API calls it before a state dump, after
         a clock move and before seeds); a coroutine, as it may deliver webhooks. Most vendors simulate no devices."""
-        return None
+        if self.timeline is not None:
+            await self.timeline.catch_up()
+
+    # the device timing of POST /_mock/online: only vendors with a ``timeline`` are asked (online.CLOUDS)
+
+    def online_problems(self, device_ids, rebootstrap):
+        return self.timeline.online_problems(device_ids, rebootstrap)
+
+    def set_online(self, times):
+        self.timeline.set_online(times)
+
+    def event_times(self, device_ids):
+        return self.timeline.event_times(device_ids)
 
     def error_response(self, status, message, prefix=None):
         """The vendor's error body for ``status``; ``prefix`` tells which host when a vendor has two."""
@@ -50,9 +78,13 @@ class Vendor:
         """Counter category of a route: auth (login/token), read or write."""
         if (method, template) in self.auth_routes:
             return 'auth'
-        if method in ('GET', 'HEAD', 'OPTIONS'):
+        if self.reads(method, template):
             return 'read'
         return 'write'
+
+    def reads(self, method, template):
+        """Whether a (non-auth) route only reads."""
+        return method in ('GET', 'HEAD', 'OPTIONS')
 
     def seed(self, prefix, kind, payload):
         """Dispatch POST /_mock/seed/<prefix>/<kind> to ``seed_<kind>`` of the vendor or of its parts."""

@@ -195,3 +195,30 @@ def test_info_module_reads_and_never_changes():
 
     done = run_as_module(Reader, FakeModule({}))
     assert done.result == dict(changed=False, values=dict(a=1), count=1)
+
+
+def test_implied_items_are_planned_and_reported_after_the_named_ones():
+    class Exclusive(ValueModule):
+        def implied_items(self, items):
+            named = set(item['name'] for item in items)
+            return [dict(name=name, value=None, state='absent') for name in sorted(self.current) if name not in named]
+
+        def plan(self, item):
+            if item['state'] == 'absent':
+                return Plan(item['name'], 'delete', before=dict(value=self.current[item['name']]), after={}, value=None)
+            return super().plan(item)
+
+    store = Store(a=1, old=9)
+    done = run_as_module(Exclusive, FakeModule(dict(values=[dict(name='a', value=2)])), store)
+    assert [(o['item'], o['action']) for o in done.result['outcomes']] == [('a', 'update'), ('old', 'delete')]
+    assert sorted(store.writes) == [('a', 2), ('old', None)]
+
+
+def test_a_duplicate_is_named_by_its_index_in_the_task():
+    class Optional(ValueModule):
+        def unique_key(self, item):
+            return item.get('serial')
+
+    module = FakeModule(dict(values=[dict(name='a', value=1), dict(name='b', value=2, serial='S1'), dict(name='c', value=3, serial='S1')]))
+    done = run_as_module(Optional, module, Store())
+    assert done.failed and "values[2]: 'S1' is also values[1]" in done.result['msg']

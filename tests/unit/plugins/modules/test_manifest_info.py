@@ -55,6 +55,17 @@ def test_manifest_refuses_an_imei_whose_check_digit_is_wrong_and_says_the_right_
     assert 'nothing was sent' in result['msg'] and 'devices' not in result
 
 
+def test_manifest_problems_returned_without_failing_when_asked(run, tmp_path):
+    """fail_on_problems=false: a role words the manifest's problems together with its own, in one error."""
+    bad = run(manifest_info, dict(path=write(tmp_path, 'bad.csv', 'serial,ublox_imei\nSN-1,490154203237517\n'), fail_on_problems=False))
+    assert not bad.get('failed') and bad['problems'][0].startswith("row 2: ublox_imei '490154203237517' is not an IMEI") and 'devices' not in bad
+    unreadable = run(manifest_info, dict(path=str(tmp_path / 'absent.csv'), fail_on_problems=False))
+    absent = 'path: cannot read the manifest %s (No such file or directory)' % (tmp_path / 'absent.csv')
+    assert not unreadable.get('failed') and unreadable['problems'] == [absent]
+    good = run(manifest_info, dict(path=write(tmp_path, 'good.csv', 'serial,ublox_imei\nSN-1,%s\n' % VALID_IMEI), fail_on_problems=False))
+    assert 'problems' not in good and good['counts']['total'] == 1
+
+
 @pytest.mark.parametrize('imei', [VALID_IMEI, '862618583984360', '490154203237517', '35135881123456', '3513588112345670', '35135881123456a'])
 def test_manifest_imei_rule_is_the_whitelist_rule(run, tmp_path, imei):
     """A manifest IMEI passes exactly when ublox_device_whitelist would take it."""

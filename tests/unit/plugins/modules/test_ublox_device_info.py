@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.modules import ublox_device_info, ublox_rootca
-from ansible_collections.iotops.provisioning.plugins.modules.ublox_device_info import expires_within
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import expires_within
+from ansible_collections.iotops.provisioning.plugins.modules.ublox_device_info import root_ca
 
 CA = 'devices.example.com'
 DAY = 86400
@@ -55,6 +56,12 @@ def rots(result):
     return [device['rot_public_uid'] for device in result['devices']]
 
 
+def test_the_root_ca_is_the_certificates_or_the_pending_actions():
+    assert root_ca(dict(certificate=dict(ca_name='a'), pending_certificate_action=dict(ca_name='b'))) == 'a'
+    assert root_ca(dict(certificate=None, pending_certificate_action=dict(action='UPDATE', ca_name='b'))) == 'b'
+    assert root_ca(dict(certificate=None, pending_certificate_action=None)) is None
+
+
 def test_only_the_certificates_that_expire_within_the_window(seeded, creds, run):
     mock = seeded
     args = ublox_args(mock, creds, tags=['fleet'], options=['ZTP'])
@@ -62,6 +69,7 @@ def test_only_the_certificates_that_expire_within_the_window(seeded, creds, run)
     everything = run(ublox_device_info, args)
     calls = mock.admin.counters()['endpoints']
     assert rots(everything) == ['00a1', '00a2', '00a3', '00a4', '00a5', '00a6']
+    assert [d['root_ca'] for d in everything['devices']] == [CA] * 5 + [None]  # the last holds no certificate
     mock.admin.reset_counters()
     due = run(ublox_device_info, dict(args, expires_within_days=30))
     assert mock.admin.counters()['endpoints'] == calls  # the same reads: the filter costs no request

@@ -107,7 +107,7 @@ def test_device_info_options_and_selection(mock, creds, run):
     endpoints = mock.admin.counters()['endpoints']
     assert endpoints['ublox POST /v1/device/list/get'] == 2 and endpoints['ublox POST /v1/device/info/get'] == 2
     ztp_only = run(ublox_device_info, ublox_args(mock, creds, rot_public_uids=[rots[1].upper(), '0badc0de'], options=['ZTP']))
-    assert ztp_only['missing'] == ['0badc0de'] and set(ztp_only['devices'][0]) == {'rot_public_uid', 'certificate', 'pending_certificate_action'}
+    assert ztp_only['missing'] == ['0badc0de'] and set(ztp_only['devices'][0]) == {'rot_public_uid', 'certificate', 'pending_certificate_action', 'root_ca'}
     black = run(ublox_device_info, ublox_args(mock, creds, filter='blacklisted', options=['CORE']))
     assert [d['rot_public_uid'] for d in black['devices']] == ['ffff']
     by_serial = run(ublox_device_info, ublox_args(mock, creds, device_serial_numbers=['X-1'], options=['CORE']))

@@ -137,6 +137,15 @@ class Iotcomms(Vendor):
             raise self.fail(404, 'Device %s not found in domain %s' % (device_id, domain.name))
         return record
 
+    def save(self, domain, record):
+        """Store a created or patched device that keeps the device rules (else 400) and answer with it."""
+        try:
+            check_device(record)
+        except Invalid as exc:
+            raise self.fail(400, str(exc)) from None
+        domain.devices[record['deviceId']] = record
+        return json_response({'success': True, 'device': domain.public(record)})
+
     # devices ---------------------------------------------------------------------------------
 
     async def list_devices(self, request):
@@ -159,12 +168,7 @@ class Iotcomms(Vendor):
             raise self.fail(409, 'Device %s already exists in domain %s; change it with PATCH' % (body['deviceId'], domain.name))
         record = dict(DEFAULTS)
         record.update(copy.deepcopy(body))
-        try:
-            check_device(record)
-        except Invalid as exc:
-            raise self.fail(400, str(exc)) from None
-        domain.devices[record['deviceId']] = record
-        return json_response({'success': True, 'device': domain.public(record)})
+        return self.save(domain, record)
 
     async def patch_device(self, request):
         domain = self.authorize(request)
@@ -190,12 +194,7 @@ class Iotcomms(Vendor):
             raise self.fail(400, 'JSON Patch cannot be applied: %s' % exc) from None
         if not isinstance(patched, dict):
             raise self.fail(400, 'JSON Patch cannot replace the whole device')
-        try:
-            check_device(patched)
-        except Invalid as exc:
-            raise self.fail(400, str(exc)) from None
-        domain.devices[patched['deviceId']] = patched
-        return json_response({'success': True, 'device': domain.public(patched)})
+        return self.save(domain, patched)
 
     async def delete_device(self, request):
         domain = self.authorize(request)

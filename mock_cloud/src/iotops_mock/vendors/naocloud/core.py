@@ -9,20 +9,17 @@ import jwt
 
 from ... import credentials
 from ...common import json_response, read_json, utc_iso
+from ..base import OnState
 from .model import JSON_TYPES, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SESSION_LIFETIME, Invalid, fail, unprocessable
 
 
-class NaoCore:
+class NaoCore(OnState):
     """One user; sessions are server-issued JWTs looked up in memory."""
 
     def __init__(self, state):
-        self.state = state
+        super().__init__(state)
         self.jwt_secret = secrets.token_bytes(32)
         self.reset()
-
-    @property
-    def clock(self):
-        return self.state.clock
 
     def reset(self):
         self.sessions = {}

@@ -17,19 +17,16 @@ class NaoCloud(Vendor):
     """One user of NAO Cloud."""
 
     name = 'naocloud'
+    core_class = NaoCore
 
     def __init__(self, state):
         super().__init__(state)
-        self.core = NaoCore(state)
         self.sites = Sites(self.core)
         self.trackables = Trackables(self.core, self.sites)
         self.parts = (self.sites, self.trackables)
         self.auth_routes = frozenset({('POST', '/api/v2/sessions')})
         self.mounts = {PREFIX: [Route('/api/v2/sessions', self.core.create_session, methods=['POST'])]
                        + self.sites.routes() + self.trackables.routes()}
-
-    def reset(self):
-        self.core.reset()
 
     def dump(self):
         core = self.core

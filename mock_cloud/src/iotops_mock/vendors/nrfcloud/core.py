@@ -11,7 +11,7 @@ import jwt
 
 from ... import credentials
 from ...common import ApiError, BadRequest, b64url_decode, b64url_encode, bearer_token, is_number, json_response
-from ..base import seed_count, seed_list
+from ..base import OnState, seed_count, seed_list
 from .simulator import Settings
 
 PAGE_LIMIT_DEFAULT = 20
@@ -47,22 +47,14 @@ class Team:
         }
 
 
-class NrfCore:
+class NrfCore(OnState):
     """State and rules both nRF Cloud hosts share, as they do in the real service."""
 
     def __init__(self, state):
-        self.state = state
-        self.teams = {}
-        self.by_key = {}
-        self.modems = {}            # every nRF91 device the mock knows, by device id (the "factory")
-        self.factory_serial = 0
+        super().__init__(state)
         self.settings = Settings()
         self.signing_secret = os.urandom(16)
         self.reset()
-
-    @property
-    def clock(self):
-        return self.state.clock
 
     def reset(self):
         self.teams = {}
@@ -71,7 +63,7 @@ class NrfCore:
             team = Team(cred['label'], cred['tenant_id'], cred['name'], cred['api_key'])
             self.teams[team.label] = team
             self.by_key[team.api_key] = team
-        self.modems = {}
+        self.modems = {}            # every nRF91 device the mock knows, by device id (the "factory")
         self.factory_serial = 0
         self.settings.reset()
 

@@ -11,7 +11,7 @@ import uuid
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...common import BadRequest, json_response, read_json, shown
+from ...common import BadRequest, json_response, read_json, read_json_object, shown
 from . import attestation
 from .commands import KINDS, MAX_COMMANDS, validate_command
 from .simulator import ClaimedDevice, Modem, public_command
@@ -303,18 +303,20 @@ class ProvisioningService:
                 times[device_id] = team.claimed[device_id].claimed_at
         return times
 
+    async def catch_up(self):
+        """Bring every bulk-ops request and claimed device up to the mock clock (devices that came online connect)."""
+        now = self.core.clock.now()
+        for team in self.core.teams.values():
+            self.devices.settle(team, now)
+            self.advance_team(team, now)
+
     def admin_routes(self):
         """Extra /_mock routes: /_mock/nrfcloud/simulator."""
         return {'nrfcloud': [Route('/simulator', self.simulator_settings, methods=['GET', 'POST'])]}
 
     async def simulator_settings(self, request):
         if request.method == 'POST':
-            try:
-                payload = await read_json(request, empty={})
-            except ValueError as exc:
-                raise BadRequest(str(exc)) from exc
-            if not isinstance(payload, dict):
-                raise BadRequest('body must be a JSON object')
+            payload = await read_json_object(request)
             # Move every device to now under the old timings before the new ones apply.
             now = self.core.clock.now()
             for team in self.core.teams.values():

@@ -2,17 +2,15 @@
 online times. The areas (auth, ztp, tags, devices, fleet, webhooks) are given this store; they keep no state of their own
 except their area's (tokens, webhook registrations)."""
 
+from ..base import OnState
 
-class UbloxStore:
+
+class UbloxStore(OnState):
     """One Thingstream domain."""
 
     def __init__(self, state):
-        self.state = state
+        super().__init__(state)
         self.reset()
-
-    @property
-    def clock(self):
-        return self.state.clock
 
     def reset(self):
         self.tags = {}

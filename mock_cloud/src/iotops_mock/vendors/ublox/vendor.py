@@ -27,28 +27,24 @@ class Ublox(Vendor):
     """One Thingstream domain behind the u-blox API."""
 
     name = 'ublox'
+    core_class = UbloxStore
 
     def __init__(self, state):
         super().__init__(state)
-        self.store = UbloxStore(state)
-        self.auth = Auth(self.store)
-        self.tagging = Tags(self.store, self.auth)
-        self.ztp = Ztp(self.store, self.auth)
-        self.notifications = Notifications(self.store, self.auth)
-        self.devices = Devices(self.store, self.auth, self.tagging)
-        self.fleet = Fleet(self.store, self.notifications)
+        self.auth = Auth(self.core)
+        self.tagging = Tags(self.core, self.auth)
+        self.ztp = Ztp(self.core, self.auth)
+        self.notifications = Notifications(self.core, self.auth)
+        self.devices = Devices(self.core, self.auth, self.tagging)
+        self.fleet = Fleet(self.core, self.notifications)
         self.parts = (self.auth, self.tagging, self.ztp, self.devices, self.notifications, self.fleet)
+        self.timeline = self.fleet      # the simulated modules: online times, bootstraps, heartbeats
         self.auth_routes = frozenset({('POST', '/v1/authenticate'), ('POST', '/v1/refreshauthtoken')})
         routes = self.auth.routes() + self.ztp.routes() + self.tagging.routes() + self.devices.routes() + self.notifications.routes()
         self.mounts = {PREFIX: [Route('/v1' + path, self.after_due_bootstraps(handler), methods=['POST']) for path, handler in routes]}
 
-    def reset(self):
-        self.auth.reset()
-        self.store.reset()
-        self.notifications.reset()
-
     def dump(self):
-        store, waiting_for = self.store, self.state.online.waiting_for
+        store, waiting_for = self.core, self.state.online.waiting_for
         return {
             'tags': [tag.dump() for tag in store.tags.values()],
             'authTokens': len(self.auth.auth_tokens),
@@ -68,27 +64,9 @@ class Ublox(Vendor):
     def error_response(self, status, message, prefix=None):
         return error_response(status, message)
 
-    def category(self, method, template):
+    def reads(self, method, template):
         # Every u-blox call is a POST; the ones ending in /get only read.
-        if (method, template) in self.auth_routes:
-            return 'auth'
-        if method in ('GET', 'HEAD', 'OPTIONS') or template.endswith('/get'):
-            return 'read'
-        return 'write'
-
-    # the devices' own timeline is the fleet's
-
-    async def catch_up(self):
-        await self.fleet.catch_up()
-
-    def online_problems(self, rots, rebootstrap):
-        return self.fleet.online_problems(rots, rebootstrap)
-
-    def set_online(self, times):
-        self.fleet.set_online(times)
-
-    def event_times(self, rots):
-        return self.fleet.event_times(rots)
+        return super().reads(method, template) or template.endswith('/get')
 
     def after_due_bootstraps(self, handler):
         """A route endpoint that lets due devices bootstrap before ``handler`` answers."""

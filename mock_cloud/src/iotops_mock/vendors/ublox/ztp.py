@@ -55,6 +55,12 @@ class Ztp:
         if not isinstance(name, str) or not CA_NAME_RE.match(name):
             raise bad('%s is required: up to 45 characters, only alphabets, numbers, underscores, dashes and dots' % field)
 
+    async def ca_body(self, request):
+        """The body of an authenticated call whose CAName must be well-formed (whether that CA exists is ``ca_named``'s)."""
+        data = await self.auth.authed_body(request)
+        self.check_ca_name(data.get('CAName'))
+        return data
+
     async def rootca_create(self, request):
         data = await self.auth.authed_body(request)
         name = data.get('CAName')
@@ -77,8 +83,7 @@ class Ztp:
         return json_response(body)
 
     async def rootca_update(self, request):
-        data = await self.auth.authed_body(request)
-        self.check_ca_name(data.get('CAName'))
+        data = await self.ca_body(request)
         renew_before = int_field(data, 'RenewBeforeExpiration', RENEW_BEFORE)
         ca = self.ca_named(data['CAName'])
         ca.renew_before = renew_before
@@ -171,22 +176,20 @@ class Ztp:
             device.pending = dict(extra, Action=action, CAName=ca_name, CertificateValidity=validity, Phase=1, ModifiedDate=now)
         return json_response(SUCCESS)
 
-    async def cert_renew(self, request):
-        data = await self.auth.authed_body(request)
-        self.check_ca_name(data.get('CAName'))
-        validity = int_field(data, 'DeviceCertificateValidity', DEVICE_VALIDITY)
-        ca = self.ca_named(data['CAName'])
+    def pend_holders(self, data, ca, action, validity=None):
+        """Give ``action`` to the devices ``data`` names that hold a certificate from ``ca`` (none may be mid-update)."""
         devices = self.holders(data, ca)
         self.refuse_if_updating(devices)
-        return self.set_pending(devices, 'RENEW', ca.name, validity)
+        return self.set_pending(devices, action, ca.name, validity)
+
+    async def cert_renew(self, request):
+        data = await self.ca_body(request)
+        validity = int_field(data, 'DeviceCertificateValidity', DEVICE_VALIDITY)
+        return self.pend_holders(data, self.ca_named(data['CAName']), 'RENEW', validity)
 
     async def cert_update(self, request):
-        data = await self.auth.authed_body(request)
-        self.check_ca_name(data.get('CAName'))
-        ca = self.ca_named(data['CAName'])
-        devices = self.holders(data, ca)
-        self.refuse_if_updating(devices)
-        return self.set_pending(devices, 'UPDATE', ca.name)
+        data = await self.ca_body(request)
+        return self.pend_holders(data, self.ca_named(data['CAName']), 'UPDATE')
 
     async def cert_delete(self, request):
         data = await self.auth.authed_body(request)
@@ -205,8 +208,7 @@ class Ztp:
         return json_response(SUCCESS)
 
     async def cert_revoke(self, request):
-        data = await self.auth.authed_body(request)
-        self.check_ca_name(data.get('CAName'))
+        data = await self.ca_body(request)
         ca = self.ca_named(data['CAName'])
         rot, serial = data.get('ROTPublicUID'), data.get('SerialNumber')
         if not (isinstance(rot, str) and rot) and not (isinstance(serial, str) and serial):
