@@ -617,6 +617,18 @@ def _verified(what, checks):
     return {'verified': len(what) if isinstance(what, list) else what} if all(checks) else None
 
 
+FAILED_OUTCOME = ('item', 'changed', 'failed', 'msg', 'error')
+
+
+def item_outcome(result):
+    """One outcome as ublox_tag and ublox_rootca report it: what was done in the module's own fields (not the skeleton's
+    action word); a failed item says why, not what had been planned for it."""
+    if result.get('failed'):
+        return dict((key, result[key]) for key in FAILED_OUTCOME if key in result)
+    result.pop('action', None)
+    return result
+
+
 def ublox_client(module, register_runtime_secrets=True, concurrency=1):
     """Validate the u-blox options of ``module`` and return a client; no request is sent yet."""
     params = module.params

@@ -205,25 +205,19 @@ summary:
   sample: {total: 60, changed: 60, ok: 0, failed: 0, waiting: 45}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
-    BOOTSTRAPPED, FEATURES_APPLIED, FEATURES_PENDING, NEEDS_ATTENTION, TAGGED, WAITING_FOR_BOOTSTRAP, WHITELISTED, outcome_phase)
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import WAITING_FOR_BOOTSTRAP, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC, exit_batch, require_unique, validate_concurrency, validate_items)
+    BATCH_ARGSPEC, NO_CHANGE, ResourceModule, require_unique, run_module, validate_items)
+from ansible_collections.iotops.provisioning.plugins.module_utils._ublox_onboarding import (
+    ALLOCATED_REMEDY, FEATURES_SET, INFO, ONBOARD, Device, Goal, check_profile_needed, device_view, plan_device, plan_profile, report,
+    tag_action, validate_device, whitelist_action)
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ARGSPEC,
     AUTHORIZATIONS,
     check_profile_uid,
-    effective_features,
-    features_differ,
-    normalize_imei,
-    normalize_rot,
-    provisioning_view,
     requested_features,
     tag_key,
     tag_name_problem,
@@ -232,117 +226,75 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
 
 DEVICE_SPEC = dict(rot_public_uid=dict(type='str'), imei=dict(type='str'))
 AUTH_SPEC = {option: dict(type='bool') for option in AUTHORIZATIONS}
-INFO = ('CORE', 'PROVISIONING')
 FIRST_POLL = 1.0
-ALLOCATED_REMEDY = ('It is on the whitelist now, but u-blox only activates a device when it bootstraps on the whitelist. Have the '
-                    'device bootstrap again (a factory reset of the module, see its u-blox documentation), then run the job again.')
 
 
-class Device:
-    """What the module knows and decides about one device."""
-
-    def __init__(self, spec):
-        self.rot = spec.get('rot_public_uid')
-        self.imei = spec.get('imei')
-        self.listed = set()      # whitelist entries it has: ('ROTPublicUID', rot), ('IMEI', imei)
-        self.info = None         # its /device/info/get record once it has bootstrapped
-        self.tags = set()        # tag keys it carries
-        self.features = None     # effective features {authorizations, security_heartbeat}
-        self.applied = None      # current (applied) features
-        self.actions = []
-        self.failure = None
-        self.remedy = None
-        self.before = None
-
-    @property
-    def item(self):
-        return self.rot or self.imei
-
-    @property
-    def bootstrapped(self):
-        return self.info is not None
-
-    @property
-    def state(self):
-        return ((self.info or {}).get('Core') or {}).get('State')
-
-    def wanted_entries(self):
-        return set(entry for entry in (('ROTPublicUID', self.rot), ('IMEI', self.imei)) if entry[1])
-
-    def take_info(self, record):
-        self.info = record
-        core = record.get('Core') or {}
-        self.tags = set(tag_key(name) for name in core.get('TagNames') or [])
-        provisioning = record.get('Provisioning') or {}
-        self.applied = provisioning_view(provisioning.get('CurrentProperties'))
-        self.features = effective_features(provisioning_view(provisioning.get('DesiredProperties')), self.applied)
+def validate_options(params, heartbeat):
+    """The module's own options (after the devices); returns the tags, sorted by key."""
+    problems = [problem for problem in (tag_name_problem(tag) for tag in params['tags']) if problem]
+    if problems:
+        raise ConfigError('tags: %s' % '; '.join(problems))
+    tags = sorted(set(params['tags']), key=tag_key)
+    if params['device_profile_uid'] is not None:
+        params['device_profile_uid'] = check_profile_uid(params['device_profile_uid'], 'device_profile_uid')
+    if params['tag_device_profile'] and (params['device_profile_uid'] is None or not tags):
+        raise ConfigError('tag_device_profile needs device_profile_uid and tags')
+    if heartbeat is not None and heartbeat < 1:
+        raise ConfigError('security_heartbeat is %d; it is an interval in seconds and must be at least 1' % heartbeat)
+    if params['wait_timeout'] < 0:
+        raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % params['wait_timeout'])
+    if params['wait_interval'] <= 0:
+        raise ConfigError('wait_interval must be greater than 0, got %s' % params['wait_interval'])
+    return tags
 
 
-class Onboarding:
-    """Validate, read, plan and write for the whole list; follow the devices that bootstrap during the run."""
+class Onboarding(ResourceModule):
+    """Reads the whitelist, the tags and the devices once; plans each device (``plan_device``); a real run then sends one call
+    per kind of change for the whole list and follows the devices that bootstrap during the run (``apply_all``)."""
+
+    items_option = noun = 'devices'
+    item_defaults = ()
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check_mode = module.check_mode
-        self.devices = [Device(spec) for spec in self.params['devices']]
-        self.auths, self.heartbeat = requested_features(self.params['authorizations'], self.params['security_heartbeat'])
-        self.tags = []
-        self.client = None
+        super().__init__(module)
+        auths, heartbeat = requested_features(self.params['authorizations'], self.params['security_heartbeat'])
+        self.goal = Goal((), auths, heartbeat)
+        self.devices = []
         self.existing_tags = {}
-        self.profile = None      # {'uid', 'desired', 'tags'} when device_profile_uid is given
-        self.profile_before = None
+        self.profile = None      # the Plan of device_profile_uid, when the task sets its features or tags
 
     # 1. validate ------------------------------------------------------------------------------
 
-    def validate(self):
-        params = self.params
-        validate_concurrency(params)
-        if not self.devices:
-            raise ConfigError('devices is empty; give at least one device')
-        validate_items(self.devices, 'devices', self._validate_device, label=lambda d: d.item)
-        require_unique(self.devices, 'devices', lambda d: d.rot or None)
-        require_unique(self.devices, 'devices', lambda d: d.imei or None)
-        problems = [problem for problem in (tag_name_problem(tag) for tag in params['tags']) if problem]
-        if problems:
-            raise ConfigError('tags: %s' % '; '.join(problems))
-        self.tags = sorted(set(params['tags']), key=tag_key)
-        if params['device_profile_uid'] is not None:
-            params['device_profile_uid'] = check_profile_uid(params['device_profile_uid'], 'device_profile_uid')
-        if params['tag_device_profile'] and (params['device_profile_uid'] is None or not self.tags):
-            raise ConfigError('tag_device_profile needs device_profile_uid and tags')
-        if self.heartbeat is not None and self.heartbeat < 1:
-            raise ConfigError('security_heartbeat is %d; it is an interval in seconds and must be at least 1' % self.heartbeat)
-        if params['wait_timeout'] < 0:
-            raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % params['wait_timeout'])
-        if params['wait_interval'] <= 0:
-            raise ConfigError('wait_interval must be greater than 0, got %s' % params['wait_interval'])
+    def items(self):
+        self.devices = [Device(spec) for spec in self.params['devices']]
+        return self.devices
 
-    @staticmethod
-    def _validate_device(device):
-        if not device.rot and not device.imei:
-            raise ConfigError('give rot_public_uid or imei (or both)')
-        if device.rot:
-            device.rot = normalize_rot(device.rot, 'rot_public_uid')
-        if device.imei:
-            device.imei = normalize_imei(device.imei, 'imei')
+    def key(self, item):
+        return item.item
+
+    def validate(self, items):
+        if not items:
+            raise ConfigError('devices is empty; give at least one device')
+        validate_items(items, 'devices', validate_device, label=self.key)
+        require_unique(items, 'devices', lambda d: d.rot or None)
+        require_unique(items, 'devices', lambda d: d.imei or None)
+        self.goal.tags = self.goal.names = validate_options(self.params, self.goal.heartbeat)
+
+    def connect(self):
+        return ublox_client(self.module, concurrency=self.params['concurrency'])
 
     # 2. read ----------------------------------------------------------------------------------
 
-    def read(self):
-        self.client = ublox_client(self.module, concurrency=self.params['concurrency'])
+    def read(self, items):
         listed = self.client.whitelist_entries()
-        for device in self.devices:
+        for device in items:
             device.listed = device.wanted_entries() & listed
-        self.read_devices([d for d in self.devices if d.rot])
-        if self.tags:
+        self.read_devices([d for d in items if d.rot])
+        if self.goal.tags:
             self.existing_tags = self.client.tags()
-        uid = self.params['device_profile_uid']
-        if uid is not None and (self.auths or self.heartbeat is not None or self.params['tag_device_profile']):
-            self.profile = dict(uid=uid, desired=self.client.bootstrap_provisioning(uid), tags=set())
-            if self.params['tag_device_profile'] and any(tag_key(t) in self.existing_tags for t in self.tags):
-                named = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags if tag_key(t) in self.existing_tags]
-                self.profile['tags'] = set(tag_key(t) for t in named if uid in self.client.profiles_with_tags([t]))
+            self.goal.names = [self.existing_tags.get(tag_key(t), {'TagName': t})['TagName'] for t in self.goal.tags]
+        self.read_profile()
+        check_profile_needed(items, self.goal, self.params['device_profile_uid'])
 
     def read_devices(self, devices):
         """Device info (CORE, PROVISIONING) of ``devices``; those u-blox does not know have not bootstrapped."""
@@ -351,133 +303,114 @@ class Onboarding:
             if device.rot in records:
                 device.take_info(records[device.rot])
 
+    def read_profile(self):
+        uid, tag_profile = self.params['device_profile_uid'], self.params['tag_device_profile']
+        if uid is None or not (self.goal.features or tag_profile):
+            return
+        desired, tags = self.client.bootstrap_provisioning(uid), set()
+        named = [self.existing_tags[tag_key(t)]['TagName'] for t in self.goal.tags if tag_key(t) in self.existing_tags]
+        if tag_profile and named:
+            tags = set(tag_key(t) for t in named if uid in self.client.profiles_with_tags([t]))
+        self.profile = plan_profile(uid, desired, tags, self.goal, tag_profile)
+
     # 3. plan ----------------------------------------------------------------------------------
 
-    def check_profile_needed(self):
-        """Before any write: features for devices that have not bootstrapped can only go through their device profile."""
-        waiting = [d.item for d in self.devices if not d.bootstrapped]
-        if waiting and (self.auths or self.heartbeat is not None) and self.params['device_profile_uid'] is None:
-            raise ConfigError('device_profile_uid is required: %d device(s) have not bootstrapped yet (%s%s), and u-blox gives '
-                              'features to such devices only through the bootstrap provisioning of their device profile'
-                              % (len(waiting), ', '.join(waiting[:5]), ', ...' if len(waiting) > 5 else ''))
+    def plan(self, item):
+        return plan_device(item, self.goal)
 
-    def needs_tags(self, device):
-        return device.bootstrapped and not device.failure and any(tag_key(t) not in device.tags for t in self.tags)
+    def applies(self, plan):
+        return True  # a real run follows every device, also those with nothing to write yet
 
-    def needs_features(self, device):
-        if not (self.auths or self.heartbeat is not None) or not device.bootstrapped or device.failure:
-            return False
-        return features_differ(device.features, self.auths, self.heartbeat)
+    # 4. apply: the device profile, the whitelist, then the bootstrapped devices ---------------------
 
-    def profile_needs_features(self):
-        return (self.profile is not None and (self.auths or self.heartbeat is not None)
-                and features_differ(self.profile['desired'], self.auths, self.heartbeat))
+    def apply_all(self, plans):
+        """One call per kind of change. The profile comes first: a device may bootstrap the moment it is on the whitelist,
+        and it takes the features its profile has then."""
+        if self.profile is not None:
+            self.write_profile(self.profile)
+        self.whitelist([plan for plan in plans if plan.data['entries']])
+        self.advance([plan for plan in plans if plan.data['device'].bootstrapped])
+        self.follow()
+        applied = {}
+        for plan in plans:
+            device = plan.data['device']
+            plan.action = ONBOARD if device.actions else NO_CHANGE
+            plan.after = device_view(device, self.goal)
+            applied[plan.item] = report(device, self.goal, device.actions, device.failure, device.remedy)
+        return applied
 
-    def profile_needs_tags(self):
-        return self.profile is not None and self.params['tag_device_profile'] and any(tag_key(t) not in self.profile['tags'] for t in self.tags)
+    def write_profile(self, plan):
+        uid = self.params['device_profile_uid']
+        if plan.data['features']:
+            self.client.set_bootstrap_provisioning(uid, self.goal.auths, self.goal.heartbeat)
+        if plan.data['tag']:
+            self.ensure_tags()
+            self.client.assign_tags(self.goal.names, (), [uid])
 
-    # 4. write ---------------------------------------------------------------------------------
-
-    def write_all(self):
-        """Device profile, whitelist, then the bootstrapped devices; one call per kind of change.
-
-        The profile comes first: a device may bootstrap the moment it is on the whitelist, and it takes the features its
-        profile has then."""
-        if self.profile_needs_features():
-            self.set_profile_features()
-        if self.profile_needs_tags():
-            self.tag_profile()
-        self.whitelist([d for d in self.devices if d.wanted_entries() - d.listed])
-        self.advance_bootstrapped([d for d in self.devices if d.bootstrapped])
-
-    def advance_bootstrapped(self, devices):
-        for device in devices:
-            if device.state == 'ALLOCATED' and not device.failure:
-                device.failure = 'it bootstrapped before it was on the whitelist, so u-blox gave it no feature authorizations (ALLOCATED)'
-                device.remedy = ALLOCATED_REMEDY
-        self.tag_devices([d for d in devices if self.needs_tags(d)])
-        self.set_device_features([d for d in devices if self.needs_features(d)])
-
-    def write(self, call, *args):
-        """One write, ``call(*args)`` (a client method); in check mode nothing is sent, and the run goes on as if it had been."""
-        if not self.check_mode:
-            call(*args)
-
-    def send(self, devices, action, call, *args):
-        """One write for ``devices``; a refusal fails those devices with u-blox's own words. ``action(device)`` says what
-        was done for a device. True when it was sent (or would be, in check mode)."""
+    def send(self, devices, call, *args):
+        """One write for ``devices``; a refusal fails those devices with u-blox's own words. True when it was sent."""
         try:
-            self.write(call, *args)
+            call(*args)
         except IotopsError as exc:
-            message = self.client.http.redact(exc.msg)
             for device in devices:
-                device.failure = device.failure or message
+                device.failure = device.failure or self.redact(exc.msg)
             return False
-        for device in devices:
-            device.actions.append(action(device))
         return True
 
-    def whitelist(self, devices):
+    def whitelist(self, plans):
         entries = set()
-        for device in devices:
-            entries |= device.wanted_entries() - device.listed
+        for plan in plans:
+            entries |= plan.data['entries']
         if not entries:
             return
         rots = sorted(value for kind, value in entries if kind == 'ROTPublicUID')
         imeis = sorted(value for kind, value in entries if kind == 'IMEI')
-
-        def action(device):
-            return 'whitelisted by %s' % ' and '.join(kind for kind, dummy in sorted(device.wanted_entries() - device.listed))
-        if self.send(devices, action, self.client.whitelist_add, rots, imeis):
-            for device in devices:
+        if self.send([plan.data['device'] for plan in plans], self.client.whitelist_add, rots, imeis):
+            for plan in plans:
+                device = plan.data['device']
+                device.actions.append(whitelist_action(plan.data['entries']))
                 device.listed |= device.wanted_entries()
 
-    def set_profile_features(self):
-        self.write(self.client.set_bootstrap_provisioning, self.profile['uid'], self.auths, self.heartbeat)
-        self.profile['features_set'] = True
-        self.profile['desired'] = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat),
-                                                     self.profile['desired'])
+    def advance(self, plans):
+        """Tag and set the features of bootstrapped devices as planned; one that bootstrapped ALLOCATED needs a person."""
+        for plan in plans:
+            device = plan.data['device']
+            if plan.data['failure'] and not device.failure:
+                device.failure, device.remedy = plan.data['failure'], ALLOCATED_REMEDY
+        self.tag_devices([p.data['device'] for p in plans if p.data['tag'] and not p.data['device'].failure])
+        self.set_device_features([p.data['device'] for p in plans if p.data['features'] and not p.data['device'].failure])
 
     def ensure_tags(self):
         """Create the tags that do not exist yet (once); a tag another run created meanwhile is taken as it is."""
-        for tag in self.tags:
+        for tag in self.goal.tags:
             key = tag_key(tag)
             if key in self.existing_tags:
                 continue
             try:
-                self.write(self.client.create_tag, tag)
+                self.client.create_tag(tag)
             except ApiError:
                 if key not in self.client.tags():
                     raise
                 # created by someone else since the read: it is there, which is what we want
             self.existing_tags[key] = {'TagName': tag}
 
-    def tag_profile(self):
-        uid = self.profile['uid']
-        self.ensure_tags()
-        names = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags]
-        self.write(self.client.assign_tags, names, (), [uid])
-        self.profile['tagged'] = names
-        self.profile['tags'] |= set(tag_key(t) for t in names)
-
     def tag_devices(self, devices):
         if not devices:
             return
         self.ensure_tags()
-        names = [self.existing_tags[tag_key(t)]['TagName'] for t in self.tags]
-        rots = sorted(d.rot for d in devices)
-        if self.send(devices, lambda device: 'tagged %s' % ', '.join(names), self.client.assign_tags, names, rots):
+        names = self.goal.names
+        if self.send(devices, self.client.assign_tags, names, sorted(d.rot for d in devices)):
             for device in devices:
-                device.tags |= set(tag_key(n) for n in names)
+                device.actions.append(tag_action(names))
+                device.tags = self.goal.tagged(device.tags)
 
     def set_device_features(self, devices):
         if not devices:
             return
-        rots = sorted(d.rot for d in devices)
-        if self.send(devices, lambda device: 'features set (applied at the next heartbeat)', self.client.set_provisioning, rots, self.auths,
-                     self.heartbeat):
+        if self.send(devices, self.client.set_provisioning, sorted(d.rot for d in devices), self.goal.auths, self.goal.heartbeat):
             for device in devices:
-                device.features = effective_features(dict(authorizations=self.auths, security_heartbeat=self.heartbeat), device.features)
+                device.actions.append(FEATURES_SET)
+                device.features = self.goal.featured(device.features)
 
     # 5. wait for devices to bootstrap -----------------------------------------------------------
 
@@ -489,95 +422,43 @@ class Onboarding:
             waiting = [d for d in self.devices if d.rot and not d.bootstrapped and not d.failure]
             if waiting:
                 self.read_devices(waiting)
-                self.advance_bootstrapped([d for d in waiting if d.bootstrapped])
+                self.advance([plan_device(d, self.goal) for d in waiting if d.bootstrapped])
             left = [d for d in self.devices if d.rot and not d.bootstrapped and not d.failure]
             progress.set(done=len(self.devices) - len(left), waiting=len(left), failed=sum(1 for d in self.devices if d.failure),
                          stage='waiting for devices to bootstrap')
             return not left
 
-        if self.params['wait_timeout'] > 0 and not self.check_mode:
+        if self.params['wait_timeout'] > 0:
             poll_until(all_there, self.params['wait_timeout'], self.params['wait_interval'],
                        first=min(FIRST_POLL, self.params['wait_interval']))
 
     # 6. report --------------------------------------------------------------------------------
 
-    def phase(self, device):
-        if device.failure:
-            return NEEDS_ATTENTION
-        if not device.rot:
-            return WHITELISTED
-        if not device.bootstrapped:
-            return WAITING_FOR_BOOTSTRAP
-        if self.auths or self.heartbeat is not None:
-            return FEATURES_PENDING if features_differ(device.applied, self.auths, self.heartbeat) else FEATURES_APPLIED
-        return TAGGED if self.tags else BOOTSTRAPPED
-
-    def view(self, device):
-        """The managed fields of a device for --diff."""
-        view = dict(whitelisted=sorted(kind for kind, dummy in device.listed), bootstrapped=device.bootstrapped)
-        if self.tags:
-            view['tags'] = sorted(t for t in self.tags if tag_key(t) in device.tags)
-        if (self.auths or self.heartbeat is not None) and device.features is not None:
-            view['features'] = device.features
-        return view
-
-    def outcome(self, device):
-        result = dict(item=device.item, changed=bool(device.actions), failed=bool(device.failure), actions=device.actions,
-                      bootstrapped=device.bootstrapped if device.rot else None)
-        if device.bootstrapped:
-            result['state'] = device.state
-        if device.failure:
-            result['msg'] = device.failure
-            if device.remedy:
-                result['remedy'] = device.remedy
-        if device.actions:
-            result['diff'] = dict(before=device.before, after=self.view(device))
-        return outcome_phase(result, self.phase(device))
-
-    def run(self):
-        self.validate()
-        self.read()
-        self.check_profile_needed()
-        for device in self.devices:
-            device.before = self.view(device)
-        if self.profile is not None:
-            self.profile_before = self.profile_view()
-        self.write_all()
-        self.follow()
-        results = [self.outcome(device) for device in self.devices]
+    def outcomes(self, results):
+        rots = dict((device.item, device.rot) for device in self.devices)
+        for result in results:
+            result.pop('action', None)  # ``actions`` says what was done
+            result['failed'] = bool(result.get('failed') or 'msg' in result)  # a device that needs a person has a msg
+            outcome_phase(result, result.get('phase'))
         # the devices still to bootstrap, as ``devices`` items for a later task (only the ROTPublicUID: they are whitelisted)
-        waiting = [dict(rot_public_uid=d.rot) for d, r in zip(self.devices, results) if r['phase'] == WAITING_FOR_BOOTSTRAP]
-        if self.profile is None:
-            exit_batch(self.module, results, noun='devices', waiting_devices=waiting)
-            return
-        profile = dict(uid=self.profile['uid'], bootstrap_provisioning_set=bool(self.profile.get('features_set')),
-                       tagged=self.profile.get('tagged', []))
-        changed = profile['bootstrap_provisioning_set'] or bool(profile['tagged'])
-        diff = {}
-        if changed:
-            diff['device profile %s' % profile['uid']] = dict(before=self.profile_before, after=self.profile_view())
-        exit_batch(self.module, results, noun='devices', changed=changed, diff=diff, device_profile=profile, waiting_devices=waiting)
-
-    def profile_view(self):
-        return dict(bootstrap_provisioning=self.profile['desired'], tags=sorted(self.profile['tags']))
+        self.extra['waiting_devices'] = [dict(rot_public_uid=rots[r['item']]) for r in results if r['phase'] == WAITING_FOR_BOOTSTRAP]
+        if self.profile is not None:
+            plan = self.profile
+            self.extra.update(device_profile=plan.result, changed=plan.changes,
+                              diff={plan.item: dict(before=plan.before, after=plan.after)} if plan.changes else {})
+        return results
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC, **BATCH_ARGSPEC,
-            devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
-            device_profile_uid=dict(type='str'),
-            tags=dict(type='list', elements='str', default=[]),
-            tag_device_profile=dict(type='bool', default=False),
-            authorizations=dict(type='dict', options=AUTH_SPEC),
-            security_heartbeat=dict(type='int'),
-            wait_timeout=dict(type='int', default=0),
-            wait_interval=dict(type='float', default=10.0),
-        ),
-        supports_check_mode=True,
-    )
-    run(module, Onboarding(module).run)
+    run_module(Onboarding, ARGSPEC, **BATCH_ARGSPEC,
+               devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
+               device_profile_uid=dict(type='str'),
+               tags=dict(type='list', elements='str', default=[]),
+               tag_device_profile=dict(type='bool', default=False),
+               authorizations=dict(type='dict', options=AUTH_SPEC),
+               security_heartbeat=dict(type='int'),
+               wait_timeout=dict(type='int', default=0),
+               wait_interval=dict(type='float', default=10.0))
 
 
 if __name__ == '__main__':

@@ -269,12 +269,9 @@ summary:
 '''
 
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, exit_batch, validate_concurrency
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, NO_CHANGE, Plan, ResourceModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ARGSPEC,
     DAY,
@@ -293,10 +290,17 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
 PENDING_ACTION = {'renew': 'RENEW', 'update': 'UPDATE', 'delete': 'DELETE', 'transfer': 'TRANSFER'}
 # the actions that rotate a certificate: their outcomes carry the rotation fields (policy, old_expiry, due, ...)
 ROTATIONS = ('renew', 'update', 'transfer')
+SELECTORS = ('rot_public_uids', 'serial_numbers', 'tags')
 
 
 def validate(params):
-    """Every rule that needs no state, before any request."""
+    """Every rule that needs no state, before any request; normalises the selection and parses issued_before."""
+    validate_root_cas(params)
+    validate_selection(params)
+    validate_window(params)
+
+
+def validate_root_cas(params):
     action = params['action']
     for option in ('ca_name', 'from_ca'):
         if params[option] is not None:
@@ -310,6 +314,10 @@ def validate(params):
         raise ConfigError('from_ca only applies to action=transfer')
     if action == 'transfer' and params['from_ca'] == params['ca_name']:
         raise ConfigError('from_ca and ca_name are both %s; a transfer needs two different Root CAs' % params['ca_name'])
+
+
+def validate_selection(params):
+    action = params['action']
     if params['rot_public_uids'] is not None:
         params['rot_public_uids'] = sorted(set(normalize_rot(rot, 'rot_public_uids') for rot in params['rot_public_uids']))
     if params['serial_numbers'] is not None:
@@ -325,13 +333,17 @@ def validate(params):
         if problem:
             raise ConfigError('tags: %s' % problem)
     selected = params['rot_public_uids'] or params['serial_numbers'] or params['tags']
-    for option in ('rot_public_uids', 'serial_numbers', 'tags'):
+    for option in SELECTORS:
         if params[option] == []:
             raise ConfigError('%s is empty; leave it out or name at least one device' % option)
     if action in ('revoke', 'delete') and not selected:
         raise ConfigError('action=%s needs the devices: give rot_public_uids, serial_numbers or tags' % action)
     if action == 'transfer' and not selected and not params['from_ca']:
         raise ConfigError('action=transfer needs rot_public_uids, serial_numbers or tags, or from_ca to move every device of that Root CA')
+
+
+def validate_window(params):
+    action = params['action']
     if action in ('renew', 'update'):
         if action == 'renew' and params['renew_within_days'] is None:
             raise ConfigError('renew_within_days is required with action=renew: only certificates that expire within that many days '
@@ -358,6 +370,34 @@ def validate(params):
         params['issued_before_epoch'] = stamp
 
 
+def renewal_validity(params, cas):
+    """The validity of the renewed certificates (None for other actions); a window not shorter than it is refused, since
+    the new certificates would be due again at once and every run would renew them."""
+    if params['action'] != 'renew':
+        return None
+    validity = params['validity_days'] or cas[params['ca_name']].get('DeviceCertificateValidity')
+    if params['renew_within_days'] is not None and validity is not None and params['renew_within_days'] >= validity:
+        raise ConfigError('renew_within_days (%d) is not less than the validity of the renewed certificates (%d days): they would '
+                          'expire within the window again and every run would renew them. Lower renew_within_days or raise '
+                          'validity_days' % (params['renew_within_days'], validity))
+    return validity
+
+
+def holder_cas(params, cas):
+    """The Root CAs whose device lists are read: to find the holders of the serial numbers, or (no devices named) every
+    device the action applies to."""
+    action = params['action']
+    if not (params['serial_numbers'] or not (params['rot_public_uids'] or params['tags'])):
+        return []
+    if action in ('renew', 'update', 'revoke'):
+        return [params['ca_name']]
+    if action == 'transfer' and params['from_ca']:
+        return [params['from_ca']]
+    if action == 'delete' and params['ca_name']:
+        return [params['ca_name']]
+    return sorted(cas)
+
+
 def days(seconds):
     return int(seconds // DAY)
 
@@ -370,271 +410,291 @@ def update_reason(certificate, then):
             'at the heartbeat after; %s' % then)
 
 
-class Planner:
-    """Decides, device by device, whether the action is still needed."""
+def decide(params, certificate, pending, now):
+    """('act' | 'done' | 'pending' | 'waiting' | 'skipped', reason) for one device, from its certificate and pending
+    certificate action (``certificate_view``) and u-blox's clock ``now`` (epoch seconds).
 
-    def __init__(self, params, now):
-        self.params = params
-        self.action = params['action']
-        self.now = now
-
-    def decide(self, certificate, pending):
-        """('act' | 'done' | 'pending' | 'waiting' | 'skipped', reason).
-
-        V(pending): the same action waits for the device's heartbeat; V(waiting): another certificate action is pending
-        (an update to a new key pair, which u-blox lets no other action interrupt), and a later run does this one."""
-        action, params = self.action, self.params
-        wanted = PENDING_ACTION.get(action)
-        if pending and pending.get('action') == 'UPDATE' and action != 'update':
-            if action == 'transfer':
-                if pending.get('ca_name') == params['ca_name']:
-                    return 'pending', update_reason(certificate, 'it then holds a certificate from %s' % params['ca_name'])
-                if params['from_ca'] and pending.get('ca_name') != params['from_ca']:
-                    return 'skipped', 'certificate is from Root CA %s, not from_ca' % pending.get('ca_name')
-                return 'waiting', update_reason(certificate, 'transferred on the run after that')
-            if action == 'renew' and pending.get('ca_name') == params['ca_name']:
-                return 'pending', update_reason(certificate, 'the update brings a new certificate, so it is not renewed')
-            return 'waiting', update_reason(certificate, 'u-blox refuses to %s it until then; run again after that' % action)
-        if action == 'delete':
-            if pending and pending.get('action') == 'DELETE':
-                return 'pending', 'deletion pending until the next security heartbeat'
-            if certificate is None:
-                return 'done', 'holds no certificate'
-            if params['ca_name'] and certificate['ca_name'] != params['ca_name']:
-                return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
-            return 'act', None
-        if certificate is None:
-            if pending and pending.get('action') == wanted:
-                return 'pending', '%s pending until the next security heartbeat' % action
-            return 'skipped', 'holds no certificate'
-        if action == 'transfer':
-            if certificate['ca_name'] == params['ca_name']:
-                return 'done', 'already on Root CA %s' % params['ca_name']
-            if pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == params['ca_name']:
-                return 'pending', 'transfer to %s pending until the next security heartbeat' % params['ca_name']
-            if pending and pending.get('action') == 'DELETE':
-                return 'pending', ('deletion of its certificate pending until the next security heartbeat; it then holds none, '
-                                   'so it is not transferred')
-            if params['from_ca'] and pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == params['from_ca']:
-                return 'waiting', ('transfer to %s pending until its next security heartbeat; transferred to %s on the run after that'
-                                   % (params['from_ca'], params['ca_name']))
-            if params['from_ca'] and certificate['ca_name'] != params['from_ca']:
-                return 'skipped', 'certificate is from Root CA %s, not from_ca' % certificate['ca_name']
-            return 'act', None
-        if certificate['ca_name'] != params['ca_name']:
-            return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
-        if action == 'revoke':
-            if certificate['revoked']:
-                return 'done', 'certificate %s is already revoked' % certificate['serial_number']
-            return 'act', None
-        if pending and pending.get('action') == wanted:
+    V(pending): the same action waits for the device's heartbeat; V(waiting): another certificate action is pending
+    (an update to a new key pair, which u-blox lets no other action interrupt), and a later run does this one."""
+    action = params['action']
+    if pending and pending.get('action') == 'UPDATE' and action != 'update':
+        return _during_update(params, certificate, pending)
+    if action == 'delete':
+        return _decide_delete(params, certificate, pending)
+    if certificate is None:
+        if pending and pending.get('action') == PENDING_ACTION.get(action):
             return 'pending', '%s pending until the next security heartbeat' % action
-        if pending:
-            return 'skipped', ('%s to %s is pending until the next security heartbeat; a %s now would replace it'
-                               % (pending.get('action'), pending.get('ca_name'), action))
-        expires = parse_date(certificate.get('expiration_date'))
-        issued = parse_date(certificate.get('issued_date'))
-        if params['renew_within_days'] is not None and not expires_within(certificate, params['renew_within_days'], self.now):
-            return 'done', 'expires in %d days, not within %d' % (days(expires - self.now), params['renew_within_days'])
-        if params.get('issued_before_epoch') is not None and issued is not None and issued >= params['issued_before_epoch']:
-            return 'done', 'issued %s, not before %s' % (certificate.get('issued_date'), params['issued_before'])
-        if certificate['revoked'] and not params['include_revoked']:
-            return 'skipped', ('certificate %s is revoked; a new certificate would make the device trusted again, so it is not %s'
-                               % (certificate['serial_number'], 'renewed' if action == 'renew' else 'updated'))
+        return 'skipped', 'holds no certificate'
+    if action == 'transfer':
+        return _decide_transfer(params, certificate, pending)
+    if certificate['ca_name'] != params['ca_name']:
+        return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
+    if action == 'revoke':
+        if certificate['revoked']:
+            return 'done', 'certificate %s is already revoked' % certificate['serial_number']
         return 'act', None
-
-    def contract(self, rot, status, certificate):
-        """The rotation fields of an outcome (renew, update, transfer): policy, old_expiry, new_expiry(_pending), due, and
-        attention with remedy for a revoked certificate that is due but not renewed."""
-        action = self.action
-        old_expiry = iso_utc((certificate or {}).get('expiration_date'))
-        busy = status in ('act', 'pending', 'waiting')
-        # a device without a certificate is neither due nor outside the window: the rotation does not apply to it
-        fields = dict(policy=action, old_expiry=old_expiry, new_expiry=None, new_expiry_pending=busy,
-                      due=busy if certificate or busy else None, waiting=status in ('pending', 'waiting'))
-        if status == 'skipped' and certificate and certificate['revoked'] and action in ('renew', 'update') \
-                and certificate['ca_name'] == self.params['ca_name']:
-            expires = parse_date(certificate.get('expiration_date'))
-            fields['due'] = True
-            fields['attention'] = ('certificate %s is revoked and %s on %s; it is not %s because a new certificate would make the '
-                                   'device trusted again' % (certificate['serial_number'],
-                                                             'expired' if expires is not None and expires <= self.now else 'expires',
-                                                             old_expiry or certificate.get('expiration_date'),
-                                                             'renewed' if action == 'renew' else 'updated'))
-            fields['remedy'] = ('If the device is out of service or stolen, decommission it: remove its certificate and key pair '
-                                '(ublox_device_certificate action=delete, rot_public_uids=[%s]) and take it off the whitelist. If the '
-                                'revocation was a mistake, give it a new certificate explicitly: ublox_device_certificate '
-                                'action=%s, ca_name=%s, rot_public_uids=[%s], include_revoked=true.'
-                                % (rot, action, certificate['ca_name'], rot))
-        return fields
+    return _decide_rotation(params, certificate, pending, now)
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            action=dict(type='str', required=True, choices=['renew', 'update', 'revoke', 'delete', 'transfer']),
-            ca_name=dict(type='str'),
-            from_ca=dict(type='str'),
-            rot_public_uids=dict(type='list', elements='str'),
-            serial_numbers=dict(type='list', elements='str'),
-            tags=dict(type='list', elements='str'),
-            renew_within_days=dict(type='int'),
-            issued_before=dict(type='str'),
-            validity_days=dict(type='int'),
-            include_revoked=dict(type='bool', default=False),
-            **BATCH_ARGSPEC),
-        supports_check_mode=True,
-    )
+def _during_update(params, certificate, pending):
+    action = params['action']
+    if action == 'transfer':
+        if pending.get('ca_name') == params['ca_name']:
+            return 'pending', update_reason(certificate, 'it then holds a certificate from %s' % params['ca_name'])
+        if params['from_ca'] and pending.get('ca_name') != params['from_ca']:
+            return 'skipped', 'certificate is from Root CA %s, not from_ca' % pending.get('ca_name')
+        return 'waiting', update_reason(certificate, 'transferred on the run after that')
+    if action == 'renew' and pending.get('ca_name') == params['ca_name']:
+        return 'pending', update_reason(certificate, 'the update brings a new certificate, so it is not renewed')
+    return 'waiting', update_reason(certificate, 'u-blox refuses to %s it until then; run again after that' % action)
 
-    def work():
-        params = module.params
-        validate_concurrency(params)
-        validate(params)
-        action = params['action']
-        client = ublox_client(module, concurrency=params['concurrency'])
-        concurrency = params['concurrency']
 
+def _decide_delete(params, certificate, pending):
+    if pending and pending.get('action') == 'DELETE':
+        return 'pending', 'deletion pending until the next security heartbeat'
+    if certificate is None:
+        return 'done', 'holds no certificate'
+    if params['ca_name'] and certificate['ca_name'] != params['ca_name']:
+        return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
+    return 'act', None
+
+
+def _decide_transfer(params, certificate, pending):
+    target, from_ca = params['ca_name'], params['from_ca']
+    if certificate['ca_name'] == target:
+        return 'done', 'already on Root CA %s' % target
+    if pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == target:
+        return 'pending', 'transfer to %s pending until the next security heartbeat' % target
+    if pending and pending.get('action') == 'DELETE':
+        return 'pending', ('deletion of its certificate pending until the next security heartbeat; it then holds none, '
+                           'so it is not transferred')
+    if from_ca and pending and pending.get('action') == 'TRANSFER' and pending.get('ca_name') == from_ca:
+        return 'waiting', ('transfer to %s pending until its next security heartbeat; transferred to %s on the run after that'
+                           % (from_ca, target))
+    if from_ca and certificate['ca_name'] != from_ca:
+        return 'skipped', 'certificate is from Root CA %s, not from_ca' % certificate['ca_name']
+    return 'act', None
+
+
+def _decide_rotation(params, certificate, pending, now):
+    """renew and update of a certificate of ca_name: due by the window and issued_before, never a revoked one unasked."""
+    action = params['action']
+    if pending and pending.get('action') == PENDING_ACTION[action]:
+        return 'pending', '%s pending until the next security heartbeat' % action
+    if pending:
+        return 'skipped', ('%s to %s is pending until the next security heartbeat; a %s now would replace it'
+                           % (pending.get('action'), pending.get('ca_name'), action))
+    expires = parse_date(certificate.get('expiration_date'))
+    issued = parse_date(certificate.get('issued_date'))
+    if params['renew_within_days'] is not None and not expires_within(certificate, params['renew_within_days'], now):
+        return 'done', 'expires in %d days, not within %d' % (days(expires - now), params['renew_within_days'])
+    if params.get('issued_before_epoch') is not None and issued is not None and issued >= params['issued_before_epoch']:
+        return 'done', 'issued %s, not before %s' % (certificate.get('issued_date'), params['issued_before'])
+    if certificate['revoked'] and not params['include_revoked']:
+        return 'skipped', ('certificate %s is revoked; a new certificate would make the device trusted again, so it is not %s'
+                           % (certificate['serial_number'], 'renewed' if action == 'renew' else 'updated'))
+    return 'act', None
+
+
+def contract(params, rot, status, certificate, now):
+    """The rotation fields of an outcome (renew, update, transfer): policy, old_expiry, new_expiry(_pending), due, and
+    attention with remedy for a revoked certificate that is due but not renewed."""
+    action = params['action']
+    old_expiry = iso_utc((certificate or {}).get('expiration_date'))
+    busy = status in ('act', 'pending', 'waiting')
+    # a device without a certificate is neither due nor outside the window: the rotation does not apply to it
+    fields = dict(policy=action, old_expiry=old_expiry, new_expiry=None, new_expiry_pending=busy,
+                  due=busy if certificate or busy else None, waiting=status in ('pending', 'waiting'))
+    if status == 'skipped' and certificate and certificate['revoked'] and action in ('renew', 'update') \
+            and certificate['ca_name'] == params['ca_name']:
+        expires = parse_date(certificate.get('expiration_date'))
+        fields['due'] = True
+        fields['attention'] = ('certificate %s is revoked and %s on %s; it is not %s because a new certificate would make the '
+                               'device trusted again' % (certificate['serial_number'],
+                                                         'expired' if expires is not None and expires <= now else 'expires',
+                                                         old_expiry or certificate.get('expiration_date'),
+                                                         'renewed' if action == 'renew' else 'updated'))
+        fields['remedy'] = ('If the device is out of service or stolen, decommission it: remove its certificate and key pair '
+                            '(ublox_device_certificate action=delete, rot_public_uids=[%s]) and take it off the whitelist. If the '
+                            'revocation was a mistake, give it a new certificate explicitly: ublox_device_certificate '
+                            'action=%s, ca_name=%s, rot_public_uids=[%s], include_revoked=true.'
+                            % (rot, action, certificate['ca_name'], rot))
+    return fields
+
+
+def plan_device(params, rot, record, now):
+    """What the action needs on one device, from its device-info record (None: u-blox does not know it) and u-blox's
+    clock ``now``; no request. A device u-blox does not know fails (IotopsError)."""
+    if record is None:
+        raise IotopsError('u-blox knows no device with ROTPublicUID %s' % rot)
+    action = params['action']
+    certificate, pending = certificate_view(record.get('ZTP'))
+    status, reason = decide(params, certificate, pending, now)
+    result = dict(status=status, certificate=certificate)
+    if action in ROTATIONS:
+        result.update(contract(params, rot, status, certificate, now))
+    elif status in ('pending', 'waiting'):
+        result['waiting'] = True
+    if status != 'act':
+        result['reason'] = reason
+        return Plan(rot, NO_CHANGE, result=result)
+    result['status'] = 'acted'
+    after = dict(action=PENDING_ACTION.get(action, 'REVOKE'),
+                 ca_name=params['ca_name'] if action != 'delete' else (certificate or {}).get('ca_name'))
+    return Plan(rot, action, before=dict(certificate=certificate, pending_certificate_action=pending),
+                after=dict(certificate=certificate, pending_certificate_action=after), result=result, certificate=certificate)
+
+
+def plan_serial(serial, revoked):
+    """A serial number (action=revoke) that no device holds: revoked by serial unless the CRL (``revoked``) has it."""
+    if serial in revoked:
+        return Plan(serial, NO_CHANGE, result=dict(status='done', reason='certificate %s is already revoked' % serial))
+    return Plan(serial, 'revoke', before=dict(revoked=False), after=dict(revoked=True), result=dict(status='acted'), loose=True)
+
+
+def transfer_groups(plans):
+    """{source Root CA: [ROTPublicUID, ...]} of the transfer plans: u-blox transfers from one Root CA per call."""
+    groups = {}
+    for plan in plans:
+        groups.setdefault(plan.data['certificate']['ca_name'], []).append(plan.item)
+    return groups
+
+
+class CertificateModule(ResourceModule):
+    """Reads the Root CAs, the selected devices (named, tagged, or the holders of a Root CA's certificates) and their
+    certificates; plans each device (and each serial number no device holds); sends one call per action (per source Root
+    CA for transfer, per certificate for revoke)."""
+
+    noun = 'devices'
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.cas = {}
+        self.validity = None
+        self.rots = set()
+        self.loose_serials = []
+        self.revoked = set()
+        self.infos = {}
+        self.now = None
+
+    def items(self):
+        return []  # the devices are known only after reading u-blox: implied_items
+
+    def key(self, item):
+        return item.get('rot_public_uid') or item.get('serial_number')
+
+    def validate(self, items):
+        validate(self.params)
+
+    def connect(self):
+        return ublox_client(self.module, concurrency=self.params['concurrency'])
+
+    def read(self, items):
+        params = self.params
         # The Root CAs named must exist; renew needs the validity of the new certificates.
-        cas = client.root_cas()
+        self.cas = self.client.root_cas()
         for option in ('ca_name', 'from_ca'):
-            if params[option] and params[option] not in cas:
-                raise ConfigError('%s: u-blox has no Root CA %s (it has: %s)' % (option, params[option], ', '.join(sorted(cas)) or 'none'))
-        validity = None
-        if action == 'renew':
-            validity = params['validity_days'] or cas[params['ca_name']].get('DeviceCertificateValidity')
-            if params['renew_within_days'] is not None and validity is not None and params['renew_within_days'] >= validity:
-                raise ConfigError('renew_within_days (%d) is not less than the validity of the renewed certificates (%d days): they would '
-                                  'expire within the window again and every run would renew them. Lower renew_within_days or raise '
-                                  'validity_days' % (params['renew_within_days'], validity))
+            if params[option] and params[option] not in self.cas:
+                raise ConfigError('%s: u-blox has no Root CA %s (it has: %s)' % (option, params[option], ', '.join(sorted(self.cas)) or 'none'))
+        self.validity = renewal_validity(params, self.cas)
+        self.select()
+        self.infos = self.client.device_info(self.rots, options=('ZTP',), concurrency=params['concurrency'])
+        self.now = self.client.http.now()  # the cloud's clock decides what is due (see _http.ServerClock)
 
-        # Which devices: explicit ROTPublicUIDs, devices with the tags, holders of the serial numbers, or every holder of the CA.
-        rots = set(params['rot_public_uids'] or ())
+    def select(self):
+        """Which devices: explicit ROTPublicUIDs, devices with the tags, holders of the serial numbers, or every holder of the CA."""
+        params, client = self.params, self.client
+        self.rots = set(params['rot_public_uids'] or ())
         if params['tags']:
-            rots |= client.tagged_devices(params['tags'])
-        holder_cas = []
-        if params['serial_numbers'] or not (params['rot_public_uids'] or params['tags']):
-            if action in ('renew', 'update', 'revoke'):
-                holder_cas = [params['ca_name']]
-            elif action == 'transfer' and params['from_ca']:
-                holder_cas = [params['from_ca']]
-            elif action == 'delete' and params['ca_name']:
-                holder_cas = [params['ca_name']]
-            else:
-                holder_cas = sorted(cas)
+            self.rots |= client.tagged_devices(params['tags'])
+        sources = holder_cas(params, self.cas)
         by_serial = {}
-        for holders in map_concurrently(client.ca_devices, holder_cas, concurrency):
+        for holders in map_concurrently(client.ca_devices, sources, params['concurrency']):
             for holder in holders:
                 by_serial[str(holder.get('CertificateSerialNumber')).lower()] = str(holder.get('ROTPublicUID')).lower()
-        loose_serials = []
         if params['serial_numbers']:
             for serial in params['serial_numbers']:
                 if serial in by_serial:
-                    rots.add(by_serial[serial])
+                    self.rots.add(by_serial[serial])
                 else:
-                    loose_serials.append(serial)
+                    self.loose_serials.append(serial)
         elif not (params['rot_public_uids'] or params['tags']):
-            rots |= set(by_serial.values())
-        revoked = set()
-        if loose_serials:
-            if action != 'revoke':
+            self.rots |= set(by_serial.values())
+        if self.loose_serials:
+            if params['action'] != 'revoke':
                 raise ConfigError('serial_numbers: no device holds a certificate with serial number %s%s' % (
-                    ', '.join(loose_serials[:10]), ' from Root CA %s' % holder_cas[0] if len(holder_cas) == 1 else ''))
-            revoked = set(serial.lower() for serial in (client.crls([params['ca_name']]).get(params['ca_name']) or {}).get(
-                'RevokedSerialNumbers') or [])
+                    ', '.join(self.loose_serials[:10]), ' from Root CA %s' % sources[0] if len(sources) == 1 else ''))
+            crl = client.crls([params['ca_name']]).get(params['ca_name']) or {}
+            self.revoked = set(serial.lower() for serial in crl.get('RevokedSerialNumbers') or [])
 
-        infos = client.device_info(rots, options=('ZTP',), concurrency=concurrency)
-        planner = Planner(params, client.http.now())  # the cloud's clock decides what is due (see _http.ServerClock)
-        results, act, diffs = [], [], {}
-        for rot in sorted(rots):
-            record = infos.get(rot)
-            if record is None:
-                results.append(dict(item=rot, changed=False, failed=True, status='failed',
-                                    msg='u-blox knows no device with ROTPublicUID %s' % rot))
-                continue
-            certificate, pending = certificate_view(record.get('ZTP'))
-            status, reason = planner.decide(certificate, pending)
-            result = dict(item=rot, changed=False, failed=False, status=status, certificate=certificate)
-            if action in ROTATIONS:
-                result.update(planner.contract(rot, status, certificate))
-            elif status == 'pending':
-                result['waiting'] = True
-            if status == 'act':
-                act.append(rot)
-                result.update(status='acted', changed=True)
-                diffs[rot] = dict(before=dict(certificate=certificate, pending_certificate_action=pending),
-                                  after=dict(certificate=certificate, pending_certificate_action=dict(
-                                      action=PENDING_ACTION.get(action, 'REVOKE'),
-                                      ca_name=params['ca_name'] if action != 'delete' else (certificate or {}).get('ca_name'))))
-            else:
-                result['reason'] = reason
-            results.append(result)
-        for serial in loose_serials:
-            if serial in revoked:
-                results.append(dict(item=serial, changed=False, failed=False, status='done',
-                                    reason='certificate %s is already revoked' % serial))
-            else:
-                act.append(serial)
-                results.append(dict(item=serial, changed=True, failed=False, status='acted'))
-                diffs[serial] = dict(before=dict(revoked=False), after=dict(revoked=True))
+    def implied_items(self, items):
+        return [dict(rot_public_uid=rot) for rot in sorted(self.rots)] + [dict(serial_number=serial) for serial in self.loose_serials]
 
+    def plan(self, item):
+        if 'serial_number' in item:
+            return plan_serial(item['serial_number'], self.revoked)
+        return plan_device(self.params, item['rot_public_uid'], self.infos.get(item['rot_public_uid']), self.now)
+
+    def apply_all(self, plans):
+        failures = self.revoke(plans) if self.params['action'] == 'revoke' else self.send(plans)
+        failed = dict(changed=False, failed=True, status='failed')
+        if self.params['action'] in ROTATIONS:
+            failed['new_expiry_pending'] = False
+        return dict((item, dict(failed, msg=message)) for item, message in failures.items())
+
+    def send(self, plans):
+        """One call for all the devices (per source Root CA for transfer); {ROTPublicUID: message} of the failed calls."""
+        action, ca_name, client = self.params['action'], self.params['ca_name'], self.client
+        rots = [plan.item for plan in plans]
+        if action == 'renew':
+            calls = [(client.renew_certificates, ca_name, self.validity, rots)]
+        elif action == 'update':
+            calls = [(client.update_certificates, ca_name, rots)]
+        elif action == 'delete':
+            calls = [(client.delete_certificates, rots)]
+        else:
+            groups = transfer_groups(plans)
+            calls = [(client.transfer_certificates, source, ca_name, groups[source]) for source in sorted(groups)]
         failures = {}
-        if act and not module.check_mode:
-            failures = send(client, params, action, act, infos, validity, loose_serials, concurrency)
-        for result in results:
-            if result['item'] in failures:
-                result.update(changed=False, failed=True, status='failed', msg=failures[result['item']])
-                if 'new_expiry_pending' in result:
-                    result['new_expiry_pending'] = False
-            if result['item'] in diffs and not result['failed']:
-                result['diff'] = diffs[result['item']]  # exit_batch keeps it only with --diff
-        acted_on = [item for item in act if item not in failures]
-        exit_batch(module, results, noun='devices', acted_on=acted_on)
-
-    run(module, work)
-
-
-def send(client, params, action, act, infos, validity, loose_serials, concurrency):
-    """Send the action; returns {item: message} for the items whose call failed."""
-    failures = {}
-
-    def bulk(write, rots, *args):
-        try:
-            write(*args)
-        except IotopsError as exc:
-            message = client.http.redact(exc.msg)
-            for rot in rots:
-                failures[rot] = message
-
-    ca_name = params['ca_name']
-    if action == 'renew':
-        bulk(client.renew_certificates, act, ca_name, validity, act)
-    elif action == 'update':
-        bulk(client.update_certificates, act, ca_name, act)
-    elif action == 'delete':
-        bulk(client.delete_certificates, act, act)
-    elif action == 'transfer':
-        groups = {}
-        for rot in act:
-            certificate, dummy = certificate_view(infos[rot].get('ZTP'))
-            groups.setdefault(certificate['ca_name'], []).append(rot)
-        for source in sorted(groups):
-            bulk(client.transfer_certificates, groups[source], source, ca_name, groups[source])
-    else:
-        def revoke(item):
-            if item in loose_serials:
-                serial, rot = item, None
-            else:
-                serial, rot = (certificate_view(infos[item].get('ZTP'))[0] or {}).get('serial_number'), item
+        for write, *args in calls:
             try:
-                client.revoke_certificate(ca_name, serial, rot)
+                write(*args)
             except IotopsError as exc:
-                return item, client.http.redact(exc.msg)
-            return item, None
-        for item, message in map_concurrently(revoke, act, concurrency):
-            if message:
-                failures[item] = message
-    return failures
+                failures.update(dict.fromkeys(args[-1], client.http.redact(exc.msg)))
+        return failures
+
+    def revoke(self, plans):
+        """u-blox revokes one certificate per call: ``concurrency`` at a time; {item: message} of the failed calls."""
+        ca_name = self.params['ca_name']
+
+        def revoke(plan):
+            if plan.data.get('loose'):
+                serial, rot = plan.item, None
+            else:
+                serial, rot = (plan.data['certificate'] or {}).get('serial_number'), plan.item
+            try:
+                self.client.revoke_certificate(ca_name, serial, rot)
+            except IotopsError as exc:
+                return plan.item, self.client.http.redact(exc.msg)
+            return plan.item, None
+        return dict((item, message) for item, message in map_concurrently(revoke, plans, self.params['concurrency']) if message)
+
+    def outcomes(self, results):
+        for result in results:
+            result.pop('action', None)  # the task's action is the option; outcomes report status
+            if result['failed']:
+                result.setdefault('status', 'failed')
+        self.extra['acted_on'] = [result['item'] for result in results if result.get('status') == 'acted']
+        return results
+
+
+def main():
+    run_module(CertificateModule, ARGSPEC, **BATCH_ARGSPEC,
+               action=dict(type='str', required=True, choices=['renew', 'update', 'revoke', 'delete', 'transfer']),
+               ca_name=dict(type='str'), from_ca=dict(type='str'), issued_before=dict(type='str'),
+               renew_within_days=dict(type='int'), validity_days=dict(type='int'),
+               include_revoked=dict(type='bool', default=False),
+               **dict((option, dict(type='list', elements='str')) for option in SELECTORS))
 
 
 if __name__ == '__main__':

@@ -132,11 +132,8 @@ summary:
   sample: {total: 3, changed: 2, ok: 1, failed: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, exit_batch, validate_concurrency
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, NO_CHANGE, Plan, ResourceModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     ARGSPEC,
     AUTHORIZATIONS,
@@ -152,6 +149,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
 )
 
 AUTH_SPEC = {option: dict(type='bool') for option in AUTHORIZATIONS}
+SET = 'set'
+WITHDRAW = 'withdraw'
 
 
 def requested(params):
@@ -189,100 +188,121 @@ def validate(params):
                           'property; remove them')
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            rot_public_uids=dict(type='list', elements='str'),
-            tags=dict(type='list', elements='str'),
-            device_profile_uid=dict(type='str'),
-            authorizations=dict(type='dict', options=AUTH_SPEC),
-            security_heartbeat=dict(type='int'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            **BATCH_ARGSPEC),
-        supports_check_mode=True,
-    )
+def plan_features(item, desired, current, state, auths, heartbeat):
+    """What a device (``current``: its applied properties) or a device profile (``current`` None: it has only desired
+    properties) needs, from provisioning_views; no request. The status is ``acted`` (a write), ``pending`` (already desired,
+    waits for the heartbeat) or ``done``."""
+    profile = current is None
+    result = dict(desired=desired) if profile else dict(desired=desired, current=current)
+    if state == 'absent':
+        if not features_wanted(desired):
+            return Plan(item, result=dict(result, status='done'))
+        withdrawn = provisioning_view(None)
+        before, after = (desired, withdrawn) if profile else (dict(desired=desired), dict(desired=withdrawn))
+        return Plan(item, WITHDRAW, before=before, after=after, result=dict(result, status='acted'))
+    before = desired if profile else effective(desired, current)
+    if differs(before, auths, heartbeat):
+        after = effective(dict(authorizations=auths, security_heartbeat=heartbeat), before)
+        return Plan(item, SET, before=before, after=after, result=dict(result, status='acted'))
+    return Plan(item, NO_CHANGE, result=dict(result, status='pending' if not profile and differs(current, auths, heartbeat) else 'done'))
 
-    def work():
-        params = module.params
-        validate_concurrency(params)
-        validate(params)
-        auths, heartbeat = requested(params)
-        client = ublox_client(module, concurrency=params['concurrency'])
-        if params['device_profile_uid'] is not None:
-            profile(module, client, params, auths, heartbeat)
+
+def plan_device(rot, record, state, auths, heartbeat):
+    """The plan of a device from its /device/info/get record (PROVISIONING); IotopsError when u-blox does not know it."""
+    if record is None:
+        raise IotopsError('u-blox knows no device with ROTPublicUID %s' % rot)
+    provisioning = record.get('Provisioning') or {}
+    return plan_features(rot, provisioning_view(provisioning.get('DesiredProperties')), provisioning_view(provisioning.get('CurrentProperties')),
+                         state, auths, heartbeat)
+
+
+class Provisioning(ResourceModule):
+    """The devices (named and tagged) or the device profile, read once; one call for all that differ (``apply_all``)."""
+
+    items_option, noun = 'rot_public_uids', 'devices'
+    item_defaults = ()
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.auths, self.heartbeat = {}, None
+        self.profile = None       # the DeviceProfileUID, or None for devices
+        self.records = {}         # {ROTPublicUID: device info} or {DeviceProfileUID: bootstrap provisioning}
+        self.targets = []
+
+    def items(self):
+        return []  # rot_public_uids, tags and device_profile_uid are checked whole; the devices are known after ``read``
+
+    def key(self, item):
+        return item
+
+    def validate(self, items):
+        validate(self.params)
+        self.auths, self.heartbeat = requested(self.params)
+        self.profile = self.params['device_profile_uid']
+        if self.profile is not None:
+            self.noun = 'device profiles'
+
+    def connect(self):
+        return ublox_client(self.module, concurrency=self.params['concurrency'])
+
+    def read(self, items):
+        if self.profile is not None:
+            self.records, self.targets = {self.profile: self.client.bootstrap_provisioning(self.profile)}, [self.profile]
             return
-        rots = set(params['rot_public_uids'] or ())
-        if params['tags']:
-            rots |= client.tagged_devices(params['tags'])
-        infos = client.device_info(rots, options=('PROVISIONING',), concurrency=params['concurrency'])
-        results, act = [], []
-        for rot in sorted(rots):
-            record = infos.get(rot)
-            if record is None:
-                results.append(dict(item=rot, changed=False, failed=True, status='failed', msg='u-blox knows no device with ROTPublicUID %s' % rot))
-                continue
-            provisioning = record.get('Provisioning') or {}
-            desired = provisioning_view(provisioning.get('DesiredProperties'))
-            current = provisioning_view(provisioning.get('CurrentProperties'))
-            result = dict(item=rot, changed=False, failed=False, desired=desired, current=current)
-            if params['state'] == 'absent':
-                pending = features_wanted(desired)
-                result['status'] = 'acted' if pending else 'done'
-                if pending:
-                    result['diff'] = dict(before=dict(desired=desired), after=dict(desired=provisioning_view(None)))
+        rots = set(self.params['rot_public_uids'] or ())
+        if self.params['tags']:
+            rots |= self.client.tagged_devices(self.params['tags'])
+        self.records = self.client.device_info(rots, options=('PROVISIONING',), concurrency=self.params['concurrency'])
+        self.targets = sorted(rots)
+
+    def implied_items(self, items):
+        return self.targets
+
+    def plan(self, item):
+        state = self.params['state']
+        if self.profile is not None:
+            return plan_features(item, self.records[item], None, state, self.auths, self.heartbeat)
+        return plan_device(item, self.records.get(item), state, self.auths, self.heartbeat)
+
+    def apply_all(self, plans):
+        """One call for every target that differs; u-blox's refusal fails them all with its words."""
+        targets = [plan.item for plan in plans]
+        try:
+            self.send(targets)
+        except IotopsError as exc:
+            return dict((target, dict(changed=False, failed=True, status='failed', msg=self.redact(exc.msg))) for target in targets)
+        return {}
+
+    def send(self, targets):
+        client, absent = self.client, self.params['state'] == 'absent'
+        if self.profile is not None:
+            if absent:
+                client.delete_bootstrap_provisioning(self.profile)
             else:
-                before = effective(desired, current)
-                if not differs(before, auths, heartbeat):
-                    result['status'] = 'pending' if differs(current, auths, heartbeat) else 'done'
-                else:
-                    result['status'] = 'acted'
-                    after = effective(dict(authorizations=auths, security_heartbeat=heartbeat), before)
-                    result['diff'] = dict(before=before, after=after)
-            if result['status'] == 'acted':
-                result['changed'] = True
-                act.append(rot)
-            results.append(result)
-        if act and not module.check_mode:
-            message = send(client, params['state'], client.delete_provisioning, client.set_provisioning, act, auths, heartbeat)
-            if message is not None:
-                for result in results:
-                    if result['status'] == 'acted':
-                        result.update(changed=False, failed=True, status='failed', msg=message)
-                act = []
-        exit_batch(module, results, noun='devices', acted_on=act)
-
-    run(module, work)
-
-
-def profile(module, client, params, auths, heartbeat):
-    """Bootstrap provisioning of one device profile."""
-    uid = params['device_profile_uid']
-    desired = client.bootstrap_provisioning(uid)
-    result = dict(item=uid, changed=False, failed=False, desired=desired, status='done')
-    if params['state'] == 'absent':
-        if features_wanted(desired):
-            result.update(status='acted', changed=True, diff=dict(before=desired, after=provisioning_view(None)))
-    elif differs(desired, auths, heartbeat):
-        after = effective(dict(authorizations=auths, security_heartbeat=heartbeat), desired)
-        result.update(status='acted', changed=True, diff=dict(before=desired, after=after))
-    if result['changed'] and not module.check_mode:
-        message = send(client, params['state'], client.delete_bootstrap_provisioning, client.set_bootstrap_provisioning, uid, auths, heartbeat)
-        if message is not None:
-            result.update(changed=False, failed=True, status='failed', msg=message)
-    exit_batch(module, [result], noun='device profiles', acted_on=[uid] if result['changed'] else [])
-
-
-def send(client, state, delete, put, target, auths, heartbeat):
-    """The write of ``state``: ``delete(target)`` or ``put(target, auths, heartbeat)``; u-blox's refusal as a message, or None."""
-    try:
-        if state == 'absent':
-            delete(target)
+                client.set_bootstrap_provisioning(self.profile, self.auths, self.heartbeat)
+        elif absent:
+            client.delete_provisioning(targets)
         else:
-            put(target, auths, heartbeat)
-    except IotopsError as exc:
-        return client.http.redact(exc.msg)
-    return None
+            client.set_provisioning(targets, self.auths, self.heartbeat)
+
+    def outcomes(self, results):
+        for result in results:
+            result.pop('action', None)  # the status says what was done
+            if result.get('failed'):
+                result['status'] = 'failed'
+        self.extra['acted_on'] = [result['item'] for result in results if result['status'] == 'acted']
+        return results
+
+
+def main():
+    run_module(Provisioning, ARGSPEC,
+               rot_public_uids=dict(type='list', elements='str'),
+               tags=dict(type='list', elements='str'),
+               device_profile_uid=dict(type='str'),
+               authorizations=dict(type='dict', options=AUTH_SPEC),
+               security_heartbeat=dict(type='int'),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               **BATCH_ARGSPEC)
 
 
 if __name__ == '__main__':

@@ -121,108 +121,163 @@ summary:
   sample: {total: 2, changed: 1, ok: 1, failed: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import exit_batch
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
+    MAX_REPORTED_ERRORS, NO_CHANGE, Plan, ResourceModule, run_module, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, normalize_imei, normalize_rot, ublox_client
 
 KINDS = (('rot_public_uids', 'ROTPublicUID'), ('imeis', 'IMEI'))
+NORMALIZE = {'ROTPublicUID': normalize_rot, 'IMEI': normalize_imei}
+ADD = 'add'
+REMOVE = 'remove'
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            rot_public_uids=dict(type='list', elements='str'),
-            imeis=dict(type='list', elements='str'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            exclusive=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
+def check_options(params):
+    """The rules of the options as a whole, before the entries are looked at."""
+    if params['rot_public_uids'] is None and params['imeis'] is None:
+        raise ConfigError('give rot_public_uids or imeis (or both)')
+    if params['exclusive'] and params['state'] == 'absent':
+        raise ConfigError('exclusive only applies to state=present')
+    for option, kind in KINDS:
+        if params[option] == [] and not params['exclusive']:
+            raise ConfigError('%s is empty; leave it out, or use exclusive=true to remove every %s entry' % (option, kind))
 
-    def work():
-        params = module.params
-        if params['rot_public_uids'] is None and params['imeis'] is None:
-            raise ConfigError('give rot_public_uids or imeis (or both)')
-        if params['exclusive'] and params['state'] == 'absent':
-            raise ConfigError('exclusive only applies to state=present')
-        wanted = {}
-        problems = []
-        for option, kind in KINDS:
-            if params[option] is None:
-                continue
-            if params[option] == [] and not params['exclusive']:
-                raise ConfigError('%s is empty; leave it out, or use exclusive=true to remove every %s entry' % (option, kind))
-            normalize = normalize_rot if kind == 'ROTPublicUID' else normalize_imei
-            values = set()
-            for index, value in enumerate(params[option]):
-                try:
-                    values.add(normalize(value, '%s[%d]' % (option, index)))
-                except ConfigError as exc:
-                    problems.append(exc.msg)
-            wanted[kind] = values
-        if problems:
-            raise ConfigError('invalid input, nothing was changed: %s' % '; '.join(problems[:20]))
 
-        client = ublox_client(module)
-        current = {'ROTPublicUID': set(), 'IMEI': set()}
-        for kind, value in client.whitelist_entries():
+def entry_rule(kind, option):
+    """One entry's check for validate_items, which names the entry itself (``imeis[1]: ...``)."""
+    def check(value):
+        try:
+            NORMALIZE[kind](value, option)
+        except ConfigError as exc:
+            raise ConfigError(exc.msg[len(option) + 2:]) from None  # the rule, without the option's name
+    return check
+
+
+def wanted_entries(params):
+    """{kind: set of normalised values} of the kinds given; every bad entry of both kinds is named in one error."""
+    wanted, problems = {}, []
+    for option, kind in KINDS:
+        if params[option] is None:
+            continue
+        try:
+            validate_items(params[option], option, entry_rule(kind, option))
+        except ConfigError as exc:
+            problems.extend(exc.details['problems'])
+            continue
+        wanted[kind] = set(NORMALIZE[kind](value, option) for value in params[option])
+    if problems:
+        more = len(problems) - MAX_REPORTED_ERRORS
+        raise ConfigError('invalid input, nothing was changed: %s%s' % ('; '.join(problems[:MAX_REPORTED_ERRORS]),
+                                                                        '; and %d more' % more if more > 0 else ''), problems=problems)
+    return wanted
+
+
+def changes(wanted, current, state, exclusive):
+    """(add, remove), each {kind: set of values}: with state=present the listed entries that are missing (and with
+    ``exclusive`` every other entry of the kinds given: the whitelist becomes exactly the list), with state=absent the
+    listed entries that are there. Kinds not given are left alone."""
+    add = dict((kind, set()) for dummy, kind in KINDS)
+    remove = dict((kind, set()) for dummy, kind in KINDS)
+    for kind, values in wanted.items():
+        have = current.get(kind, set())
+        if state == 'present':
+            add[kind] = values - have
+            if exclusive:
+                remove[kind] = have - values
+        else:
+            remove[kind] = values & have
+    return add, remove
+
+
+def plan_entry(item, add, remove, state):
+    """One whitelist entry (``{type, value}``), given the ``changes``; no request."""
+    kind, value = item['type'], item['value']
+    if value in add[kind]:
+        action, status = ADD, 'added'
+    elif value in remove[kind]:
+        action, status = REMOVE, 'removed'
+    else:
+        action, status = NO_CHANGE, 'present' if state == 'present' else 'absent'
+    return Plan(value, action, before=dict(whitelisted=status == 'removed'), after=dict(whitelisted=status == 'added'),
+                result=dict(type=kind, status=status))
+
+
+def entries_of(plans):
+    """{kind: set of values} of the plans."""
+    entries = dict((kind, set()) for dummy, kind in KINDS)
+    for plan in plans:
+        entries[plan.result['type']].add(plan.item)
+    return entries
+
+
+class WhitelistModule(ResourceModule):
+    """Reads the whitelist once (every page); adds the missing entries in one call and removes the unwanted ones in one."""
+
+    noun = 'whitelist entries'
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.wanted = {}
+        self.add = self.remove = None
+
+    def items(self):
+        return []  # the entries, with those an exclusive list removes, are known after reading: implied_items
+
+    def key(self, item):
+        return item['value']
+
+    def validate(self, items):
+        check_options(self.params)
+        self.wanted = wanted_entries(self.params)
+
+    def connect(self):
+        return ublox_client(self.module)
+
+    def read(self, items):
+        current = dict((kind, set()) for dummy, kind in KINDS)
+        for kind, value in self.client.whitelist_entries():
             if kind in current:
                 current[kind].add(value)
+        self.add, self.remove = changes(self.wanted, current, self.params['state'], self.params['exclusive'])
+        self.extra.update(added=dict((option, sorted(self.add[kind])) for option, kind in KINDS),
+                          removed=dict((option, sorted(self.remove[kind])) for option, kind in KINDS))
 
-        add = {kind: set() for dummy, kind in KINDS}
-        remove = {kind: set() for dummy, kind in KINDS}
-        for kind, values in wanted.items():
-            if params['state'] == 'present':
-                add[kind] = values - current[kind]
-                if params['exclusive']:
-                    remove[kind] = current[kind] - values
-            else:
-                remove[kind] = values & current[kind]
+    def implied_items(self, items):
+        entries = []
+        for dummy, kind in KINDS:
+            listed = self.wanted.get(kind, set())
+            entries += [dict(type=kind, value=value) for value in sorted(listed) + sorted(self.remove[kind] - listed)]
+        return entries
 
-        results = []
-        for option, kind in KINDS:
-            for value in sorted(wanted.get(kind, ())):
-                if value in add[kind]:
-                    status = 'added'
-                elif value in remove[kind]:
-                    status = 'removed'
-                else:
-                    status = 'present' if params['state'] == 'present' else 'absent'
-                results.append(dict(item=value, type=kind, changed=status in ('added', 'removed'), failed=False, status=status))
-            for value in sorted(remove[kind] - wanted.get(kind, set())):
-                results.append(dict(item=value, type=kind, changed=True, failed=False, status='removed'))
+    def plan(self, item):
+        return plan_entry(item, self.add, self.remove, self.params['state'])
 
-        def send(write, entries):
-            if not (entries['ROTPublicUID'] or entries['IMEI']):
-                return None
+    def apply_all(self, plans):
+        results = {}
+        for write, action in ((self.client.whitelist_add, ADD), (self.client.whitelist_remove, REMOVE)):
+            chosen = [plan for plan in plans if plan.action == action]
+            if not chosen:
+                continue
+            entries = entries_of(chosen)
             try:
                 write(entries['ROTPublicUID'], entries['IMEI'])
             except IotopsError as exc:
-                return client.http.redact(exc.msg)
-            return None
+                failure = dict(changed=False, failed=True, msg=self.client.http.redact(exc.msg))
+                results.update((plan.item, dict(failure)) for plan in chosen)
+        return results
 
-        if not module.check_mode:
-            for write, entries, status in ((client.whitelist_add, add, 'added'), (client.whitelist_remove, remove, 'removed')):
-                error = send(write, entries)
-                if error:
-                    for result in results:
-                        if result['status'] == status:
-                            result.update(changed=False, failed=True, msg=error)
-
+    def outcomes(self, results):
         for result in results:
-            if result['changed']:
-                result['diff'] = dict(before=dict(whitelisted=result['status'] == 'removed'),
-                                      after=dict(whitelisted=result['status'] == 'added'))
-        view = {'ROTPublicUID': 'rot_public_uids', 'IMEI': 'imeis'}
-        extra = dict(added={view[kind]: sorted(values) for kind, values in add.items()},
-                     removed={view[kind]: sorted(values) for kind, values in remove.items()})
-        exit_batch(module, results, noun='whitelist entries', **extra)
+            result.pop('action', None)  # outcomes report status (added, removed, present, absent)
+        return results
 
-    run(module, work)
+
+def main():
+    run_module(WhitelistModule, ARGSPEC,
+               rot_public_uids=dict(type='list', elements='str'),
+               imeis=dict(type='list', elements='str'),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               exclusive=dict(type='bool', default=False))
 
 
 if __name__ == '__main__':

@@ -282,267 +282,94 @@ summary:
   sample: {total: 2, changed: 1, ok: 1, failed: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.iotops.provisioning.plugins.module_utils import _ublox_rootca as rules
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC,
-    exit_batch,
-    require_unique,
-    run_items,
-    validate_concurrency,
-    validate_items,
-)
-from ansible_collections.iotops.provisioning.plugins.module_utils._files import (
-    certificate_facts,
-    issued_by,
-    pem_text,
-    read_text,
-    validate_mode,
-    validate_target,
-    write_file,
-)
-from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
-    ARGSPEC,
-    CA_LIMIT,
-    CA_VALIDITY,
-    DEVICE_VALIDITY,
-    REGISTRATION_CODE_MAX,
-    RENEW_BEFORE,
-    ca_name_problem,
-    ca_view,
-    check_range,
-    ublox_client,
-)
+from ansible_collections.iotops.provisioning.plugins.module_utils._files import pem_text, write_file
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, require_unique, run_module, validate_items
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, ca_view, item_outcome, ublox_client
+
+class RootCAModule(ResourceModule):
+    """Reads every Root CA once; creates, updates the renew policy, writes the certificate and PoP files, deletes (after
+    checking what keeps a Root CA, so that u-blox is never sent a delete it refuses)."""
+
+    items_option, noun = 'cas', 'Root CAs'
+    existing = {}  # CAName -> u-blox's record; set by read
+
+    def key(self, item):
+        return item.get('name')
+
+    def unique_key(self, item):
+        return None  # checked in validate, before the rules of each item
+
+    def validate(self, items):
+        if not items:
+            raise ConfigError('cas is empty; give at least one Root CA')
+        require_unique(items, 'cas', self.key)
+
+    def validate_item(self, item):
+        rules.validate_ca(item)
+
+    def connect(self):
+        return ublox_client(self.module, concurrency=self.params['concurrency'])
+
+    def read(self, items):
+        self.existing = self.client.root_cas()
+        validate_items(items, 'cas', lambda item: rules.check_against(item, self.existing.get(item['name'])), label=self.key)
+        rules.check_limit(items, self.existing)
+
+    def plan(self, item):
+        current = self.existing.get(item['name'])
+        if item['state'] == 'absent':
+            # what keeps the Root CA is read for this item alone (one call, or the whole account when nothing obvious does)
+            users = self.client.ca_users(item['name'], concurrency=self.params['concurrency']) if current is not None else None
+            return rules.plan_removal(item, current, users, self.params['wait_for_devices'])
+        return rules.plan_ca(item, current, rules.local_files(self.module, item))
+
+    def apply(self, plan):
+        if plan.action == rules.DELETE:
+            self.client.delete_root_ca(plan.item)
+            return None
+        item, ca, applied = plan.data['options'], plan.data['ca'], {}
+        if plan.action == rules.CREATE:
+            ca = self.client.create_root_ca(plan.item, item['ca_validity_days'], item['device_certificate_validity_days'],
+                                            item['renew_before_expiration_days'])
+            plan.after = rules.diff_view(ca)
+            applied['ca'] = ca_view(ca)
+        elif plan.action == rules.UPDATE:
+            self.client.set_renew_before(plan.item, item['renew_before_expiration_days'])
+        self.write_files(plan, item, ca.get('Certificate'), applied)
+        return applied
+
+    def write_files(self, plan, item, pem, applied):
+        """The certificate and the PoP certificate, as planned (a new Root CA's certificate is known only now)."""
+        if item['certificate_path'] and pem:
+            write_file(self.module, item['certificate_path'], pem_text(pem), item['mode'])
+        pop = plan.data['pop']
+        if pop.get('kept') is not None:
+            write_file(self.module, item['pop_certificate_path'], pop['kept'], item['mode'])
+        elif pop.get('generate') is not None:
+            applied['pop_certificate'] = pem_text(self.client.generate_pop_certificate(plan.item, pop['generate']))
+            write_file(self.module, item['pop_certificate_path'], applied['pop_certificate'], item['mode'])
+
+    def outcomes(self, results):
+        return [item_outcome(result) for result in results]
+
 
 CA_SPEC = dict(
     name=dict(type='str', required=True),
     state=dict(type='str', choices=['present', 'absent']),
-    ca_validity_days=dict(type='int'),
-    device_certificate_validity_days=dict(type='int'),
-    renew_before_expiration_days=dict(type='int'),
-    certificate_path=dict(type='path'),
     pop_registration_code=dict(type='str', no_log=False),
-    pop_certificate_path=dict(type='path'),
     mode=dict(type='raw'),
+    **dict((option, dict(type='int')) for option in rules.MANAGED),
+    **dict((option, dict(type='path')) for option in ('certificate_path', 'pop_certificate_path')),
 )
-PRESENT_ONLY = ('ca_validity_days', 'device_certificate_validity_days', 'renew_before_expiration_days', 'certificate_path',
-                'pop_registration_code', 'pop_certificate_path', 'mode')
-MANAGED = ('ca_validity_days', 'device_certificate_validity_days', 'renew_before_expiration_days')
-ANSWER = {
-    'ca_validity_days': 'CACertificateValidity',
-    'device_certificate_validity_days': 'DeviceCertificateValidity',
-    'renew_before_expiration_days': 'RenewBeforeExpiration',
-}
-
-
-def validate_static(item):
-    """Rules that need no state: seed 002 /ztp/rootca/create and /popcertificate/generate."""
-    problem = ca_name_problem(item['name'])
-    if problem:
-        raise ConfigError('name %s' % problem)
-    if item['state'] == 'absent':
-        given = [option for option in PRESENT_ONLY if item.get(option) is not None]
-        if given:
-            raise ConfigError('%s can only be used with state=present' % ', '.join(given))
-        return
-    check_range(item['ca_validity_days'], CA_VALIDITY, 'ca_validity_days', 'the Root CA validity (CACertificateValidity)')
-    check_range(item['device_certificate_validity_days'], DEVICE_VALIDITY, 'device_certificate_validity_days',
-                'the device certificate validity (DeviceCertificateValidity)')
-    check_range(item['renew_before_expiration_days'], RENEW_BEFORE, 'renew_before_expiration_days', 'RenewBeforeExpiration')
-    if (item['ca_validity_days'] is not None and item['device_certificate_validity_days'] is not None
-            and item['device_certificate_validity_days'] > item['ca_validity_days']):
-        raise ConfigError('device_certificate_validity_days (%d) is greater than ca_validity_days (%d); u-blox device certificates '
-                          'cannot outlive their Root CA' % (item['device_certificate_validity_days'], item['ca_validity_days']))
-    code = item['pop_registration_code']
-    if code is not None:
-        if not code.strip() or len(code) > REGISTRATION_CODE_MAX:
-            raise ConfigError('pop_registration_code has %d characters; it must have 1 to %d (it becomes the common name of the '
-                              'Proof-of-Possession certificate)' % (len(code), REGISTRATION_CODE_MAX))
-        if not item['pop_certificate_path']:
-            raise ConfigError('pop_registration_code needs pop_certificate_path: the Proof-of-Possession certificate is written '
-                              'there, which also lets a second run keep it instead of generating another')
-    elif item['pop_certificate_path']:
-        raise ConfigError('pop_certificate_path needs pop_registration_code')
-    validate_mode(item['mode'], 'mode')
-    validate_target(item['certificate_path'], 'certificate_path')
-    validate_target(item['pop_certificate_path'], 'pop_certificate_path')
-
-
-def state_validator(existing):
-    def validate(item):
-        if item['state'] != 'present':
-            return
-        current = existing.get(item['name'])
-        if current is None:
-            missing = [option for option in ('ca_validity_days', 'device_certificate_validity_days') if item[option] is None]
-            if missing:
-                raise ConfigError('the Root CA does not exist yet and %s %s required to create it'
-                                  % (' and '.join(missing), 'are' if len(missing) > 1 else 'is'))
-            return
-        for option in ('ca_validity_days', 'device_certificate_validity_days'):
-            wanted, actual = item[option], current.get(ANSWER[option])
-            if wanted is not None and wanted != actual:
-                raise ConfigError(
-                    '%s is %d but the existing Root CA has %s. u-blox cannot change the validity of a Root CA (/ztp/rootca/update '
-                    'only sets RenewBeforeExpiration): leave %s out or set it to %s, or create a Root CA with another name, move '
-                    'the devices to it (ublox_device_certificate action=transfer) and delete this one'
-                    % (option, wanted, actual, option, actual))
-    return validate
-
-
-def user_reason(name, ztp):
-    """Why a device without a certificate from Root CA ``name`` still has it in its desired certificate properties."""
-    desired = ztp.get('DesiredProperties') or {}
-    action = desired.get('Action')
-    if action == 'UPDATE':
-        return ('update to a new key pair pending until its next security heartbeat; it then holds a new certificate from %s'
-                % name)
-    if action == 'TRANSFER':
-        return 'transfer to %s pending until its next security heartbeat' % name
-    if action:
-        return '%s pending until its next security heartbeat' % str(action).lower()
-    return 'holds a certificate from %s' % name
-
-
-def diff_view(raw):
-    if raw is None:
-        return dict(state='absent')
-    return dict(state='present', **{option: raw.get(ANSWER[option]) for option in MANAGED})
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            cas=dict(type='list', elements='dict', required=True, options=CA_SPEC),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            wait_for_devices=dict(type='bool', default=False),
-            **BATCH_ARGSPEC),
-        supports_check_mode=True,
-    )
-
-    def work():
-        params = module.params
-        validate_concurrency(params)
-        items = params['cas']
-        for item in items:
-            item['state'] = item['state'] or params['state']
-        if not items:
-            raise ConfigError('cas is empty; give at least one Root CA')
-        require_unique(items, 'cas', lambda item: item['name'])
-        validate_items(items, 'cas', validate_static, label=lambda item: item.get('name'))
-        client = ublox_client(module, concurrency=params['concurrency'])
-        existing = client.root_cas()
-        validate_items(items, 'cas', state_validator(existing), label=lambda item: item['name'])
-        new = [item['name'] for item in items if item['state'] == 'present' and item['name'] not in existing]
-        if len(existing) + len(new) > CA_LIMIT:
-            raise ConfigError('invalid input, nothing was changed: creating %s would make %d Root CAs, and a Thingstream domain can '
-                              'have up to %d (%d exist). Delete unused Root CAs first'
-                              % (', '.join(new), len(existing) + len(new), CA_LIMIT, len(existing)))
-
-        def present(item, current, actions):
-            name = item['name']
-            if current is None:
-                actions.append('created')
-                if not module.check_mode:
-                    current = client.create_root_ca(name, item['ca_validity_days'], item['device_certificate_validity_days'],
-                                                    item['renew_before_expiration_days'])
-                else:
-                    current = {'CAName': name, 'CACertificateValidity': item['ca_validity_days'],
-                               'DeviceCertificateValidity': item['device_certificate_validity_days'],
-                               'RenewBeforeExpiration': item['renew_before_expiration_days']}
-            elif item['renew_before_expiration_days'] not in (None, current.get('RenewBeforeExpiration')):
-                actions.append('updated renew_before_expiration_days')
-                wanted = item['renew_before_expiration_days']
-                if not module.check_mode:
-                    client.set_renew_before(name, wanted)
-                current = dict(current, RenewBeforeExpiration=wanted)
-            return current
-
-        def write_files(item, current, actions, result):
-            pem = current.get('Certificate')
-            if item['certificate_path']:
-                if pem:
-                    if write_file(module, item['certificate_path'], pem_text(pem), item['mode']):
-                        actions.append('wrote certificate_path')
-                else:  # check mode, Root CA not created yet
-                    actions.append('wrote certificate_path')
-            code = item['pop_registration_code']
-            if code is None:
-                return
-            path = item['pop_certificate_path']
-            kept = read_text(path)
-            facts = certificate_facts(kept) if kept and '-----BEGIN CERTIFICATE-----' in kept else None
-            if facts and facts[0] == code and pem and issued_by(facts[2], pem):
-                result['pop_certificate'] = kept
-                if write_file(module, path, kept, item['mode']):
-                    actions.append('set mode of pop_certificate_path')
-                return
-            actions.append('generated PoP certificate')
-            if module.check_mode:
-                return
-            result['pop_certificate'] = pem_text(client.generate_pop_certificate(item['name'], code))
-            write_file(module, path, result['pop_certificate'], item['mode'])
-
-        def absent(item, current, actions, result):
-            result['waiting'] = False
-            if current is None:
-                result['status'] = 'absent'
-                return
-            name = item['name']
-            users = client.ca_users(name, concurrency=params['concurrency'])
-            if users['device_profiles']:
-                raise ConfigError('Root CA %s cannot be deleted: it is linked to device profile(s) %s, and u-blox refuses to delete a '
-                                  'Root CA linked to a device profile. Link the profile(s) to another Root CA in the Thingstream '
-                                  'portal, then run again' % (name, ', '.join(users['device_profiles'])))
-            if users['holders'] or users['devices']:
-                in_use = dict(holders=users['holders'],
-                              devices=[dict(rot_public_uid=rot, reason=user_reason(name, ztp)) for rot, ztp in sorted(users['devices'].items())])
-                if users['holders']:
-                    why = '%d device(s) hold a certificate signed by it' % users['holders']
-                else:
-                    why = '%d device(s) have it in their desired certificate properties (%s)' % (
-                        len(in_use['devices']), '; '.join('%s: %s' % (d['rot_public_uid'], d['reason']) for d in in_use['devices'][:5])
-                        + ('; and %d more' % (len(in_use['devices']) - 5) if len(in_use['devices']) > 5 else ''))
-                result['in_use'] = in_use
-                if params['wait_for_devices']:
-                    result.update(state='present', status='kept', waiting=True,
-                                  reason='%s; u-blox refuses to delete a Root CA set in the current or desired properties of a '
-                                         'device, so it is kept until their security heartbeat(s) and deleted by a later run' % why)
-                    return
-                raise ConfigError('Root CA %s cannot be deleted: %s, and u-blox refuses to delete a Root CA set in the current or '
-                                  'desired properties of a device. Move them to another Root CA (ublox_device_certificate '
-                                  'action=transfer, applied at their security heartbeat) or delete their certificates (action=delete), '
-                                  'let a pending update reach its second heartbeat, then run again' % (name, why))
-            actions.append('deleted')
-            result['status'] = 'deleted'
-            if module.check_mode:
-                return
-            client.delete_root_ca(name)
-
-        def worker(item):
-            current = existing.get(item['name'])
-            before = diff_view(current)
-            actions = []
-            result = dict(state=item['state'], actions=actions)
-            if item['state'] == 'present':
-                current = present(item, current, actions)
-                write_files(item, current, actions, result)
-                result['ca'] = ca_view(current)
-                after = diff_view(current)
-            else:
-                absent(item, current, actions, result)
-                after = diff_view(None) if result['status'] != 'kept' else before
-            result['changed'] = bool(actions)
-            result['diff'] = dict(before=before, after=after)
-            return result
-
-        results = run_items(module, items, worker, key=lambda item: item['name'], redact=client.http.redact, noun='Root CAs')
-        exit_batch(module, results, noun='Root CAs')
-
-    run(module, work)
+    run_module(RootCAModule, ARGSPEC, **BATCH_ARGSPEC,
+               cas=dict(type='list', elements='dict', required=True, options=CA_SPEC),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               wait_for_devices=dict(type='bool', default=False))
 
 
 if __name__ == '__main__':

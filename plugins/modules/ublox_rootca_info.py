@@ -134,54 +134,60 @@ cas:
           type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, ca_name_problem, ca_view, ublox_client
+
+HOLDER_READS = 4  # Root CAs whose holders are read at once
+
+
+def crl_view(crl):
+    crl = crl or {}
+    return dict(pem=crl.get('CRL'), revoked_serial_numbers=crl.get('RevokedSerialNumbers') or [])
+
+
+def holder_view(device):
+    """A device holding a certificate of the Root CA, as /ztp/rootca/device/get lists it."""
+    return dict(rot_public_uid=str(device.get('ROTPublicUID')).lower(), serial_number=device.get('CertificateSerialNumber'),
+                expiration_date=device.get('ExpirationDate'), revoked=bool(device.get('Revoked')))
+
+
+class RootCAInfo(InfoModule):
+    """Every Root CA or one by name, with their CRLs and their holders on request."""
+
+    def validate(self):
+        if self.params['name'] is not None:
+            problem = ca_name_problem(self.params['name'])
+            if problem:
+                raise ConfigError('name %s' % problem)
+
+    def connect(self):
+        return ublox_client(self.module)
+
+    def read(self):
+        if self.params['name'] is not None:
+            found = self.client.root_ca(self.params['name'])
+            raws = [found] if found else []
+        else:
+            raws = list(self.client.root_cas().values())
+        cas = [ca_view(raw) for raw in raws]
+        names = [ca['name'] for ca in cas]
+        if self.params['crl'] and names:
+            crls = self.client.crls(names)
+            for ca in cas:
+                ca['crl'] = crl_view(crls.get(ca['name']))
+        if self.params['devices'] and names:
+            for ca, devices in zip(cas, map_concurrently(self.client.ca_devices, names, HOLDER_READS)):
+                ca['devices'] = [holder_view(device) for device in devices]
+        return dict(cas=cas)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            name=dict(type='str'),
-            crl=dict(type='bool', default=False),
-            devices=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-
-    def work():
-        params = module.params
-        if params['name'] is not None:
-            problem = ca_name_problem(params['name'])
-            if problem:
-                raise ConfigError('name %s' % problem)
-        client = ublox_client(module)
-        if params['name'] is not None:
-            found = client.root_ca(params['name'])
-            raws = [found] if found else []
-        else:
-            raws = list(client.root_cas().values())
-        cas = [ca_view(raw) for raw in raws]
-        names = [ca['name'] for ca in cas]
-        if params['crl'] and names:
-            crls = client.crls(names)
-            for ca in cas:
-                crl = crls.get(ca['name']) or {}
-                ca['crl'] = dict(pem=crl.get('CRL'), revoked_serial_numbers=crl.get('RevokedSerialNumbers') or [])
-        if params['devices'] and names:
-            holders = map_concurrently(client.ca_devices, names, 4)
-            for ca, devices in zip(cas, holders):
-                ca['devices'] = [dict(rot_public_uid=str(device.get('ROTPublicUID')).lower(),
-                                      serial_number=device.get('CertificateSerialNumber'),
-                                      expiration_date=device.get('ExpirationDate'), revoked=bool(device.get('Revoked')))
-                                 for device in devices]
-        module.exit_json(changed=False, cas=cas)
-
-    run(module, work)
+    run_module(RootCAInfo, ARGSPEC,
+               name=dict(type='str'),
+               crl=dict(type='bool', default=False),
+               devices=dict(type='bool', default=False))
 
 
 if __name__ == '__main__':

@@ -197,28 +197,11 @@ summary:
   sample: {total: 1, changed: 1, ok: 0, failed: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, run
-from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC,
-    exit_batch,
-    require_unique,
-    run_items,
-    validate_concurrency,
-    validate_items,
-)
-from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
-    ALL,
-    ARGSPEC,
-    check_profile_uid,
-    normalize_rot,
-    tag_key,
-    tag_name_problem,
-    ublox_client,
-)
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, require_unique, run_module, validate_items
+from ansible_collections.iotops.provisioning.plugins.module_utils import _ublox_tags as rules
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, item_outcome, tag_key, ublox_client
 
 TAG_SPEC = dict(
     name=dict(type='str', required=True),
@@ -230,182 +213,83 @@ TAG_SPEC = dict(
 )
 
 
-def validate_static(item):
-    problem = tag_name_problem(item['name'])
-    if problem:
-        raise ConfigError('name %s' % problem)
-    if item['state'] == 'absent':
-        given = [option for option in ('rot_public_uids', 'device_profile_uids') if item[option] is not None]
-        if given:
-            raise ConfigError('%s can only be used with state=present' % ', '.join(given))
-        return
-    if item['rot_public_uids'] is not None:
-        item['rot_public_uids'] = sorted(set(normalize_rot(rot, 'rot_public_uids') for rot in item['rot_public_uids']))
-    if item['device_profile_uids'] is not None:
-        item['device_profile_uids'] = sorted(set(check_profile_uid(uid) for uid in item['device_profile_uids']))
-    if item['assignment'] != 'exclusive':
-        empty = [option for option in ('rot_public_uids', 'device_profile_uids') if item[option] == []]
-        if empty:
-            raise ConfigError('%s is empty; with assignment=%s there is nothing to do (use assignment=exclusive and an empty list '
-                              'to remove the tag from every member)' % (', '.join(empty), item['assignment']))
+class TagModule(ResourceModule):
+    """Reads every tag, then the members of the tags the task manages or deletes; creates, assigns, removes, deletes."""
 
+    items_option = noun = 'tags'
+    item_defaults = ('state', 'assignment', 'force')
+    existing = members = {}  # by tag_key: u-blox's records and (devices, profiles) of the tags read; set by read
 
-def short_name(item):
-    """The item's name for messages, cut short when it is too long to be a tag name anyway."""
-    name = item.get('name')
-    return name[:40] + '...' if isinstance(name, str) and len(name) > 40 else name
+    def key(self, item):
+        return item['name']
 
+    def unique_key(self, item):
+        return None  # names are compared case-insensitively in validate, before the other rules (as u-blox compares them)
 
-def member_changes(wanted, current, assignment):
-    """(to add, to remove) for one member list; ``wanted`` None means the list is not managed."""
-    if wanted is None:
-        return [], []
-    wanted = set(wanted)
-    if assignment == 'add':
-        return sorted(wanted - current), []
-    if assignment == 'remove':
-        return [], sorted(wanted & current)
-    return sorted(wanted - current), sorted(current - wanted)
+    def validate(self, items):
+        if not items:
+            raise ConfigError('tags is empty; give at least one tag')
+        require_unique(items, 'tags', lambda item: tag_key(item['name']))
+        validate_items(items, 'tags', rules.validate_tag, label=rules.short_name)
+
+    def connect(self):
+        return ublox_client(self.module, concurrency=self.params['concurrency'])
+
+    def read(self, items):
+        self.existing = self.client.tags()
+        # the members of the existing tags this task manages or deletes: read once, every page
+        with_members = [item for item in items if tag_key(item['name']) in self.existing and any(rules.member_lists(item))]
+        found = map_concurrently(self.read_members, with_members, self.params['concurrency'])
+        self.members = dict((tag_key(item['name']), members) for item, members in zip(with_members, found))
+        self.check_additions(items)
+
+    def read_members(self, item):
+        name = self.existing[tag_key(item['name'])]['TagName']
+        devices, profiles = rules.member_lists(item)
+        return (self.client.devices_with_tags([name]) if devices else set(),
+                self.client.profiles_with_tags([name]) if profiles else set())
+
+    def check_additions(self, items):
+        """Every device and profile to assign must exist: checked before the first write."""
+        adds = dict((item['name'], rules.additions(item, *self.members_of(item))) for item in items)
+        if any(rots for rots, _profiles in adds.values()):
+            known = self.client.device_ids()
+            validate_items(items, 'tags', lambda item: rules.check_known_devices(adds[item['name']][0], known), label=self.key)
+        if any(profiles for _rots, profiles in adds.values()):
+            known_profiles = self.client.device_profiles()
+            validate_items(items, 'tags', lambda item: rules.check_known_profiles(adds[item['name']][1], known_profiles), label=self.key)
+
+    def members_of(self, item):
+        return self.members.get(tag_key(item['name']), (set(), set()))
+
+    def plan(self, item):
+        return rules.plan_tag(item, self.existing.get(tag_key(item['name'])), *self.members_of(item))
+
+    def apply(self, plan):
+        name = plan.data['name']
+        if plan.action == rules.DELETE:
+            if any(plan.data['unassign']):
+                self.client.remove_tag(name, *plan.data['unassign'])
+            self.client.delete_tag(name)
+            return None
+        if plan.action == rules.CREATE:
+            self.client.create_tag(name)
+        if any(plan.data['add']):
+            self.client.assign_tags([name], *plan.data['add'])
+        if any(plan.data['remove']):
+            self.client.remove_tag(name, *plan.data['remove'])
+        return None
+
+    def outcomes(self, results):
+        return [item_outcome(result) for result in results]
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            ARGSPEC,
-            tags=dict(type='list', elements='dict', required=True, options=TAG_SPEC),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            assignment=dict(type='str', choices=['add', 'remove', 'exclusive'], default='add'),
-            force=dict(type='bool', default=False),
-            **BATCH_ARGSPEC),
-        supports_check_mode=True,
-    )
-
-    def work():
-        params = module.params
-        validate_concurrency(params)
-        items = params['tags']
-        if not items:
-            raise ConfigError('tags is empty; give at least one tag')
-        for item in items:
-            for option in ('state', 'assignment', 'force'):
-                if item[option] is None:
-                    item[option] = params[option]
-        require_unique(items, 'tags', lambda item: tag_key(item['name']) if isinstance(item['name'], str) else item['name'])
-        validate_items(items, 'tags', validate_static, label=short_name)
-
-        client = ublox_client(module, concurrency=params['concurrency'])
-        existing = client.tags()
-
-        # Members of the existing tags this task manages or deletes: read once, every page.
-        def needs_members(item):
-            if tag_key(item['name']) not in existing:
-                return False
-            return item['state'] == 'absent' or item['rot_public_uids'] is not None or item['device_profile_uids'] is not None
-
-        def read_members(item):
-            name = existing[tag_key(item['name'])]['TagName']
-            rots = client.devices_with_tags([name]) if item['state'] == 'absent' or item['rot_public_uids'] is not None else set()
-            profiles = (client.profiles_with_tags([name])
-                        if item['state'] == 'absent' or item['device_profile_uids'] is not None else set())
-            return rots, profiles
-
-        with_members = [item for item in items if needs_members(item)]
-        members = {}
-        for item, found in zip(with_members, map_concurrently(read_members, with_members, params['concurrency'])):
-            members[tag_key(item['name'])] = found
-
-        plans = {}
-        for item in items:
-            key = tag_key(item['name'])
-            rots, profiles = members.get(key, (set(), set()))
-            add_rots, del_rots = member_changes(item['rot_public_uids'], rots, item['assignment'])
-            add_profiles, del_profiles = member_changes(item['device_profile_uids'], profiles, item['assignment'])
-            plans[key] = dict(rots=rots, profiles=profiles, add_rots=add_rots, del_rots=del_rots, add_profiles=add_profiles,
-                              del_profiles=del_profiles)
-
-        # Every device and profile to assign must exist: checked before the first write.
-        if any(plan['add_rots'] for plan in plans.values()):
-            known = client.device_ids()
-
-            def known_devices(item):
-                unknown = [rot for rot in plans[tag_key(item['name'])]['add_rots'] if rot not in known]
-                if unknown:
-                    raise ConfigError('rot_public_uids: u-blox knows no device %s (%d unknown); a tag can only be assigned to devices '
-                                      'that have bootstrapped' % (', '.join(unknown[:10]), len(unknown)))
-            validate_items(items, 'tags', known_devices, label=lambda item: item['name'])
-        if any(plan['add_profiles'] for plan in plans.values()):
-            profiles_known = client.device_profiles()
-
-            def known_profiles(item):
-                unknown = [uid for uid in plans[tag_key(item['name'])]['add_profiles'] if uid not in profiles_known]
-                if unknown:
-                    raise ConfigError('device_profile_uids: u-blox knows no device profile %s' % ', '.join(unknown[:10]))
-            validate_items(items, 'tags', known_profiles, label=lambda item: item['name'])
-
-        def present(item, plan, result):
-            name = item['name']
-            if tag_key(name) not in existing:
-                result['created'] = True
-                if not module.check_mode:
-                    client.create_tag(name)
-            if (plan['add_rots'] or plan['add_profiles']) and not module.check_mode:
-                client.assign_tags([name], plan['add_rots'], plan['add_profiles'])
-            if (plan['del_rots'] or plan['del_profiles']) and not module.check_mode:
-                client.remove_tag(name, plan['del_rots'], plan['del_profiles'])
-            result.update(added_rot_public_uids=plan['add_rots'], removed_rot_public_uids=plan['del_rots'],
-                          added_device_profile_uids=plan['add_profiles'], removed_device_profile_uids=plan['del_profiles'])
-            if item['rot_public_uids'] is not None:
-                result['rot_public_uid_count'] = len((plan['rots'] | set(plan['add_rots'])) - set(plan['del_rots']))
-            return bool(result.get('created') or plan['add_rots'] or plan['del_rots'] or plan['add_profiles'] or plan['del_profiles'])
-
-        def absent(item, plan, result):
-            key = tag_key(item['name'])
-            if key not in existing:
-                return False
-            name = existing[key]['TagName']
-            if plan['rots'] or plan['profiles']:
-                if not item['force']:
-                    raise ConfigError('tag %s is still assigned to %d device(s) and %d device profile(s); u-blox only deletes tags that '
-                                      'are not assigned. Set force=true to unassign it first'
-                                      % (name, len(plan['rots']), len(plan['profiles'])))
-                result.update(removed_rot_public_uids=sorted(plan['rots']), removed_device_profile_uids=sorted(plan['profiles']))
-                if not module.check_mode:
-                    client.remove_tag(name, ALL if plan['rots'] else (), ALL if plan['profiles'] else ())
-            result['deleted'] = True
-            result['rot_public_uid_count'] = 0
-            if not module.check_mode:
-                client.delete_tag(name)
-            return True
-
-        def diff_view(item, exists, rots, profiles):
-            view = dict(state='present' if exists else 'absent')
-            if item['rot_public_uids'] is not None or (item['state'] == 'absent' and rots):
-                view['rot_public_uids'] = sorted(rots)
-            if item['device_profile_uids'] is not None or (item['state'] == 'absent' and profiles):
-                view['device_profile_uids'] = sorted(profiles)
-            return view
-
-        def worker(item):
-            key = tag_key(item['name'])
-            plan = plans[key]
-            result = dict(state=item['state'], created=False, deleted=False, added_rot_public_uids=[], removed_rot_public_uids=[],
-                          added_device_profile_uids=[], removed_device_profile_uids=[])
-            before = diff_view(item, key in existing, plan['rots'], plan['profiles'])
-            if item['state'] == 'present':
-                changed = present(item, plan, result)
-                after = diff_view(item, True, (plan['rots'] | set(plan['add_rots'])) - set(plan['del_rots']),
-                                  (plan['profiles'] | set(plan['add_profiles'])) - set(plan['del_profiles']))
-            else:
-                changed = absent(item, plan, result)
-                after = dict(state='absent')
-            result['changed'] = changed
-            result['diff'] = dict(before=before, after=after)
-            return result
-
-        results = run_items(module, items, worker, key=lambda item: item['name'], redact=client.http.redact, noun='tags')
-        exit_batch(module, results, noun='tags')
-
-    run(module, work)
+    run_module(TagModule, ARGSPEC, **BATCH_ARGSPEC,
+               tags=dict(type='list', elements='dict', required=True, options=TAG_SPEC),
+               state=dict(type='str', choices=['present', 'absent'], default='present'),
+               assignment=dict(type='str', choices=['add', 'remove', 'exclusive'], default='add'),
+               force=dict(type='bool', default=False))
 
 
 if __name__ == '__main__':

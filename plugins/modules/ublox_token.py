@@ -87,26 +87,29 @@ expires_in:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import argument_spec, iso_utc, run
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import iso_utc
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import InfoModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, ublox_client
 
 
+class Token(InfoModule):
+    """Logs in (changes nothing in u-blox) and returns the tokens; the tokens are the result, so they are not no_log."""
+
+    def validate(self):
+        if not (self.params.get('api_key') and self.params.get('api_secret')):
+            raise ConfigError('ublox_token logs in with api_key and api_secret (or UBLOX_API_KEY and UBLOX_API_SECRET); both are required')
+
+    def connect(self):
+        return ublox_client(self.module, register_runtime_secrets=False)
+
+    def read(self):
+        token, refresh_token, expires = self.client.auth.current(self.client.http)
+        return dict(auth_token=token, refresh_token=refresh_token, expires_at=iso_utc(expires), expires_in=max(0, int(expires - time.time())))
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(ARGSPEC), supports_check_mode=True)
-
-    def login():
-        params = module.params
-        if not (params.get('api_key') and params.get('api_secret')):
-            module.fail_json(msg='ublox_token logs in with api_key and api_secret (or UBLOX_API_KEY and UBLOX_API_SECRET); '
-                                 'both are required')
-        client = ublox_client(module, register_runtime_secrets=False)
-        token, refresh_token, expires = client.auth.current(client.http)
-        module.exit_json(changed=False, auth_token=token, refresh_token=refresh_token, expires_at=iso_utc(expires),
-                         expires_in=max(0, int(expires - time.time())))
-
-    run(module, login)
+    run_module(Token, ARGSPEC)
 
 
 if __name__ == '__main__':

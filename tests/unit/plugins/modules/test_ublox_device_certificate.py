@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 
 import pytest
 
@@ -217,9 +216,8 @@ def test_token_expiry_answered_401_mid_listing_is_refreshed(mock, creds, run, ca
     seed_fleet(mock)
     mock.admin.add_fault(vendor='ublox', path='/device/rotpublicuid/get$', kind='status', status=401, skip=1, count=1)
     mock.admin.reset_counters()
-    start = time.monotonic()
     result = run(ublox_device_certificate, ublox_args(mock, creds, action='renew', ca_name=CA, tags=['fleet'], renew_within_days=30))
-    assert not result.get('failed') and len(result['acted_on']) == 100 and time.monotonic() - start < 30
+    assert not result.get('failed') and len(result['acted_on']) == 100
     counters = mock.admin.counters()
     assert counters['statuses']['ublox POST /v1/device/rotpublicuid/get'] == {'200': 3, '401': 1}
     assert counters['endpoints']['ublox POST /v1/refreshauthtoken'] == 1
