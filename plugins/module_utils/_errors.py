@@ -77,7 +77,17 @@ class ConfigError(IotopsError):
     """Bad or missing input, detected before any request was sent."""
 
 
-class ApiError(IotopsError):
+class RequestError(IotopsError):
+    """A request that did not succeed: ``vendor``, ``method`` and ``path``, which ``details['error']`` holds too."""
+
+    def __init__(self, text, vendor, method, path, **error):
+        super().__init__(text, error=dict(vendor=vendor, method=method, path=path, **error))
+        self.vendor = vendor
+        self.method = method
+        self.path = path
+
+
+class ApiError(RequestError):
     """The vendor answered with an error status."""
 
     def __init__(self, vendor, method, path, status, code=None, message=None, redact=None):
@@ -88,26 +98,20 @@ class ApiError(IotopsError):
             text += ', vendor code %s' % redact(code)
         if message:
             text += ': %s' % message
-        super().__init__(text, error=dict(vendor=vendor, method=method, path=path, status=status, code=code, message=message))
-        self.vendor = vendor
-        self.method = method
-        self.path = path
+        super().__init__(text, vendor, method, path, status=status, code=code, message=message)
         self.status = status
         self.code = code
         self.vendor_message = message
 
 
-class TransportError(IotopsError):
+class TransportError(RequestError):
     """The request could not be completed (connection, TLS, timeout)."""
 
     def __init__(self, vendor, method, path, reason, redact=None):
         redact = redact or Redactor()
         reason = redact(reason)
-        super().__init__('%s %s %s could not be completed: %s' % (vendor, method, path, reason),
-                         error=dict(vendor=vendor, method=method, path=path, status=None, reason=reason))
-        self.vendor = vendor
-        self.method = method
-        self.path = path
+        super().__init__('%s %s %s could not be completed: %s' % (vendor, method, path, reason), vendor, method, path,
+                         status=None, reason=reason)
         self.reason = reason
 
 

@@ -41,18 +41,19 @@ KIND_OPTIONS = {
     'finished': (),
 }
 
-COMMAND_SPEC = dict(
-    kind=dict(type='str', required=True, choices=list(KINDS)),
-    description=dict(type='str'),
-    sec_tag=dict(type='int'),
-    attributes=dict(type='str'),
-    key_usage=dict(type='str'),
-    content=dict(type='str'),
-    password=dict(type='str', no_log=True),
-    identity=dict(type='str'),
-    secret=dict(type='str', no_log=True),
-    config=dict(type='dict'),
-)
+# the options a command may take besides kind and description, with their types; KIND_OPTIONS says which kind takes which
+OPTION_TYPES = (('sec_tag', 'int'), ('attributes', 'str'), ('key_usage', 'str'), ('content', 'str'), ('password', 'str'),
+                ('identity', 'str'), ('secret', 'str'), ('config', 'dict'))
+NO_LOG_OPTIONS = ('password', 'secret')
+
+
+def option_specs(option_types, no_log=()):
+    """The argument spec entries of ``(name, type)`` pairs, in order; the names in ``no_log`` are secrets."""
+    return dict((name, dict(type=kind, no_log=True) if name in no_log else dict(type=kind)) for name, kind in option_types)
+
+
+COMMAND_SPEC = dict(kind=dict(type='str', required=True, choices=list(KINDS)), description=dict(type='str'),
+                    **option_specs(OPTION_TYPES, NO_LOG_OPTIONS))
 
 _HEX = re.compile(r'^[0-9A-Fa-f]+$')
 _KEY_USAGE = re.compile(r'^[01]{9}$')
@@ -72,7 +73,7 @@ def validate_commands(commands, option='commands'):
 def validate_command(cmd, where):
     kind = cmd['kind']
     allowed = KIND_OPTIONS[kind]
-    for name in ('sec_tag', 'attributes', 'key_usage', 'content', 'password', 'identity', 'secret', 'config'):
+    for name, _type in OPTION_TYPES:
         if cmd.get(name) is not None and name not in allowed:
             raise ConfigError('%s: %s does not apply to a %s command (it takes: %s)' % (where, name, kind, ', '.join(allowed) or 'no option'))
     if 'sec_tag' in allowed:

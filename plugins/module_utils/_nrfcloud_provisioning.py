@@ -6,29 +6,39 @@
 FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
 
 A ``Device`` holds what the module knows about one device (its spec, the record and command history read, what the
-run decided and did). The functions here decide, from a Device and the options: which commands come next
-(``plan_device``), whether its CSR is signed now, whether it fits in nRF Cloud's 20-command budget, what a status
-round does with it (``settle_step``, ``settled``), and where it stands afterwards (``phase``, ``rotation_view``).
+run decided and did). The functions here decide, from a Device and the options: its Plan (``plan_item``), which
+commands come next (``plan_device``), whether its CSR is signed now (``csr_to_sign``), whether it fits in nRF Cloud's
+20-command budget, why a device in ERROR or BLOCKED fails (``stuck_failure``), what a status round does with it
+(``settle_step``, ``settled``), and where it stands afterwards (``phase``, ``rotation_view``).
 The module sends the requests; ``predicted`` (true until the run has applied the device) makes the same functions
 tell what a real run would leave, for check mode.
 """
 
 from __future__ import annotations
 
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    MAX_COMMANDS, build_request, command_kind, pending_client_certificate, pending_commands, plan_commands)
+    MAX_COMMANDS, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, pending_client_certificate, pending_commands,
+    plan_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_rotation import (
     RECOVERY_REMEDY, RotationPlan, iso, plan_rotation, rotations_left)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
     AWAITING_COMMANDS, CLAIMED, CSR_SIGNED, NEEDS_ATTENTION, PROVISIONED, WAITING_FOR_DEVICE)
+from ansible_collections.iotops.provisioning.plugins.module_utils._resource import NO_CHANGE, Plan
 
 SERVER_CERTIFICATE_DESCRIPTION = 'Server certificate'
 FINISHED_DESCRIPTION = 'Provisioning finished'
 STATUS_ORDER = {'AWAITING': ('AWAITING', 'PROVISIONED'), 'PROVISIONED': ('PROVISIONED',)}
 CLAIMED_STUCK_STATUSES = ('ERROR', 'BLOCKED')
 CSR = 'certificateSigningRequest'
+PROVISION = 'provision'  # the plan of a present device that gets a write: claimed, commands appended, or its CSR signed
+UNCLAIM = 'unclaim'
 # what a status round does with a device (settle_step)
 STUCK, SIGN, SETTLE = 'stuck', 'sign', 'settle'
+ERROR_REMEDY = ('nRF Cloud suspends a device in ERROR until someone acts: fix what the device reported, then reset or skip the '
+                'failed command in the nRF Cloud portal (Provisioning Service, see its troubleshooting guide) and run the job again.')
+BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal (or POST /v1/claimed-devices/{id}/unblock) if it should be '
+                  'provisioned, then run the job again.')
 
 
 class Device:
@@ -169,6 +179,40 @@ def plan_device_rotation(device, sign, rotate, now):
         device.needs_signing = device.renew = True
 
 
+def predict(device):
+    """What a real run does to a present device before its status rounds: claim it, append its missing commands, and
+    sign the CSR it has run already."""
+    if not device.claimed:
+        device.result['claimed'] = device.result['changed'] = True
+    for request, description in device.missing:
+        device.append(request, description)
+    if csr_ready(device):
+        device.result['certificate_signed'] = device.result['changed'] = True
+
+
+def plan_item(device, sign, rotate, now, reread):
+    """The Plan of one device (``sign``/``rotate``: the module's options; ``now``: the cloud's clock; ``reread()``: its
+    history read again, see stuck_failure). Raises IotopsError when the device's own state refuses it: it fails alone and
+    the others are worked."""
+    if device.state == 'absent':
+        device.result['unclaimed'] = device.result['changed'] = device.claimed
+        if not device.claimed:
+            return Plan(device.device_id, device=device)
+        return Plan(device.device_id, UNCLAIM, before=dict(claimed=True), after=dict(claimed=False), device=device)
+    plan_device(device, sign, rotate, now)
+    device.before = diff_view(device.claimed, device.history)
+    if device.failure:
+        raise IotopsError(device.failure)
+    if device.status in CLAIMED_STUCK_STATUSES:
+        # nothing is appended to a suspended or blocked device: it would not run it
+        stuck_failure(device, reread)
+        raise IotopsError(device.failure)
+    read = device.history
+    predict(device)
+    return Plan(device.device_id, PROVISION if device.result['changed'] else NO_CHANGE, before=device.before,
+                after=diff_view(True, history_after(device, sign)), device=device, history=read)
+
+
 def predicted_signing(device):
     """A prediction (nothing applied) that the run signs the device's CSR straight away: it has run it already."""
     return device.predicted and csr_ready(device)
@@ -201,6 +245,39 @@ def settle_step(device):
     if device.needs_signing and not device.signed and device.status == 'AWAITING':
         return SIGN
     return SETTLE
+
+
+def csr_to_sign(device, history):
+    """The device's newest CSR command once it has run it (the run signs it now), else None: not run yet (the device has not
+    connected), or failed (then ``device.failure`` says so)."""
+    csr_command = latest_csr_command(history)
+    if csr_command is None or csr_command.get('status') in PENDING_COMMAND_STATUSES:
+        return None
+    if csr_command.get('status') != 'SUCCEEDED':
+        device.failure = 'the device failed its CSR command: %s' % command_message(csr_command)
+        device.remedy = ERROR_REMEDY
+        return None
+    return csr_command
+
+
+def last_failed_command(history):
+    return next((c for c in reversed(history) if c.get('status') == 'FAILED'), None)
+
+
+def stuck_failure(device, reread):
+    """Fail a device in ERROR or BLOCKED with the device's own words and what a person does about it. ``reread()`` returns
+    its history read again, for when the history read holds no failed command yet."""
+    if device.status == 'BLOCKED':
+        device.failure = 'the device is BLOCKED in the Provisioning Service and takes no commands'
+        device.remedy = BLOCKED_REMEDY
+        return
+    failed = last_failed_command(device.history)
+    if failed is None:
+        device.history = reread()
+        failed = last_failed_command(device.history)
+    device.failure = ('the device is in ERROR: its %s command failed: %s' % (command_kind(failed.get('request') or {}), command_message(failed))
+                      if failed else 'the device is in ERROR (no failed command in its history)')
+    device.remedy = ERROR_REMEDY
 
 
 def settled(device, targets):

@@ -499,17 +499,16 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._batch import 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    COMMAND_SPEC, PENDING_COMMAND_STATUSES, build_request, command_kind, command_message, command_view, count_identical,
-    csr_response, device_id_from_claim_token, latest_client_certificate, latest_csr, pending_commands, validate_command,
-    validate_commands)
+    COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
+    latest_csr, pending_commands, validate_command, validate_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
-    CLAIMED_STUCK_STATUSES, SIGN, STATUS_ORDER, STUCK, Device, csr_ready, diff_view, follow_groups, history_after, latest_csr_command,
-    needs_following, phase, plan_device, rotation_view, settle_step, settled, signed_tail)
+    PROVISION, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
+    plan_item, rotation_view, settle_step, settled, signed_tail, stuck_failure)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC, NO_CHANGE, Plan, ResourceModule, run_module, validate_items)
+    BATCH_ARGSPEC, NO_CHANGE, ResourceModule, run_module, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, StatusReader, nrfcloud_client
 
@@ -537,13 +536,7 @@ ROTATE_SPEC = dict(
     csr_attributes=dict(type='str'),
     warn_rotations_left=dict(type='int', default=1),
 )
-PROVISION = 'provision'  # the plan of a present device that gets a write: claimed, commands appended, or its CSR signed
-UNCLAIM = 'unclaim'
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
-ERROR_REMEDY = ('nRF Cloud suspends a device in ERROR until someone acts: fix what the device reported, then reset or skip the '
-                'failed command in the nRF Cloud portal (Provisioning Service, see its troubleshooting guide) and run the job again.')
-BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal (or POST /v1/claimed-devices/{id}/unblock) if it should be '
-                  'provisioned, then run the job again.')
 
 
 def load_ca(sign):
@@ -578,17 +571,6 @@ def validate_rotate(rotate, sign, commands_given):
         raise ConfigError('rotate.warn_rotations_left must be 0 or more, got %d' % rotate['warn_rotations_left'])
     if rotate.get('csr_attributes'):
         validate_command(dict(kind='certificateSigningRequest', attributes=rotate['csr_attributes']), 'rotate.csr_attributes')
-
-
-def predict(device):
-    """What a real run does to a present device before its status rounds: claim it, append its missing commands, and
-    sign the CSR it has run already."""
-    if not device.claimed:
-        device.result['claimed'] = device.result['changed'] = True
-    for request, description in device.missing:
-        device.append(request, description)
-    if csr_ready(device):
-        device.result['certificate_signed'] = device.result['changed'] = True
 
 
 class Provisioning(ResourceModule):
@@ -669,24 +651,7 @@ class Provisioning(ResourceModule):
     # 3. plan: the commands of each device, within the 20-command limit ----------------------------
 
     def plan(self, item):
-        device = item
-        if device.state == 'absent':
-            device.result['unclaimed'] = device.result['changed'] = device.claimed
-            if not device.claimed:
-                return Plan(device.device_id, device=device)
-            return Plan(device.device_id, UNCLAIM, before=dict(claimed=True), after=dict(claimed=False), device=device)
-        plan_device(device, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now())
-        device.before = diff_view(device.claimed, device.history)
-        if device.failure:
-            raise IotopsError(device.failure)  # refused by its own state; the others are worked
-        if device.status in CLAIMED_STUCK_STATUSES:
-            # nothing is appended to a suspended or blocked device: it would not run it
-            self._stuck(device)
-            raise IotopsError(device.failure)
-        read = device.history
-        predict(device)
-        return Plan(device.device_id, PROVISION if device.result['changed'] else NO_CHANGE, before=device.before,
-                    after=diff_view(True, history_after(device, self.params['sign_csr'])), device=device, history=read)
+        return plan_item(item, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now(), lambda: self.client.commands(item.device_id))
 
     def applies(self, plan):
         return plan.changes or needs_following(plan.data['device'], self.targets())
@@ -745,12 +710,8 @@ class Provisioning(ResourceModule):
         Returns False while the CSR command has not run yet (the device has not connected)."""
         history = self.client.commands(device.device_id) if history is None else history
         device.history = history
-        csr_command = latest_csr_command(history)
-        if csr_command is None or csr_command.get('status') in PENDING_COMMAND_STATUSES:
-            return False
-        if csr_command.get('status') != 'SUCCEEDED':
-            device.failure = 'the device failed its CSR command: %s' % command_message(csr_command)
-            device.remedy = ERROR_REMEDY
+        csr_command = csr_to_sign(device, history)
+        if csr_command is None:
             return False
         sec_tag = csr_command['request']['certificateSigningRequest'].get('secTag')
         value, field = csr_response(csr_command)
@@ -767,17 +728,7 @@ class Provisioning(ResourceModule):
 
     def _stuck(self, device):
         """Fail a device in ERROR or BLOCKED with the device's own words and what a person does about it."""
-        if device.status == 'BLOCKED':
-            device.failure = 'the device is BLOCKED in the Provisioning Service and takes no commands'
-            device.remedy = BLOCKED_REMEDY
-            return
-        failed = next((c for c in reversed(device.history) if c.get('status') == 'FAILED'), None)
-        if failed is None:
-            device.history = self.client.commands(device.device_id)
-            failed = next((c for c in reversed(device.history) if c.get('status') == 'FAILED'), None)
-        device.failure = ('the device is in ERROR: its %s command failed: %s' % (command_kind(failed.get('request') or {}), command_message(failed))
-                          if failed else 'the device is in ERROR (no failed command in its history)')
-        device.remedy = ERROR_REMEDY
+        stuck_failure(device, lambda: self.client.commands(device.device_id))
 
     # 5. follow the devices: sign CSRs as they arrive, until each is where the run takes it --------
 
