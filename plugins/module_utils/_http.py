@@ -186,6 +186,20 @@ def _was_not_sent(exc):
     return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
 
 
+class _Call:
+    """One request and its attempts so far; ``path`` is what errors show (never the query string: it may carry credentials)."""
+
+    __slots__ = ('method', 'path', 'read_only', 'verify_write', 'authenticated', 'attempt')
+
+    def __init__(self, method, path, read_only, verify_write, authenticated):
+        self.method = method
+        self.path = path
+        self.read_only = read_only
+        self.verify_write = verify_write
+        self.authenticated = authenticated
+        self.attempt = 0
+
+
 class HttpClient:
     """One vendor endpoint: base URL, session, auth and error parsing.
 
@@ -244,10 +258,7 @@ class HttpClient:
         """
         method = method.upper()
         url = self.url(path, base_url)
-        shown_path = urlsplit(url).path  # never the query string: it may carry credentials
-        if read_only is None:
-            read_only = method in READ_METHODS
-        attempt = 0
+        call = _Call(method, urlsplit(url).path, method in READ_METHODS if read_only is None else read_only, verify_write, authenticated)
         reauthenticated = False
         while True:
             send_headers = dict(headers or {})
@@ -257,58 +268,61 @@ class HttpClient:
                 resp = self.session.request(method, url, json=json_body, data=data, params=params, headers=send_headers,
                                             timeout=self.timeout)
             except requests.exceptions.SSLError as exc:
-                raise TransportError(self.vendor, method, shown_path, 'TLS error (%s); check ca_path/validate_certs' % exc,
+                raise TransportError(self.vendor, method, call.path, 'TLS error (%s); check ca_path/validate_certs' % exc,
                                      redact=self.redact) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if _was_not_sent(exc) or read_only:
-                    if attempt < self.retries:
-                        self._sleep(backoff_delay(attempt, self.retry_max_wait))
-                        attempt += 1
+                answer = self._after_transport_error(call, exc)
+            else:
+                self.clock.observe(resp.headers.get('Date'))
+                if resp.status_code == 401 and authenticated and self.auth is not None and not reauthenticated:
+                    if self.auth.on_unauthorized(self, send_headers):
+                        reauthenticated = True
                         continue
-                    raise TransportError(self.vendor, method, shown_path, '%s after %d attempts' % (_describe(exc), attempt + 1),
-                                         redact=self.redact) from None
-                timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
-                # after a read timeout the server may still be working on the write: keep re-reading for a while,
-                # and never send it again (the re-read cannot prove that the write will not still happen)
-                self._record_write(authenticated)  # sent, and perhaps applied
-                recovered = self._recover(method, shown_path, verify_write, _describe(exc), settle=self.timeout if timed_out else 0)
-                if recovered is not None:
-                    return recovered
-                if timed_out:
-                    raise OutcomeUnknownError(
-                        self.vendor, method, shown_path,
-                        '%s, and the write had not appeared %d s later; it was not re-sent. Re-run the task: it reads the '
-                        'current state before writing' % (_describe(exc), self.timeout), redact=self.redact)
-                attempt += 1
-                if attempt > self.retries:
-                    raise TransportError(self.vendor, method, shown_path, 'gave up after %d attempts' % attempt, redact=self.redact)
-                continue
+                answer = self._after_response(call, resp, expect)
+            if answer is not None:
+                return answer
+            call.attempt += 1
 
-            self.clock.observe(resp.headers.get('Date'))
-            status = resp.status_code
-            if status == 401 and authenticated and self.auth is not None and not reauthenticated:
-                if self.auth.on_unauthorized(self, send_headers):
-                    reauthenticated = True
-                    continue
-            retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and read_only)
-            if retry_safe and attempt < self.retries:
-                delay = parse_retry_after(resp.headers.get('Retry-After'))
-                delay = backoff_delay(attempt, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
-                self._sleep(delay)
-                attempt += 1
-                continue
-            if status in RETRY_GATEWAY_STATUSES and not read_only and attempt < self.retries:
-                self._record_write(authenticated)  # the backend may have applied it
-                recovered = self._recover(method, shown_path, verify_write, 'HTTP %d from a gateway' % status)
-                if recovered is not None:
-                    return recovered
-                attempt += 1
-                continue
-            if status not in expect:
-                raise self.api_error(method, shown_path, resp)
-            if not read_only:
-                self._record_write(authenticated)
-            return ApiResponse.from_requests(resp)
+    def _after_transport_error(self, call, exc):
+        """The request got no answer: the response recovered by ``verify_write``, or None to send it again (or raise)."""
+        if _was_not_sent(exc) or call.read_only:
+            if call.attempt < self.retries:
+                self._sleep(backoff_delay(call.attempt, self.retry_max_wait))
+                return None
+            raise TransportError(self.vendor, call.method, call.path, '%s after %d attempts' % (_describe(exc), call.attempt + 1),
+                                 redact=self.redact) from None
+        timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
+        # after a read timeout the server may still be working on the write: keep re-reading for a while,
+        # and never send it again (the re-read cannot prove that the write will not still happen)
+        self._record_write(call.authenticated)  # sent, and perhaps applied
+        recovered = self._recover(call.method, call.path, call.verify_write, _describe(exc), settle=self.timeout if timed_out else 0)
+        if recovered is not None:
+            return recovered
+        if timed_out:
+            raise OutcomeUnknownError(
+                self.vendor, call.method, call.path,
+                '%s, and the write had not appeared %d s later; it was not re-sent. Re-run the task: it reads the '
+                'current state before writing' % (_describe(exc), self.timeout), redact=self.redact)
+        if call.attempt + 1 > self.retries:
+            raise TransportError(self.vendor, call.method, call.path, 'gave up after %d attempts' % (call.attempt + 1), redact=self.redact)
+        return None
+
+    def _after_response(self, call, resp, expect):
+        """The server answered: the ApiResponse, or None to send the request again (or raise the vendor's error)."""
+        status = resp.status_code
+        retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and call.read_only)
+        if retry_safe and call.attempt < self.retries:
+            delay = parse_retry_after(resp.headers.get('Retry-After'))
+            self._sleep(backoff_delay(call.attempt, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait))
+            return None
+        if status in RETRY_GATEWAY_STATUSES and not call.read_only and call.attempt < self.retries:
+            self._record_write(call.authenticated)  # the backend may have applied it
+            return self._recover(call.method, call.path, call.verify_write, 'HTTP %d from a gateway' % status)
+        if status not in expect:
+            raise self.api_error(call.method, call.path, resp)
+        if not call.read_only:
+            self._record_write(call.authenticated)
+        return ApiResponse.from_requests(resp)
 
     @staticmethod
     def _record_write(authenticated):

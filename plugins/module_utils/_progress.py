@@ -32,12 +32,15 @@ class Progress:
 
     Thread-safe: the batch runner's threads call ``add`` as each item finishes. Writes are atomic (a temporary file
     renamed over the old one, so the reader never sees half a file) and at most every MIN_WRITE_INTERVAL seconds; a
-    change that falls inside that interval is written when it is over, so the file never stays behind for long."""
+    change that falls inside that interval is written when it is over, so the file never stays behind for long.
+
+    ``clock`` (monotonic, for the interval), ``timer`` (makes the timer of a held-back write) and ``now`` (the wall clock
+    of ``updated``) are hooks for tests, which drive time by hand."""
 
     _current = None
     _current_lock = threading.Lock()
 
-    def __init__(self, total, noun='devices', clock=time.monotonic):
+    def __init__(self, total, noun='devices', clock=time.monotonic, timer=threading.Timer, now=time.time):
         self.path = os.environ.get(PROGRESS_FILE_ENV) or None
         self.total = total
         self.noun = noun
@@ -45,7 +48,7 @@ class Progress:
         self.waiting = 0
         self.failed = 0
         self.stage = None
-        self._clock = clock
+        self._clock, self._make_timer, self._now = clock, timer, now  # the hooks
         self._lock = threading.Lock()
         self._written_at = None
         self._timer = None
@@ -102,7 +105,7 @@ class Progress:
         if wait <= 0:
             self._write()
             return
-        self._timer = threading.Timer(wait, self._due)
+        self._timer = self._make_timer(wait, self._due)
         self._timer.daemon = True  # never holds up the module's exit; close() writes the last counts
         self._timer.start()
 
@@ -118,7 +121,7 @@ class Progress:
         if not self.path:
             return
         data = dict(total=self.total, done=self.done, waiting=self.waiting, failed=self.failed, stage=self.stage, noun=self.noun,
-                    updated=time.time())
+                    updated=self._now())
         folder = os.path.dirname(self.path) or '.'
         try:
             handle, temporary = tempfile.mkstemp(dir=folder, prefix='.progress-', suffix='.tmp')

@@ -2,7 +2,7 @@
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the trust suites: the unit tests' fixtures (one mock server for the session, ``mock``, ``creds``,
-``run``), plus a scratch directory per suite.
+``run``, the private $TMPDIR), plus a scratch directory per suite.
 
 The unit tests' conftest.py is loaded from its file (tests/unit is not a package), so both places share one
 definition of the mock and of the in-process module runner.
@@ -24,10 +24,13 @@ _SPEC.loader.exec_module(_UNIT)
 
 # the unit tests' fixtures, under the same names
 collections_root = _UNIT.collections_root
+private_tmpdir = _UNIT.private_tmpdir
 mock_server = _UNIT.mock_server
 mock = _UNIT.mock
 creds = _UNIT.creds
 run = _UNIT.run
+# the in-process module runner itself, for module-scoped fixtures (no capsys there)
+run_module = _UNIT.run_module
 
 
 @pytest.fixture(scope='module')

@@ -29,13 +29,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from . import harness
+from .conftest import run_module
 # the mock's modem model (importing harness puts tests/ on the import path)
 from iotops_mock.vendors.nrfcloud.attestation import make_attestation_token, parse_attestation_token
 
 DOC = os.path.join(harness.ROOT, 'docs', 'bad-input.md')
 VENDOR_ENV = ('NRFCLOUD_', 'UBLOX_', 'IOTCOMMS_', 'NAOCLOUD_', 'IOTOPS_')
-RESULTS = {}
-PASSED = set()
 
 
 # --------------------------------------------------------------------------- materials
@@ -556,36 +555,77 @@ CASES = [
 # --------------------------------------------------------------------------- the test
 
 
+class Outcome:
+    """What one case did: the module's result (the role's error as a failed result), and what the mock counted."""
+
+    def __init__(self, case, result, counters, written):
+        self.case = case
+        self.result = result
+        self.message = result.get('msg') or ''
+        self.counters = counters
+        self.written = written  # files batch_report wrote before it refused the input
+
+    def as_required(self):
+        return bool(self.result.get('failed') and all(words in self.message for words in self.case.words)
+                    and not self.written and self.counters['by_category']['write'] == 0)
+
+
+class Outcomes:
+    """Each case run at most once per module, when a test first needs it: the case's own test reads its outcome, the docs
+    check reads them all (and runs those not run yet), so every test passes alone and in any order."""
+
+    def __init__(self, mock, materials, workdir):
+        self.mock = mock
+        self.materials = materials
+        self.workdir = workdir
+        self.started = time.monotonic()
+        self.done = {}
+
+    def of(self, case):
+        if case.ident not in self.done:
+            with pytest.MonkeyPatch.context() as patch:
+                for name in list(os.environ):
+                    if name.startswith(VENDOR_ENV):
+                        patch.delenv(name)
+                self.done[case.ident] = self.run(case)
+        return self.done[case.ident]
+
+    def run(self, case):
+        self.mock.admin.reset()
+        args = case.args(Context(self.mock, harness.credentials, self.materials))
+        self.mock.admin.reset_counters()
+        if case.module == ROLE:
+            result = dict(failed=True, msg=run_role(case, self.mock, args, self.workdir))
+        else:
+            module = importlib.import_module('ansible_collections.iotops.provisioning.plugins.modules.' + case.module)
+            try:
+                result = run_module(module, dict((k, v) for k, v in args.items() if v is not None))
+            except Exception as exc:  # pylint: disable=broad-except
+                # under ansible-playbook this is a MODULE FAILURE with a traceback, not a message naming the input
+                result = dict(failed=True, msg='the module crashed: %s: %s' % (type(exc).__name__, exc))
+        written = []
+        if case.module == 'batch_report' and os.path.isdir(args['path']):
+            written = os.listdir(args['path'])
+        return Outcome(case, result, self.mock.admin.counters(), written)
+
+
 @pytest.fixture(scope='module')
 def materials(workdir):
     return Materials(workdir)
 
 
-@pytest.fixture(scope='module', autouse=True)
-def table_writer(workdir):
-    started = time.monotonic()
-    yield
-    if len(RESULTS) != len(CASES):
-        return  # a subset ran (-k): neither write nor check the table
-    text = render(workdir)
-    if os.environ.get('IOTOPS_WRITE_DOCS') == '1':
-        with open(DOC, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-        print('\nwrote %s (%d cases)' % (os.path.relpath(DOC, harness.ROOT), len(CASES)))
-    modules = sorted(set(c.module for c in CASES))
-    print('\nBad-input suite: %d malformed inputs across %d modules and the role in %.0f s; %d refused as expected before any write, %d not'
-          % (len(CASES), len(modules) - 1, time.monotonic() - started, len(PASSED), len(CASES) - len(PASSED)))
-    for case in CASES:
-        if case.ident not in PASSED:
-            print('  NOT AS EXPECTED: %s: %s' % (case.ident, RESULTS[case.ident]))
+@pytest.fixture(scope='module')
+def outcomes(mock_server, materials, workdir):
+    return Outcomes(mock_server, materials, workdir)
 
 
-def render(workdir):
+def render(outcomes):
     rows = []
     for case in CASES:
-        message = RESULTS[case.ident].replace(workdir, '<tmp>').replace(harness.TESTS_DIR, '<tests>')
+        outcome = outcomes.of(case)
+        message = outcome.message.replace(outcomes.workdir, '<tmp>').replace(harness.TESTS_DIR, '<tests>')
         message = re.sub(r'\s+', ' ', message).replace('|', '\\|')
-        verdict = 'yes' if case.ident in PASSED else '**no**'
+        verdict = 'yes' if outcome.as_required() else '**no**'
         rows.append('| %s | %s | %s | %s |' % (case.module, case.what.replace('|', '\\|'), message, verdict))
     modules = len(set(c.module for c in CASES)) - 1
     return '\n'.join([
@@ -621,38 +661,31 @@ def run_role(case, mock, manifest, workdir):
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c.ident for c in CASES])
-def test_bad_input_is_refused_before_any_write(mock, creds, run, materials, workdir, monkeypatch, case):
-    for name in list(os.environ):
-        if name.startswith(VENDOR_ENV):
-            monkeypatch.delenv(name)
-    args = case.args(Context(mock, creds, materials))
-    mock.admin.reset_counters()
-    if case.module == ROLE:
-        message = run_role(case, mock, args, workdir)
-    else:
-        module = importlib.import_module('ansible_collections.iotops.provisioning.plugins.modules.' + case.module)
-        try:
-            result = run(module, dict((k, v) for k, v in args.items() if v is not None))
-        except Exception as exc:  # pylint: disable=broad-except
-            # under ansible-playbook this is a MODULE FAILURE with a traceback, not a message naming the input
-            result = dict(failed=True, msg='the module crashed: %s: %s' % (type(exc).__name__, exc))
-        assert result.get('failed'), (case.ident, result)
-        message = result['msg']
-    RESULTS[case.ident] = message
+def test_bad_input_is_refused_before_any_write(outcomes, case):
+    outcome = outcomes.of(case)
+    assert outcome.result.get('failed'), (case.ident, outcome.result)
     for words in case.words:
-        assert words in message, (case.ident, words, message)
-    if case.module == 'batch_report' and os.path.isdir(args['path']):
-        assert not os.listdir(args['path']), (case.ident, 'files were written before the input was refused', os.listdir(args['path']))
-    counters = mock.admin.counters()
-    assert counters['by_category']['write'] == 0, (case.ident, counters['endpoints'])
-    PASSED.add(case.ident)
+        assert words in outcome.message, (case.ident, words, outcome.message)
+    assert not outcome.written, (case.ident, 'files were written before the input was refused', outcome.written)
+    assert outcome.counters['by_category']['write'] == 0, (case.ident, outcome.counters['endpoints'])
 
 
-def test_docs_table_is_current(workdir):
-    """Runs last (pytest keeps file order): the committed table equals what this run produced."""
-    if len(RESULTS) != len(CASES) or os.environ.get('IOTOPS_WRITE_DOCS') == '1':
-        pytest.skip('only checked after a full run without IOTOPS_WRITE_DOCS')
+def test_docs_table_is_current(outcomes):
+    """The committed table equals what the cases produce (every case is run here if its own test has not run it yet).
+    With IOTOPS_WRITE_DOCS=1 the table is written instead."""
+    text = render(outcomes)
+    modules = sorted(set(c.module for c in CASES))
+    failing = [case for case in CASES if not outcomes.of(case).as_required()]
+    print('\nBad-input suite: %d malformed inputs across %d modules and the role in %.0f s; %d refused as expected before any write, %d not'
+          % (len(CASES), len(modules) - 1, time.monotonic() - outcomes.started, len(CASES) - len(failing), len(failing)))
+    for case in failing:
+        print('  NOT AS EXPECTED: %s: %s' % (case.ident, outcomes.of(case).message))
+    if os.environ.get('IOTOPS_WRITE_DOCS') == '1':
+        with open(DOC, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+        print('\nwrote %s (%d cases)' % (os.path.relpath(DOC, harness.ROOT), len(CASES)))
+        return
     with open(DOC, encoding='utf-8') as handle:
         committed = handle.read()
-    assert committed == render(workdir), ('docs/bad-input.md is out of date; regenerate it with '
-                                          'IOTOPS_WRITE_DOCS=1 python -m pytest tests/suites/test_bad_input_suite.py')
+    assert committed == text, ('docs/bad-input.md is out of date; regenerate it with '
+                               'IOTOPS_WRITE_DOCS=1 python -m pytest tests/suites/test_bad_input_suite.py')

@@ -6,7 +6,8 @@
 Ten devices hold a certificate from the Root CA to retire; an engineer has started an update to a new key pair on four
 of them (seed 002: the first security heartbeat removes the certificate, the second brings the new one, from the same
 Root CA; u-blox refuses a transfer until then). ``playbooks/rotate_certificates.yml`` rolls the fleet over to a new
-Root CA, run after run, with the devices' heartbeats in between.
+Root CA, run after run, with the devices' heartbeats in between. The sequence runs once, in a module-scoped fixture that
+records each step; every test checks its own step, so the tests pass alone, in any order, and under xdist.
 
 What must hold: no run sends a delete u-blox refuses (the old Root CA is "set in current or desired properties" of the
 four devices until they are transferred and have taken the transfer), the four are reported as waiting with the reason,
@@ -150,13 +151,31 @@ class Run:
         assert not self.refused(), self.refused()
 
 
+class Step:
+    """What one run of the sequence leaves for its test: the devices before the run (after the heartbeat), the run, and the
+    Root CAs and devices after it - recorded then, since the later runs change the mock's state."""
+
+    def __init__(self, rollover, heartbeat):
+        if heartbeat:
+            rollover.heartbeat()
+        self.ztp_before = rollover.ztp()
+        self.run = rollover.play()
+        self.number = rollover.runs
+        self.root_cas = rollover.root_cas()
+        self.ztp_after = rollover.ztp()
+
+
 @pytest.fixture(scope='module')
-def rollover(mock_server, workdir):
-    return Rollover(mock_server, workdir)
+def steps(mock_server, workdir):
+    """The whole sequence, run at once in one module-scoped fixture: each test reads its own step, so it passes alone, in
+    any order, and on any xdist worker (each worker has its own mock and runs the sequence from the start)."""
+    rollover = Rollover(mock_server, workdir)
+    heartbeats = (False, True, True, True, False)  # before runs 1 to 5
+    return dict((number, Step(rollover, heartbeat)) for number, heartbeat in enumerate(heartbeats, start=1))
 
 
-def test_run_1_transfers_the_holders_and_the_devices_mid_update_wait(rollover):
-    run = rollover.play()
+def test_run_1_transfers_the_holders_and_the_devices_mid_update_wait(steps):
+    run = steps[1].run
     run.check_green()
     assert run.endpoints()[TRANSFER] == 1 and DELETE not in run.endpoints()
     transfers = run.outcomes('Transfer the devices, chunk by chunk')
@@ -176,13 +195,12 @@ def test_run_1_transfers_the_holders_and_the_devices_mid_update_wait(rollover):
     assert run.report['needs_attention'] == []
 
 
-def test_run_2_sends_no_refused_delete_for_devices_between_the_heartbeats_of_their_update(rollover):
-    rollover.heartbeat()
-    ztp = rollover.ztp()
+def test_run_2_sends_no_refused_delete_for_devices_between_the_heartbeats_of_their_update(steps):
+    ztp = steps[2].ztp_before
     # the situation of the issue: no device holds a certificate from the old Root CA, four still need it
     assert not [rot for rot, z in ztp.items() if z['CurrentProperties'].get('CAName') == OLD_CA]
     assert sorted(rot for rot, z in ztp.items() if z['DesiredProperties'].get('CAName') == OLD_CA) == UPDATING
-    run = rollover.play()
+    run = steps[2].run
     run.check_green()
     assert DELETE not in run.endpoints() and TRANSFER not in run.endpoints()
     assert run.counters['by_category']['write'] == 0
@@ -194,13 +212,12 @@ def test_run_2_sends_no_refused_delete_for_devices_between_the_heartbeats_of_the
     assert '4 device(s) have it in their desired certificate properties' in kept['reason']
     assert [d['rot_public_uid'] for d in kept['in_use']['devices']] == UPDATING
     assert sorted(entry['device'] for entry in run.report['waiting']) == sorted(UPDATING + [OLD_CA])
-    assert rollover.root_cas() == sorted([OLD_CA, NEW_CA, 'fleet.rollover.example.com'])
+    assert steps[2].root_cas == sorted([OLD_CA, NEW_CA, 'fleet.rollover.example.com'])
 
 
-def test_run_3_transfers_them_after_their_update_ends(rollover):
-    rollover.heartbeat()
-    assert {rollover.ztp()[rot]['CurrentProperties']['CAName'] for rot in UPDATING} == {OLD_CA}
-    run = rollover.play()
+def test_run_3_transfers_them_after_their_update_ends(steps):
+    assert {steps[3].ztp_before[rot]['CurrentProperties']['CAName'] for rot in UPDATING} == {OLD_CA}
+    run = steps[3].run
     run.check_green()
     assert run.endpoints()[TRANSFER] == 1 and DELETE not in run.endpoints()
     transfers = run.outcomes('Transfer the devices, chunk by chunk')
@@ -208,21 +225,20 @@ def test_run_3_transfers_them_after_their_update_ends(rollover):
     assert run.outcomes('Delete the old Root CA')[OLD_CA]['status'] == 'kept'
 
 
-def test_run_4_deletes_the_old_root_ca_after_the_next_heartbeat(rollover):
-    rollover.heartbeat()
-    run = rollover.play()
+def test_run_4_deletes_the_old_root_ca_after_the_next_heartbeat(steps):
+    run = steps[4].run
     run.check_green()
     assert run.counters['statuses'][DELETE] == {'200': 1}
     assert run.counters['by_category']['write'] == 1
     assert run.outcomes('Delete the old Root CA')[OLD_CA]['status'] == 'deleted'
-    assert rollover.root_cas() == sorted([NEW_CA, 'fleet.rollover.example.com'])
-    assert {rollover.ztp()[rot]['CurrentProperties']['CAName'] for rot in HOLDERS + UPDATING} == {NEW_CA}
+    assert steps[4].root_cas == sorted([NEW_CA, 'fleet.rollover.example.com'])
+    assert {steps[4].ztp_after[rot]['CurrentProperties']['CAName'] for rot in HOLDERS + UPDATING} == {NEW_CA}
     # it took three heartbeats and four runs in all: two of each after the run that found the update half done
-    assert rollover.runs == 4
+    assert steps[4].number == 4
 
 
-def test_run_5_writes_nothing(rollover):
-    run = rollover.play()
+def test_run_5_writes_nothing(steps):
+    run = steps[5].run
     run.check_green()
     assert run.counters['by_category']['write'] == 0 and run.stats['changed'] == 0
     assert run.outcomes('Delete the old Root CA')[OLD_CA]['status'] == 'absent'

@@ -50,7 +50,6 @@ WRONG = {
     'wrong NAO Cloud password': 'Canary-Wrong-NAO-Password-0042',
     'wrong NAO Cloud API key': 'CanaryWrongNaoApiKey0042',
 }
-TIMER = {}
 
 
 class Secrets:
@@ -105,6 +104,7 @@ class Bench:
     """The suite's directories, materials, secrets and runs."""
 
     def __init__(self, mock, creds, workdir):
+        self.started = time.monotonic()
         self.mock = mock
         self.creds = creds
         self.dir = workdir
@@ -453,7 +453,6 @@ def role_inventory_vars(bench, report_dir):
 
 @pytest.fixture(scope='module')
 def bench(mock_server, workdir):
-    TIMER['start'] = time.monotonic()
     mock_server.admin.reset()
     return Bench(mock_server, harness.credentials, workdir)
 
@@ -465,55 +464,81 @@ def role_env(bench):
     return env
 
 
-def test_modules(bench):
+# Each group of runs is a module-scoped fixture that seeds its own batch: a test needs only its own group (and the
+# search all three), so every test passes alone and in any order, and each group runs once per module.
+
+@pytest.fixture(scope='module')
+def module_runs(bench):
+    """Every module: a first run, the same again (JSON callback) and in check mode (its output searched too)."""
     bench.seed()
     play = bench.write_play('modules', module_play(bench))
     first = bench.play('modules', play, ['-vvv', '--diff', '-e', 'run_name=first'])
-    assert first.changed, first.summary()
     again = bench.play('modules-again', play, ['--diff', '-e', 'run_name=again'], json_callback=True)
-    assert again.changed == 2, again.summary()  # only the two copies of the new tokens to the asked-for files
-    bench.play('modules-check', play, ['-vvv', '--check', '--diff', '-e', 'run_name=check'], json_callback=True)  # output searched too
+    bench.play('modules-check', play, ['-vvv', '--check', '--diff', '-e', 'run_name=check'], json_callback=True)
+    return first, again
 
 
-def test_failure_paths(bench):
+@pytest.fixture(scope='module')
+def failure_runs(bench):
+    """The failure paths with both callbacks, each under the echoing faults: [(the run, how many faults fired)]."""
+    bench.seed()
     play = bench.write_play('failures', failure_play(bench))
+    runs = []
     for name, json_callback in (('failures', False), ('failures-json', True)):
         bench.mock.admin.clear_faults()
         for rule in echo_faults(bench, bench.creds.NAOCLOUD_API_KEY, bench.creds.IOTCOMMS_KEY_PASSPHRASE, bench.ublox_token):
             bench.mock.admin.add_fault(**rule)
         result = bench.play(name, play, ['-vvv', '--diff'], json_callback=json_callback)
-        fired = sum(rule['fired'] for rule in bench.mock.admin.faults())
-        assert fired == 4, bench.mock.admin.faults()
-        assert result.recap.get('ignored', 0) >= 14, result.summary()
+        runs.append((result, sum(rule['fired'] for rule in bench.mock.admin.faults()), bench.mock.admin.faults()))
     bench.mock.admin.clear_faults()
+    return runs
 
 
-def test_roles(bench):
+@pytest.fixture(scope='module')
+def role_runs(bench):
+    """Both roles, in check mode and for real, then a failing onboarding while the vendors echo credentials in their errors."""
     bench.seed()
     harness.write_inventory(bench.inventory(), role_inventory_vars(bench, os.path.join(bench.run_dir, 'reports')))
     onboard = os.path.join(harness.PLAYBOOKS, 'onboard.yml')
     rotate = os.path.join(harness.PLAYBOOKS, 'rotate_certificates.yml')
     env = role_env(bench)
-    bench.play('onboard-check', onboard, ['-vvv', '--check', '--diff'], json_callback=True, env=env)
-    bench.play('onboard', onboard, ['-vvv', '--diff'], env=env)
-    bench.play('rotate-check', rotate, ['-vvv', '--check', '--diff'], json_callback=True, env=env)
-    bench.play('rotate', rotate, ['-vvv', '--diff'], env=env)
+    runs = [bench.play('onboard-check', onboard, ['-vvv', '--check', '--diff'], json_callback=True, env=env),
+            bench.play('onboard', onboard, ['-vvv', '--diff'], env=env),
+            bench.play('rotate-check', rotate, ['-vvv', '--check', '--diff'], json_callback=True, env=env),
+            bench.play('rotate', rotate, ['-vvv', '--diff'], env=env)]
     # a failure path of the role: a fresh batch while the vendors echo credentials in their errors
     bench.seed()
     for rule in echo_faults(bench, bench.creds.NAOCLOUD_PASSWORD):
         bench.mock.admin.add_fault(**dict(rule, count=None))
     harness.write_inventory(bench.inventory(), role_inventory_vars(bench, os.path.join(bench.run_dir, 'reports-failing')))
-    bench.play('onboard-failing', onboard, ['-vvv', '--diff'], env=env, expect_failure=True)
-    bench.play('onboard-failing-json', onboard, ['--diff'], json_callback=True, env=env, expect_failure=True)
+    runs.append(bench.play('onboard-failing', onboard, ['-vvv', '--diff'], env=env, expect_failure=True))
+    runs.append(bench.play('onboard-failing-json', onboard, ['--diff'], json_callback=True, env=env, expect_failure=True))
     bench.mock.admin.clear_faults()
     os.unlink(bench.inventory())
+    return runs
 
 
-def test_no_secret_anywhere(bench):
-    """Runs last: search every output and written file for every secret; report files must be 0600."""
+def test_modules(module_runs):
+    first, again = module_runs
+    assert first.changed, first.summary()
+    assert again.changed == 2, again.summary()  # only the two copies of the new tokens to the asked-for files
+
+
+def test_failure_paths(failure_runs):
+    for result, fired, faults in failure_runs:
+        assert fired == 4, faults
+        assert result.recap.get('ignored', 0) >= 14, result.summary()
+
+
+def test_roles(role_runs):
+    assert len(role_runs) == 6  # each run asserted its own outcome (green, or failed where a failure is expected)
+
+
+def test_no_secret_anywhere(bench, module_runs, failure_runs, role_runs):
+    """Search every output and written file of all the runs for every secret; report files must be 0600."""
     found, places, files = bench.search()
     modes = bench.report_modes()
-    print('\n\nSecret-leak suite: %d runs in %.0f s' % (len(bench.runs), time.monotonic() - TIMER['start']))
+    print('\n\nSecret-leak suite: %d runs in %.0f s' % (len(bench.runs), time.monotonic() - bench.started))
     for line in bench.runs:
         print('  ' + line)
     print('secrets searched for: %d (distinct values, PEM keys line by line) in %d places (%d outputs, %d files)'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import json
 import os
 import tempfile
@@ -48,6 +49,19 @@ def collections_root():
     return COLLECTIONS_ROOT
 
 
+@pytest.fixture(scope='session', autouse=True)
+def private_tmpdir(tmp_path_factory):
+    """$TMPDIR of the tests and of every process they start (ansible-playbook, AnsiballZ payloads, the progress action's
+    folders) is a directory under pytest's own, which pytest.ini has removed after a green run: nothing is left in the
+    machine's temporary directory, not even by a process a test kills on purpose."""
+    path = tmp_path_factory.mktemp('tmp')
+    patch = pytest.MonkeyPatch()
+    patch.setenv('TMPDIR', str(path))
+    patch.setattr(tempfile, 'tempdir', None)  # tempfile reads TMPDIR again
+    yield path
+    patch.undo()
+
+
 @pytest.fixture(scope='session')
 def mock_server(tmp_path_factory):
     """One mock server for the whole test session (HTTP and HTTPS)."""
@@ -82,6 +96,8 @@ def run_module(module, args, check_mode=False, diff=False, capsys=None):
     """Run a module's main() in this process with ``args`` and return its JSON result.
 
     Real HTTP to the mock: only the module's input is injected (patch_module_args), as ansible-playbook would.
+    The module's output is read from ``capsys``; without it (outside a test function: a module-scoped fixture) from a
+    redirected sys.stdout.
     """
     # pylint: disable-next=import-outside-toplevel
     from ansible.module_utils.testing import patch_module_args
@@ -90,10 +106,12 @@ def run_module(module, args, check_mode=False, diff=False, capsys=None):
     args['_ansible_diff'] = diff
     args.setdefault('_ansible_remote_tmp', tempfile.gettempdir())
     args.setdefault('_ansible_keep_remote_files', False)
-    with _as_a_module(), patch_module_args(args):
+    printed = io.StringIO()
+    redirect = contextlib.redirect_stdout(printed) if capsys is None else contextlib.nullcontext()
+    with _as_a_module(), patch_module_args(args), redirect:
         with pytest.raises(SystemExit):
             module.main()
-    out = capsys.readouterr().out
+    out = printed.getvalue() if capsys is None else capsys.readouterr().out
     return json.loads(out[out.index('{'):])
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 
 import pytest
 
@@ -27,6 +26,35 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+class Timers:
+    """Stands in for threading.Timer: records each timer made; the test fires it by hand instead of waiting."""
+
+    def __init__(self):
+        self.made = []
+
+    def __call__(self, interval, function):
+        timer = ManualTimer(interval, function)
+        self.made.append(timer)
+        return timer
+
+
+class ManualTimer:
+
+    def __init__(self, interval, function):
+        self.interval, self.function = interval, function
+        self.started = self.cancelled = False
+
+    def start(self):
+        self.started = True
+
+    def cancel(self):
+        self.cancelled = True
+
+    def fire(self):
+        assert self.started and not self.cancelled
+        self.function()
 
 
 @pytest.fixture
@@ -55,12 +83,10 @@ def test_without_the_environment_variable_nothing_is_written(tmp_path, monkeypat
 
 
 def test_add_and_set_write_every_field(progress_file):
-    progress = Progress(1000, noun='devices')
+    progress = Progress(1000, noun='devices', now=lambda: 1767225600.0)
     progress.add(done=1)
     first = read(progress_file)
-    assert {k: first[k] for k in ('total', 'done', 'waiting', 'failed', 'stage', 'noun')} == dict(
-        total=1000, done=1, waiting=0, failed=0, stage=None, noun='devices')
-    assert abs(first['updated'] - time.time()) < 60
+    assert first == dict(total=1000, done=1, waiting=0, failed=0, stage=None, noun='devices', updated=1767225600.0)
     progress.add(done=2, failed=1)
     progress.set(done=420, waiting=80, stage='waiting for devices to connect', total=1200)
     progress.close()
@@ -79,19 +105,26 @@ def test_writes_are_throttled_and_a_held_back_change_is_written_when_due(progres
         write(progress)
 
     monkeypatch.setattr(Progress, '_write', counted)
-    progress = Progress(100, clock=clock)
+    timers = Timers()
+    progress = Progress(100, clock=clock, timer=timers)
     for _item in range(50):
         progress.add(done=1)
     assert len(writes) == 1 and read(progress_file)['done'] == 1  # the first at once, the rest held back
-    deadline = time.monotonic() + 5
-    while read(progress_file)['done'] != 50 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    # one timer for all 49 held-back changes, due when the interval since the first write is over
+    assert [(t.interval, t.started) for t in timers.made] == [(_progress.MIN_WRITE_INTERVAL, True)]
+    clock.now += _progress.MIN_WRITE_INTERVAL
+    timers.made[0].fire()
     # the held-back change is written by the timer without any further call, and only once
     assert read(progress_file)['done'] == 50 and len(writes) == 2
-    progress.set(stage='reading')  # inside the interval again: held back
-    assert read(progress_file)['stage'] is None
+    clock.now += 0.2
+    progress.set(stage='reading')  # inside the interval again: held back for what is left of it
+    assert read(progress_file)['stage'] is None and len(timers.made) == 2
+    assert abs(timers.made[1].interval - (_progress.MIN_WRITE_INTERVAL - 0.2)) < 1e-9
     progress.close()
-    assert read(progress_file)['stage'] == 'reading' and len(writes) == 3
+    assert read(progress_file)['stage'] == 'reading' and len(writes) == 3 and timers.made[1].cancelled
+    clock.now += _progress.MIN_WRITE_INTERVAL
+    progress.add(done=1)  # the interval is over: written at once, no timer
+    assert read(progress_file)['done'] == 51 and len(writes) == 4 and len(timers.made) == 2
 
 
 def test_a_reader_never_sees_half_a_file(progress_file, monkeypatch):

@@ -300,8 +300,9 @@ def test_the_page_escapes_every_value_and_needs_nothing_else(run, tmp_path):
     assert json.loads(read(result['json_path']))['devices'][0]['serial'] == hostile
 
 
-def test_5000_devices_build_quickly_into_a_small_page(run, tmp_path):
-    """At factory scale: 5,000 devices, four clouds, five steps in well under 10 s; the page stays under 2.5 MB."""
+def test_5000_devices_build_into_a_small_page(run, tmp_path):
+    """At factory scale: 5,000 devices, four clouds, five steps; the page stays under 2.5 MB (how quickly it is built is
+    measured by benchmarks/report_scale.py, not here)."""
     devices = range(5000)
     serials = dict((cloud, dict(('%s-%d' % (cloud, i), 'SN-2026-47-%05d' % i) for i in devices))
                    for cloud in ('nrfcloud', 'ublox', 'iotcomms', 'naocloud'))
@@ -313,10 +314,7 @@ def test_5000_devices_build_quickly_into_a_small_page(run, tmp_path):
                  out('nrfcloud-%d' % i, 'waiting for the device', True, waiting=True) if i % 25 == 0 else
                  out('nrfcloud-%d' % i, 'onboarded', True) for i in devices]),
              dict(vendor='ublox', step='devices that bootstrapped', results=[out('ublox-%d' % i, 'features applied', True) for i in devices])]
-    started = time.monotonic()
     result = report_of(run, tmp_path, steps, serials=serials, done_word='onboarded')
-    elapsed = time.monotonic() - started
-    assert elapsed < 10, elapsed
     report = result['report']
     assert report['verdict']['text'] == '4,800 of 5,000 onboarded · 150 waiting for the device · 50 need attention'
     assert (len(report['waiting']), report['waiting_total'], len(report['needs_attention'])) == (100, 150, 50)
@@ -327,7 +325,6 @@ def test_5000_devices_build_quickly_into_a_small_page(run, tmp_path):
     assert re.search(r'<details id=devices><summary>All devices <span>\(5,000 - folded', html)
     assert html.count('<tr>') > 5000
     assert len(json.loads(read(result['json_path']))['devices']) == 5000
-    print('\n5,000 devices: %.2f s, HTML %d KiB, JSON %d KiB' % (elapsed, size // 1024, os.path.getsize(result['json_path']) // 1024))
 
 
 def test_registered_runs_are_flattened_and_the_task_result_stays_small(run, tmp_path):

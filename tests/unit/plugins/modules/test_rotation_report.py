@@ -228,13 +228,11 @@ def test_60_devices_answer_the_four_questions(run, tmp_path):
     assert any(line.startswith('needs attention: ') and CAP_REMEDY in line for line in console)
 
 
-def test_5000_devices_stay_small_and_quick(run, tmp_path):
-    """Most of a fleet is not due on a given day: those are counted, and the page stays small and quick to write."""
+def test_5000_devices_stay_small(run, tmp_path):
+    """Most of a fleet is not due on a given day: those are counted, and the page stays small (how quickly it is written is
+    measured by benchmarks/report_scale.py, not here)."""
     fleet = Fleet(5000, 0.1)
-    started = time.monotonic()
     result = rotation_report(run, tmp_path / 'reports', fleet, return_devices=False)
-    elapsed = time.monotonic() - started
-    assert elapsed < 5, elapsed
     report, page = result['report'], read(result['html_path'])
     shown = sum(1 for e in fleet.expected if not (e[1] in ('outside', None) and e[2] in ('outside', None)))
     assert report['verdict']['total'] == 5000 and len(json.loads(read(result['json_path']))['devices']) == shown == 500
@@ -249,7 +247,6 @@ def test_5000_devices_stay_small_and_quick(run, tmp_path):
     size, json_size = os.path.getsize(result['html_path']), os.path.getsize(result['json_path'])
     assert size < 400 * 1024 and json_size < 600 * 1024, (size, json_size)
     assert len(json.dumps(result)) < 150000
-    print('\n5,000 devices in rotation: %.2f s, HTML %d KiB, JSON %d KiB' % (elapsed, size // 1024, json_size // 1024))
 
 
 def test_every_run_is_kept(run, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.modules import ublox_device
 
 PROFILE = 'FactoryLine1Profile0001'
@@ -138,17 +139,27 @@ def test_a_device_that_bootstrapped_before_it_was_whitelisted_needs_a_person(moc
     assert not again.get('failed') and again['outcomes'][0]['phase'] == 'features applied', again.get('msg')
 
 
-def test_devices_that_bootstrap_during_the_wait_are_moved_on_in_the_same_run(mock, creds, run):
+def test_devices_that_bootstrap_during_the_wait_are_moved_on_in_the_same_run(mock, creds, run, monkeypatch):
     profile(mock)
     batch = manufacture(mock, 3)
     args = ublox_args(mock, creds, devices=batch, device_profile_uid=PROFILE, tags=[TAG])
     run(ublox_device, args)                 # whitelisted, waiting
     online(mock, batch[:2], after=1)        # two of them bootstrap a second from now
-    started = time.monotonic()
+    # the wait's clock is the sum of its sleeps (each one really slept, so the devices come online meanwhile):
+    # what it waited is then known exactly, however slow the machine
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    def poll(done, timeout, interval, **kwargs):
+        return poll_until(done, timeout, interval, sleep=sleep, clock=lambda: sum(slept), **kwargs)
+
+    monkeypatch.setattr(ublox_device, 'poll_until', poll)
     result = run(ublox_device, dict(args, wait_timeout=4, wait_interval=0.3))
-    elapsed = time.monotonic() - started
     assert [o['phase'] for o in result['outcomes']] == ['tagged', 'tagged', 'waiting for bootstrap']
-    assert 3 <= elapsed < 10, elapsed       # it waited for the third device until the budget was over
+    assert 4 - 0.3 < sum(slept) <= 4, slept  # it waited for the third device until the budget was over
 
 
 def test_a_device_known_only_by_imei_is_whitelisted(mock, creds, run):
