@@ -8,7 +8,5 @@
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-bash hacking/test-all.sh venv >/dev/null
-# the mock is not part of the collection: install it from this checkout if .venv lacks it
-"$ROOT/.venv/bin/python" -c 'import iotops_mock' 2>/dev/null || "$ROOT/.venv/bin/python" -m pip install -q -e ./mock_cloud
+bash hacking/venv.sh
 exec "$ROOT/.venv/bin/python" playbooks/demo/run_demo.py "$@"

@@ -374,7 +374,7 @@ def markdown(results):
                  machine['ansible'], results.get('duration', 0) / 60.0), '',
              '## How to rerun it', '',
              '```',
-             'bash hacking/test-all.sh venv                  # makes .venv',
+             'bash hacking/venv.sh                           # makes .venv',
              '.venv/bin/python benchmarks/factory_scale.py   # N = 100 and 1,000, baseline, capacity, overhead; writes this file',
              '.venv/bin/python benchmarks/factory_scale.py --sizes 100,1000,5000   # with the memory target',
              '.venv/bin/python benchmarks/factory_scale.py --profile --py-spy <path of py-spy>   # plus where the time goes',

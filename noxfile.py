@@ -1,0 +1,358 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The test harness: antsibull-nox sessions (antsibull-nox.toml) plus the sessions that need the mock cloud.
+
+Run it through ``bash hacking/test-all.sh [session or tag ...]`` (it makes .venv, runs the sessions two at a time
+and prints the summary), or directly: ``nox -t sanity``, ``nox -s unit``. The sessions of the mock cloud, the
+Molecule suite and the release checks run in .venv (requirements-dev.txt), not in venvs of their own: they need the
+same tools and the mock package, and building those per session costs minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+CORE_VERSIONS = ('2.16', '2.17', '2.18', '2.19')   # every ansible-core that Python 3.11 can install
+PYTHON = '%d.%d' % sys.version_info[:2]
+
+# A session that skips fails the run unless it is listed here, with the reason.
+ALLOWED_SKIPS: dict[str, str] = {}
+
+# How long each session takes on 2 idle cores (seconds, measured; see docs/testing.md): hacking/test-all.sh
+# splits the selected sessions into two lanes of about equal length with these figures.
+DURATIONS = {
+    'unit': 45, 'suites': 330, 'benchmark': 25, 'ansible-lint': 40, 'docs-check': 30, 'extra-checks': 10,
+    'build-import-check': 60, 'molecule': 250, 'molecule-tls': 90, 'release': 110,
+    **{'sanity-%s' % core: 75 for core in CORE_VERSIONS},
+}
+
+# Molecule over HTTPS runs these scenarios (the whole suite runs over HTTP): each vendor's client once through
+# the TLS listener and the CA given by IOTOPS_CA_PATH, and the role that calls all four (docs/testing.md).
+TLS_SCENARIOS = 'factory_onboarding ublox_token naocloud_trackable iotcomms_device nrfcloud_provisioning'
+
+nox.options.default_venv_backend = 'venv'
+nox.options.reuse_venv = 'yes'
+
+import antsibull_nox
+
+antsibull_nox.load_antsibull_nox_toml()
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _get_pip_shim(session_name):
+    """ansible-test bootstraps pip in its venvs with a script it downloads from a server these machines cannot reach:
+    put ours (hacking/get_pip_shim.py) in its cache, under the names the session's ansible-test asks for. Run as the
+    session's callback_before, once ansible-core is installed in the session's venv."""
+    python = ROOT / '.nox' / session_name.replace('.', '-') / 'bin' / 'python'
+
+    def install():
+        subprocess.run([str(python), str(ROOT / 'hacking' / 'get_pip_shim.py'), '--install-for-ansible-test'], check=True)
+
+    return install
+
+
+def _drop_scratch_output():
+    """ansible-test's scratch directory under tests/output: antsibull-nox copies tests/output back to the checkout
+    after the run and fails on it (a directory whose parent it has not made yet); nothing in it is a result."""
+    shutil.rmtree(Path('tests', 'output', '.tmp'), ignore_errors=True)
+
+
+def _scratch(session, name):
+    """A fresh directory outside the work tree (ansible-test looks for .git upwards), removed after the session."""
+    path = Path(tempfile.mkdtemp(prefix='iotops-%s-' % name))
+    session.env['IOTOPS_SCRATCH'] = str(path)
+    return path
+
+
+def _collection_copy(build):
+    """The collection as git would commit it, at build/ansible_collections/iotops/provisioning (a real directory)."""
+    target = build / 'ansible_collections' / 'iotops' / 'provisioning'
+    target.mkdir(parents=True)
+    listed = subprocess.run(['git', '-C', str(ROOT), 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+                            check=True, capture_output=True).stdout.decode().split('\0')
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / rel, follow_symlinks=False)
+    return target
+
+
+def _in_venv(session):
+    """The custom sessions run the tools of .venv (on PATH through hacking/test-all.sh)."""
+    if not shutil.which('ansible-playbook'):
+        session.error('ansible-playbook not on PATH: run through hacking/test-all.sh, or activate .venv')
+
+
+def _venv_session(name):
+    return nox.session(name=name, python=False, default=True, tags=[name])
+
+
+# --------------------------------------------------------------------------- sanity on every core
+
+for _core in CORE_VERSIONS:
+    antsibull_nox.add_ansible_test_session(
+        name='sanity-%s' % _core,
+        description='ansible-test sanity, all tests, ansible-core %s (no containers: --local)' % _core,
+        ansible_test_params=['sanity', '--local', '--python', PYTHON, '--requirements'],
+        default=True,
+        ansible_core_version=_core,
+        ansible_core_source='pypi',
+        callback_before=_get_pip_shim('sanity-%s' % _core),
+        callback_after=_drop_scratch_output,
+    )
+    nox.registry.get()['sanity-%s' % _core].tags = ['sanity']
+    # the Python running this (3.11), not a range that could pick an interpreter that is not installed
+    nox.registry.get()['sanity-%s' % _core].python = PYTHON
+for _name, _tag in (('ansible-lint', 'lint'), ('docs-check', 'docs'), ('extra-checks', 'action-groups'),
+                    ('build-import-check', 'build')):
+    nox.registry.get()[_name].tags = [_tag, _name]
+    nox.registry.get()[_name].python = PYTHON
+
+
+# --------------------------------------------------------------------------- sessions of the mock cloud
+
+@_venv_session('unit')
+def unit(session):
+    """The unit tests of the collection and the mock's own tests, two workers."""
+    _in_venv(session)
+    session.run('python', '-m', 'pytest', 'tests/unit', 'mock_cloud/tests', '-q', '-n', '2',
+                '-p', 'no:cacheprovider', *session.posargs)
+
+
+@_venv_session('suites')
+def suites(session):
+    """The trust suites (tests/suites): faults, bad input, secrets, batches, rotation, cancel."""
+    _in_venv(session)
+    session.run('python', '-m', 'pytest', 'tests/suites', '-q', '-n', '2', '--dist', 'loadfile',
+                '-p', 'no:cacheprovider', *session.posargs)
+
+
+@_venv_session('benchmark')
+def benchmark(session):
+    """The factory-scale benchmark at N = 20 as a smoke test (no timing assertions)."""
+    _in_venv(session)
+    session.run('python', 'benchmarks/factory_scale.py', '--smoke')
+
+
+def _molecule(session, tls):
+    _in_venv(session)
+    build = _scratch(session, 'molecule')
+    try:
+        _collection_copy(build)
+        endpoints = str(build / 'mock' / 'endpoints.json')
+        (build / 'mock').mkdir()
+        session.env.update({
+            'ANSIBLE_COLLECTIONS_PATH': str(build),
+            # where the mock that the default scenario starts writes its endpoints (extensions/molecule/mock_vars.yml)
+            'IOTOPS_MOCK_ENDPOINTS': endpoints,
+            # Molecule keeps its state per project name under ~/.ansible/tmp otherwise, shared between runs
+            'MOLECULE_EPHEMERAL_DIRECTORY': str(build / 'molecule'),
+            'MOLECULE_GLOB': 'extensions/molecule/**/molecule.yml',
+        })
+        scenarios = os.environ.get('IOTOPS_MOLECULE_SCENARIOS', '')
+        if tls:
+            scenarios = os.environ.get('IOTOPS_MOLECULE_TLS_SCENARIOS') or scenarios or TLS_SCENARIOS
+            session.env.update({'IOTOPS_MOCK_TLS': '1', 'IOTOPS_MOCK_TLS_DIR': str(build / 'mock-tls'),
+                                'IOTOPS_CA_PATH': str(build / 'mock-tls' / 'mock-ca.pem')})
+        selection = ['-s', 'default'] + [arg for name in scenarios.split() for arg in ('-s', name)] if scenarios else ['--all']
+        try:
+            session.run('molecule', 'test', *selection)
+        finally:
+            _stop_mock(endpoints)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+
+
+def _stop_mock(endpoints):
+    """Stop a mock that a broken Molecule run left running: only the pid it recorded, and only if it is the mock."""
+    try:
+        with open(endpoints, encoding='utf-8') as handle:
+            pid = int(json.load(handle)['pid'])
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            cmdline = handle.read()
+    except (OSError, ValueError, KeyError):
+        return
+    if b'mock' in cmdline:
+        os.kill(pid, 15)
+
+
+@_venv_session('molecule')
+def molecule(session):
+    """The Molecule suite against the mock over HTTP (IOTOPS_MOLECULE_SCENARIOS selects scenarios)."""
+    _molecule(session, tls=False)
+
+
+@_venv_session('molecule-tls')
+def molecule_tls(session):
+    """Molecule again with every module call over HTTPS, trusting the mock's CA through IOTOPS_CA_PATH."""
+    _molecule(session, tls=True)
+
+
+# Left-overs of a work tree, planted in the copy the release tarball is built from: build_ignore must keep them out.
+LEFT_OVERS = ('.venv/lib/x.py', '.build/mock/endpoints.json', 'tests/output/junit/x.xml', '.demo/factory-ca.key', '.ansible/x',
+              '.pytest_cache/v/x', 'mock_cloud/.pytest_cache/v/x', 'plugins/modules/__pycache__/x.cpython-311.pyc', '.cache/x',
+              'htmlcov/index.html', '.coverage', '.nox/x/bin/python', 'iotops-provisioning-0.0.1.tar.gz', 'tests/suites/x.py',
+              'tests/unit/x.py', 'tests/release/x.py', 'extensions/x.yml')
+AWX_PACKAGE = 'ansible==12.3.0'   # bundles awx.awx 24.6.1
+DEMO_DEVICES = '20'
+
+
+def _build_tarball(session, collection, build):
+    """ansible-galaxy collection build from a second copy that also holds the left-overs."""
+    source = build / 'src' / 'ansible_collections' / 'iotops' / 'provisioning'
+    shutil.copytree(collection, source, symlinks=True)
+    for rel in LEFT_OVERS:
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text('left over\n', encoding='utf-8')
+    with session.chdir(source):
+        session.run('ansible-galaxy', 'collection', 'build', '--output-path', str(build / 'dist'))
+    return next((build / 'dist').glob('iotops-provisioning-*.tar.gz'))
+
+
+def _execution_environment(session, tarball, build):
+    """ansible-builder create for an EE with the tarball, then the build's dependency step (galaxy install and
+    introspect) run here: no image is built, so the base image is only a placeholder name."""
+    ee = build / 'ee'
+    ee.mkdir()
+    shutil.copy(tarball, ee)
+    (ee / 'execution-environment.yml').write_text(json.dumps(dict(
+        version=3, images=dict(base_image=dict(name='ee-base:latest')),
+        dependencies=dict(ansible_core=dict(package_pip='ansible-core>=2.16'), ansible_runner=dict(package_pip='ansible-runner'),
+                          galaxy=dict(collections=[dict(name='collections/%s' % tarball.name, type='file')])),
+        additional_build_files=[dict(src=tarball.name, dest='collections')])), encoding='utf-8')
+    with session.chdir(ee):
+        session.run('ansible-builder', 'create', '-f', 'execution-environment.yml', '-c', 'context', '--output-filename', 'Containerfile')
+    with session.chdir(ee / 'context' / '_build'):
+        session.run('ansible-galaxy', 'collection', 'install', '--offline', '-r', 'requirements.yml', '--collections-path',
+                    str(ee / 'collections'), env={'ANSIBLE_COLLECTIONS_PATH': str(ee / 'collections')})
+    session.run('python', str(ee / 'context' / '_build' / 'scripts' / 'introspect.py'), 'introspect',
+                '--write-pip=%s' % (ee / 'src' / 'requirements.txt'), '--write-bindep=%s' % (ee / 'src' / 'bindep.txt'),
+                str(ee / 'collections'), silent=True)
+    return ee
+
+
+def _awx_collection(session, build):
+    """awx.awx from the `ansible` package, unpacked into the build directory (not installed)."""
+    awx = build / 'awx'
+    session.run('python', '-m', 'pip', 'download', '--no-deps', '--quiet', '--dest', str(awx / 'download'), AWX_PACKAGE)
+    (wheel,) = (awx / 'download').glob('ansible-*.whl')
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(awx, [name for name in archive.namelist() if name.startswith('ansible_collections/awx/awx/')])
+    shutil.rmtree(awx / 'download')
+    return awx
+
+
+@_venv_session('release')
+def release(session):
+    """What a user installs: the tarball (contents), install and verify, the demo from the installed collection,
+    changelog lint, the EE dependency step, the AWX credential types registered through awx.awx."""
+    _in_venv(session)
+    build = _scratch(session, 'release')
+    try:
+        collection = _collection_copy(build / 'copy')
+        tarball = _build_tarball(session, collection, build)
+        installed = build / 'installed'
+        only_installed = {'ANSIBLE_COLLECTIONS_PATH': str(installed)}
+        session.run('ansible-galaxy', 'collection', 'install', '--offline', '--no-deps', '-p', str(installed), str(tarball), env=only_installed)
+        session.run('ansible-galaxy', 'collection', 'verify', '--offline', '-p', str(installed), 'iotops.provisioning', env=only_installed)
+        session.run('python', str(installed / 'ansible_collections/iotops/provisioning/playbooks/demo/run_demo.py'),
+                    '--collections-path', str(installed), '--devices', DEMO_DEVICES)
+        with session.chdir(collection):
+            session.run('antsibull-changelog', 'lint')
+            session.run('antsibull-changelog', 'lint-changelog-yaml', 'changelogs/changelog.yaml')
+        ee = _execution_environment(session, tarball, build)
+        awx = _awx_collection(session, build)
+        session.run('ansible-playbook', '--syntax-check', 'docs/awx/register_credential_types.yml',
+                    env={'ANSIBLE_COLLECTIONS_PATH': str(awx), 'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0'})
+        session.run('python', '-m', 'pytest', 'tests/release', 'tests/unit/test_awx_credential_types.py', '-q', '-p', 'no:cacheprovider',
+                    env={'IOTOPS_RELEASE_TARBALL': str(tarball), 'IOTOPS_RELEASE_COLLECTION': str(collection),
+                         'IOTOPS_RELEASE_EE': str(ee), 'IOTOPS_AWX_COLLECTIONS_PATH': str(awx)})
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- used by hacking/test-all.sh
+
+def select(words):
+    """The sessions that names or tags select (all default sessions when none), in the registry's order."""
+    sessions = nox.registry.get()
+    if not words:
+        return [name for name, func in sessions.items() if getattr(func, 'default', True)]
+    unknown = [word for word in words if word not in sessions and not any(word in (func.tags or []) for func in sessions.values())]
+    if unknown:
+        sys.exit('unknown session or tag: %s (nox -l lists them)' % ', '.join(unknown))
+    return [name for name, func in sessions.items() if name in words or set(words) & set(func.tags or [])]
+
+
+def plan(names):
+    """Split the sessions into two lanes of about equal length (longest first). The sanity sessions share
+    ansible-test's cache of requirement venvs: they stay in one lane, one after the other."""
+    lanes, load = [[], []], [0, 0]
+    sanity = [name for name in names if name.startswith('sanity-')]
+    groups = [(DURATIONS.get(name, 60), [name]) for name in names if name not in sanity]
+    if sanity:
+        groups.append((sum(DURATIONS.get(name, 60) for name in sanity), sanity))
+    for seconds, group in sorted(groups, reverse=True):
+        lane = load.index(min(load))
+        lanes[lane] += group
+        load[lane] += seconds
+    return lanes
+
+
+def _outcome(name, entry):
+    """passed, or why not: a skip is a failure unless ALLOWED_SKIPS names the session."""
+    if entry is None:
+        return 'failed (not run)'
+    if entry['result'] == 'success':
+        return 'passed'
+    if entry['result'] == 'skipped':
+        if name in ALLOWED_SKIPS:
+            return 'passed (skipped: %s)' % ALLOWED_SKIPS[name]
+        return 'failed (skipped: %s)' % (entry.get('reason') or 'no reason given')
+    return 'failed'
+
+
+def summary(wanted, seconds, report_files):
+    """Print the table of sessions and their outcomes, and the last line; return the number of failures."""
+    results = {}
+    for path in report_files:
+        try:
+            with open(path, encoding='utf-8') as handle:
+                results.update((entry['name'], entry) for entry in json.load(handle)['sessions'])
+        except (OSError, ValueError):
+            pass   # a lane whose nox died before its report: its sessions count as not run
+    print('\n=== summary ===\n%-20s %-40s %s' % ('session', 'result', 'time'))
+    failed = 0
+    for name in wanted:
+        outcome = _outcome(name, results.get(name))
+        failed += not outcome.startswith('passed')
+        took = int((results.get(name) or {}).get('duration') or 0)
+        print('%-20s %-40s %dm%02ds' % (name, outcome, took // 60, took % 60))
+    print('%-20s %-40s %dm%02ds' % ('total (two lanes)', '', seconds // 60, seconds % 60))
+    print('test-all: %d passed, %d failed' % (len(wanted) - failed, failed))
+    return failed
+
+
+if __name__ == '__main__':
+    COMMAND, ARGS = sys.argv[1], sys.argv[2:]
+    if COMMAND == 'select':
+        print(' '.join(select(ARGS)))
+    elif COMMAND == 'plan':
+        print('\n'.join(' '.join(lane) for lane in plan(ARGS)))
+    elif COMMAND == 'summary':
+        sys.exit(1 if summary(ARGS[0].split(), int(ARGS[1]), ARGS[2:]) else 0)
+    else:
+        sys.exit('usage: noxfile.py select [session or tag ...] | plan SESSION ... | summary "SESSION ..." SECONDS REPORT ...')
