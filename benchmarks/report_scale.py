@@ -140,8 +140,8 @@ def main(argv=None):
                 failed = True
                 continue
             seconds = [run[0] for run in runs]
-            print('| %s | %d | %d | %.2f | %.2f | %d | %d |' % (label, opts.devices, len(runs), statistics.median(seconds), min(seconds),
-                                                              runs[-1][1] // 1024, runs[-1][2] // 1024))
+            row = (label, opts.devices, len(runs), statistics.median(seconds), min(seconds), runs[-1][1] // 1024, runs[-1][2] // 1024)
+            print('| %s | %d | %d | %.2f | %.2f | %d | %d |' % row)
     return 1 if failed else 0
 
 

@@ -288,6 +288,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._files import 
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, require_unique, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, ca_view, item_outcome, ublox_client
 
+
 class RootCAModule(ResourceModule):
     """Reads every Root CA once; creates, updates the renew policy, writes the certificate and PoP files, deletes (after
     checking what keeps a Root CA, so that u-blox is never sent a delete it refuses)."""

@@ -87,8 +87,9 @@ def no_reread():
     raise AssertionError('the history was read again')
 
 
-def plan(found, sign=SIGN_CSR, rotate=None, reread=no_reread):
-    return plan_item(found, sign, rotate, NOW.timestamp(), reread)
+def plan(found, sign='sign_csr', rotate=None, reread=no_reread):
+    """plan_item with the default sign_csr, or ``sign`` (None: no signing)."""
+    return plan_item(found, SIGN_CSR if sign == 'sign_csr' else sign, rotate, NOW.timestamp(), reread)
 
 
 def kinds(entries):
