@@ -98,6 +98,16 @@ def new_redactor(module, register_runtime_secrets=True):
     return redactor
 
 
+def user_agent(module):
+    """``iotops.provisioning (<module>)``: a vendor's request log, and the mock's record of which module calls which
+    endpoint (docs/api-coverage.md), can tell the modules apart. ``_name`` is the task's action (FQCN or short name)."""
+    name = getattr(module, '_name', '') or ''
+    short = name.rsplit('.', 1)[-1]
+    if not short or name.endswith('.py'):   # AnsibleModule's placeholder before it knows its name
+        return 'iotops.provisioning'
+    return 'iotops.provisioning (%s)' % short
+
+
 def http_client(module, vendor, base_url, auth, error_parser, redactor, concurrency=1):
     """An HttpClient configured from the module's connection options."""
     require('requests')
@@ -105,7 +115,7 @@ def http_client(module, vendor, base_url, auth, error_parser, redactor, concurre
     return HttpClient(vendor, base_url, auth=auth, error_parser=error_parser, timeout=params['timeout'],
                       validate_certs=params['validate_certs'], ca_path=params['ca_path'], use_proxy=params['use_proxy'],
                       retries=params['retries'], retry_max_wait=params['retry_max_wait'], redactor=redactor, warn=module.warn,
-                      pool_size=max(10, concurrency))
+                      pool_size=max(10, concurrency), user_agent=user_agent(module))
 
 
 def run(module, main):

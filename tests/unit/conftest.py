@@ -19,6 +19,7 @@ import pytest
 from iotops_mock import credentials as mock_credentials
 from iotops_mock.client import MockServer
 
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pytest.ini puts this (git-ignored) directory on the import path: ansible_collections/iotops/provisioning in it is a
 # link to the checkout, so the collection imports under its own name wherever the checkout lies.
@@ -68,7 +69,52 @@ def mock_server(tmp_path_factory):
     server = MockServer(str(tmp_path_factory.mktemp('mock')))
     server.start()
     yield server
+    routes = [route['key'] for route in server.admin.routes()]
+    _api_coverage().merge(API_CALLS, dict(routes=routes, callers=server.admin.counters()['callers']))
     server.stop()
+
+
+# Which module called which endpoint of this process's mock (and, on the xdist controller, of every worker's).
+API_CALLS = {}
+
+
+def _api_coverage():
+    """tests/unit/api_coverage.py, imported through the collection's own name (tests/unit is not on the import path)."""
+    return importlib.import_module('ansible_collections.iotops.provisioning.tests.unit.api_coverage')
+
+
+def pytest_sessionfinish(session):
+    """Hand this worker's API calls to the xdist controller; on the controller (or without xdist) write or check
+    docs/api-coverage.md when IOTOPS_API_COVERAGE says so (the test command's unit session checks it)."""
+    workeroutput = getattr(session.config, 'workeroutput', None)
+    if workeroutput is not None:
+        workeroutput['api_calls'] = json.dumps(API_CALLS)
+        return
+    mode = os.environ.get('IOTOPS_API_COVERAGE')
+    if mode not in ('write', 'check') or not API_CALLS:
+        return
+    api_coverage = _api_coverage()
+    text = api_coverage.render(API_CALLS)
+    path = os.path.join(REPO_ROOT, api_coverage.DOC)
+    if mode == 'write':
+        with open(path, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+        return
+    with open(path, encoding='utf-8') as handle:
+        current = handle.read()
+    if current != text:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+        reporter.write_line('%s is not what this run of the unit tests found: run them with IOTOPS_API_COVERAGE=write and '
+                            'commit the file' % api_coverage.DOC, red=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist controller: merge the API calls a worker saw."""
+    calls = getattr(node, 'workeroutput', {}).get('api_calls')
+    if calls:
+        _api_coverage().merge(API_CALLS, json.loads(calls))
 
 
 @pytest.fixture
@@ -106,6 +152,7 @@ def run_module(module, args, check_mode=False, diff=False, capsys=None):
     args['_ansible_diff'] = diff
     args.setdefault('_ansible_remote_tmp', tempfile.gettempdir())
     args.setdefault('_ansible_keep_remote_files', False)
+    args.setdefault('_ansible_module_name', module.__name__.rsplit('.', 1)[-1])  # as ansible-playbook names the task's action
     printed = io.StringIO()
     redirect = contextlib.redirect_stdout(printed) if capsys is None else contextlib.nullcontext()
     with _as_a_module(), patch_module_args(args), redirect:

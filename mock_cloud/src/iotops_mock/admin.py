@@ -26,6 +26,7 @@ class Admin:
             Route('/state', self.dump_state, methods=['GET']),
             Route('/counters', self.get_counters, methods=['GET']),
             Route('/counters/reset', self.reset_counters, methods=['POST']),
+            Route('/routes', self.list_routes, methods=['GET']),
             Route('/faults', self.list_faults, methods=['GET']),
             Route('/faults', self.add_fault, methods=['POST']),
             Route('/faults', self.clear_faults, methods=['DELETE']),
@@ -75,6 +76,15 @@ class Admin:
 
     async def get_counters(self, request):
         return json_response(self.counters.snapshot())
+
+    async def list_routes(self, request):
+        """Every vendor endpoint the mock serves, keyed as the counters key them ('<vendor> <METHOD> <template>')."""
+        routes = []
+        for prefix, vendor in sorted(self.vendors.items()):
+            for route in vendor.mounts[prefix]:
+                for method in sorted(route.methods - {'HEAD'}):
+                    routes.append({'key': '%s %s %s' % (prefix, method, route.path), 'category': vendor.category(method, route.path)})
+        return json_response({'routes': routes})
 
     async def reset_counters(self, request):
         self.counters.reset()

@@ -58,6 +58,10 @@ class AdminClient:
     def reset_counters(self):
         return self.call('POST', '/counters/reset')
 
+    def routes(self):
+        """Every vendor endpoint the mock serves: [{'key': '<vendor> <METHOD> <template>', 'category': ...}]."""
+        return self.call('GET', '/routes')['routes']
+
     def add_fault(self, **rule):
         """Add a fault rule (see docs/mock-server.md); returns its id."""
         return self.call('POST', '/faults', rule)['id']

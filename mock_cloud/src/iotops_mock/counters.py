@@ -1,6 +1,7 @@
 """Call counters per vendor, category, endpoint and status; plain dict increments on the hot path."""
 
 CATEGORIES = ('auth', 'read', 'write')
+AGENT_PREFIX = 'iotops.provisioning ('   # the collection's modules send "iotops.provisioning (<module>)" as User-Agent
 
 
 class Counters:
@@ -14,6 +15,8 @@ class Counters:
         self.endpoints = {}
         self.statuses = {}
         self.faults_fired = 0
+        # which module called which endpoint, for the whole life of the mock (a reset keeps it): docs/api-coverage.md
+        self.callers = {}
         self.reset()
 
     def reset(self):
@@ -24,7 +27,11 @@ class Counters:
         self.statuses = {}
         self.faults_fired = 0
 
-    def hit(self, vendor, category, key):
+    def hit(self, vendor, category, key, agent=None):
+        if agent is not None and agent.startswith(AGENT_PREFIX):
+            per_key = self.callers.setdefault(key, {})
+            module = agent[len(AGENT_PREFIX):].rstrip(')')
+            per_key[module] = per_key.get(module, 0) + 1
         self.total += 1
         self.by_category[category] += 1
         bucket = self.by_vendor[vendor]
@@ -48,4 +55,5 @@ class Counters:
             'endpoints': dict(self.endpoints),
             'statuses': {key: dict(value) for key, value in self.statuses.items()},
             'faults_fired': self.faults_fired,
+            'callers': {key: dict(value) for key, value in self.callers.items()},
         }
