@@ -29,17 +29,20 @@ PYTHON = '%d.%d' % sys.version_info[:2]
 # A session that skips fails the run unless it is listed here, with the reason.
 ALLOWED_SKIPS: dict[str, str] = {}
 
-# How long each session takes on 2 idle cores (seconds, measured; see docs/testing.md): hacking/test-all.sh
+# How long each session took in the last clean-clone run of the test command (seconds; docs/testing.md): hacking/test-all.sh
 # splits the selected sessions into two lanes of about equal length with these figures.
 DURATIONS = {
-    'unit': 45, 'suites': 330, 'benchmark': 25, 'ansible-lint': 40, 'docs-check': 30, 'extra-checks': 10,
-    'build-import-check': 60, 'molecule': 250, 'molecule-tls': 90, 'release': 110,
-    **{'sanity-%s' % core: 75 for core in CORE_VERSIONS},
+    'unit': 60, 'suites': 700, 'benchmark': 34, 'ansible-lint': 67, 'docs-check': 35, 'extra-checks': 8,
+    'build-import-check': 49, 'molecule': 420, 'molecule-roles': 480, 'molecule-tls': 440, 'release': 108,
+    **{'sanity-%s' % core: 160 for core in CORE_VERSIONS},
 }
 
 # Molecule over HTTPS runs these scenarios (the whole suite runs over HTTP): each vendor's client once through
 # the TLS listener and the CA given by IOTOPS_CA_PATH, and the role that calls all four (docs/testing.md).
 TLS_SCENARIOS = 'factory_onboarding ublox_token naocloud_trackable iotcomms_device nrfcloud_provisioning'
+# The scenarios of the roles run in their own session (molecule-roles), those of the modules in `molecule`: two
+# sessions of about the same length, which the two lanes can balance.
+ROLE_SCENARIOS = ('factory_onboarding', 'certificate_rotation', 'ublox_rotation', 'decommission', 'fleet_audit', 'incident_response')
 
 nox.options.default_venv_backend = 'venv'
 nox.options.reuse_venv = 'yes'
@@ -126,10 +129,12 @@ for _name, _tag in (('ansible-lint', 'lint'), ('docs-check', 'docs'), ('extra-ch
 
 @_venv_session('unit')
 def unit(session):
-    """The unit tests of the collection and the mock's own tests, two workers."""
+    """The unit tests of the collection and the mock's own tests, two workers; docs/api-coverage.md must be what the
+    run found (which module called which endpoint), unless only some tests were asked for."""
     _in_venv(session)
+    env = {} if session.posargs else {'IOTOPS_API_COVERAGE': 'check'}
     session.run('python', '-m', 'pytest', 'tests/unit', 'mock_cloud/tests', '-q', '-n', '2',
-                '-p', 'no:cacheprovider', *session.posargs)
+                '-p', 'no:cacheprovider', *session.posargs, env=env)
 
 
 @_venv_session('suites')
@@ -147,7 +152,8 @@ def benchmark(session):
     session.run('python', 'benchmarks/factory_scale.py', '--smoke')
 
 
-def _molecule(session, tls):
+def _molecule(session, scenarios, tls=False):
+    """molecule test of the `default` scenario (it starts and stops the mock) and ``scenarios`` (names)."""
     _in_venv(session)
     build = _scratch(session, 'molecule')
     try:
@@ -162,12 +168,10 @@ def _molecule(session, tls):
             'MOLECULE_EPHEMERAL_DIRECTORY': str(build / 'molecule'),
             'MOLECULE_GLOB': 'extensions/molecule/**/molecule.yml',
         })
-        scenarios = os.environ.get('IOTOPS_MOLECULE_SCENARIOS', '')
         if tls:
-            scenarios = os.environ.get('IOTOPS_MOLECULE_TLS_SCENARIOS') or scenarios or TLS_SCENARIOS
             session.env.update({'IOTOPS_MOCK_TLS': '1', 'IOTOPS_MOCK_TLS_DIR': str(build / 'mock-tls'),
                                 'IOTOPS_CA_PATH': str(build / 'mock-tls' / 'mock-ca.pem')})
-        selection = ['-s', 'default'] + [arg for name in scenarios.split() for arg in ('-s', name)] if scenarios else ['--all']
+        selection = ['-s', 'default'] + [arg for name in scenarios for arg in ('-s', name)]
         try:
             session.run('molecule', 'test', *selection)
         finally:
@@ -189,16 +193,31 @@ def _stop_mock(endpoints):
         os.kill(pid, 15)
 
 
+def _scenarios(kind):
+    """The Molecule scenarios of the modules or of the roles (IOTOPS_MOLECULE_SCENARIOS, names, overrides both)."""
+    if os.environ.get('IOTOPS_MOLECULE_SCENARIOS'):
+        return os.environ['IOTOPS_MOLECULE_SCENARIOS'].split()
+    found = sorted(path.parent.name for path in (ROOT / 'extensions' / 'molecule').glob('*/molecule.yml'))
+    roles = [name for name in found if name in ROLE_SCENARIOS]
+    return roles if kind == 'roles' else [name for name in found if name not in ROLE_SCENARIOS and name != 'default']
+
+
 @_venv_session('molecule')
 def molecule(session):
-    """The Molecule suite against the mock over HTTP (IOTOPS_MOLECULE_SCENARIOS selects scenarios)."""
-    _molecule(session, tls=False)
+    """The Molecule scenarios of the modules against the mock over HTTP."""
+    _molecule(session, _scenarios('modules'))
+
+
+@_venv_session('molecule-roles')
+def molecule_roles(session):
+    """The Molecule scenarios of the roles (onboarding, rotation, the day-2 runbooks) against the mock over HTTP."""
+    _molecule(session, _scenarios('roles'))
 
 
 @_venv_session('molecule-tls')
 def molecule_tls(session):
     """Molecule again with every module call over HTTPS, trusting the mock's CA through IOTOPS_CA_PATH."""
-    _molecule(session, tls=True)
+    _molecule(session, (os.environ.get('IOTOPS_MOLECULE_TLS_SCENARIOS') or TLS_SCENARIOS).split(), tls=True)
 
 
 # Left-overs of a work tree, planted in the copy the release tarball is built from: build_ignore must keep them out.

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The demo: onboard a factory-fresh batch across the four vendor clouds of the mock (mock_cloud/) as its devices come online - a
 first run that leaves the devices not yet powered on waiting, a second run 20 minutes later that completes them, a third that
-changes nothing - then rotate the certificates that expire within the window.
+changes nothing - then rotate the certificates that expire within the window; then day 2: an audit finds the devices the demo
+made misbehave, one of them is decommissioned, and a second audit shows it gone.
 
 Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
 `.demo/` in the repository: the mock's endpoints file and private CA, the factory CA of the demo,
@@ -139,6 +140,35 @@ def verdict(text):
     return found[-1] if found else 'no verdict'
 
 
+def first_line(text):
+    """The first line of the verdict the role printed last (``msg`` list of its summary task)."""
+    found = re.findall(r'"msg": \[\s*"([^"]*)"', text)
+    return found[-1] if found else 'no verdict'
+
+
+def day_two(mock, rows, env, common, workdir):
+    """Day 2: two u-blox modules misbehave (u-blox flags one as a clone, the other as suspicious); the audit finds them, the
+    clone is decommissioned (check mode first), and the audit run again shows it gone from every cloud."""
+    modules = [row for row in rows if row.get('ublox_rot_public_uid')]
+    clone, suspicious = modules[0], modules[1]
+    mock.admin.seed('ublox', 'clone', {'ROTPublicUIDs': [clone['ublox_rot_public_uid']], 'DaysAgo': 1})
+    mock.admin.seed('ublox', 'suspicious', {'ROTPublicUIDs': [suspicious['ublox_rot_public_uid']]})
+    print('day 2: u-blox flags %s as a clone and %s as suspicious' % (clone['serial'], suspicious['serial']))
+    # the audit fails a job with findings (AWX alerts on it); the demo reads its verdict instead
+    audit = [os.path.join(PLAYBOOKS, 'fleet_audit.yml'), '-e', 'fleet_audit_fail_on_findings=false'] + common
+    text = play('fleet_audit.yml', audit, env, os.path.join(workdir, 'audit-1.log'))
+    print('  %s' % first_line(text))
+    decommission = [os.path.join(PLAYBOOKS, 'decommission.yml'), '-e', 'decommission_serials=%s' % clone['serial']] + common
+    writes = mock.admin.counters()['by_category']['write']
+    play('decommission.yml --check', decommission + ['--check'], env, os.path.join(workdir, 'decommission-check.log'))
+    if mock.admin.counters()['by_category']['write'] != writes:
+        raise SystemExit('decommission.yml --check sent a write; see %s' % os.path.join(workdir, 'decommission-check.log'))
+    text = play('decommission.yml', decommission + ['-e', 'decommission_confirm=true'], env, os.path.join(workdir, 'decommission.log'))
+    print('  %s' % first_line(text))
+    text = play('fleet_audit.yml (again)', audit, env, os.path.join(workdir, 'audit-2.log'))
+    print('  %s' % first_line(text))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--devices', type=int, default=50)
@@ -173,6 +203,8 @@ def main():
             raise SystemExit('the third onboarding run changed something; see %s' % os.path.join(workdir, 'onboard-3.log'))
         play('rotate_certificates.yml', [os.path.join(PLAYBOOKS, 'rotate_certificates.yml')] + common, env,
              os.path.join(workdir, 'rotate.log'))
+        day_two(mock, rows, env, common, workdir)
+        counts = mock.admin.counters()
         print('mock calls so far: %d (reads %d, writes %d)' % (counts['total'], counts['by_category']['read'], counts['by_category']['write']))
     reports = sorted(os.path.join(dirpath, name) for dirpath, dummy, names in os.walk(os.path.join(workdir, 'reports')) for name in names)
     print('reports:')

@@ -36,9 +36,11 @@ UNCLAIM = 'unclaim'
 # what a status round does with a device (settle_step)
 STUCK, SIGN, SETTLE = 'stuck', 'sign', 'settle'
 ERROR_REMEDY = ('nRF Cloud suspends a device in ERROR until someone acts: fix what the device reported, then reset or skip the '
-                'failed command in the nRF Cloud portal (Provisioning Service, see its troubleshooting guide) and run the job again.')
-BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal (or POST /v1/claimed-devices/{id}/unblock) if it should be '
-                  'provisioned, then run the job again.')
+                'failed command in the nRF Cloud portal (Provisioning Service; nRF Cloud publishes no REST call for it), or run '
+                'iotops.provisioning.nrfcloud_provisioning_recovery with its claim_token, which unclaims and claims it again (an empty '
+                'command history; the device leaves device management until it is onboarded again), and run the job again.')
+BLOCKED_REMEDY = ('Unblock the device in the nRF Cloud portal, or with iotops.provisioning.nrfcloud_provisioning_recovery '
+                  '(recover: [blocked]), if it should be provisioned, then run the job again.')
 
 
 class Device:

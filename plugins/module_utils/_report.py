@@ -15,6 +15,9 @@ Two halves, shared by the batch_report module and its action plugin:
 A rotation report (``kind='rotation'``) also carries each certificate's dates, policy and budget per cell, and
 summarises the devices outside the rotation window per cloud instead of giving each a row: most of a fleet is
 not due on any given day, and 5,000 rows of "not due" hide the few that were rotated.
+
+A decommission report (``kind='decommission'``) words each cell as what the run did there: removed, already gone (nothing was
+left to remove), waiting (a step waits for the device, such as a certificate removal until its next heartbeat) or needs attention.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import (
-    CREATED, DELETED, NEEDS_ATTENTION, PROVISIONED, UP_TO_DATE, UPDATED, WHITELISTED, is_waiting)
+    CREATED, DELETED, NEEDS_ATTENTION, PROVISIONED, REMOVED, UP_TO_DATE, UPDATED, WHITELISTED, is_waiting)
 
 # what the rotation modules add to an outcome (the contract of issue 17): the certificate's dates, the policy, whether it was
 # due, a warning that fails nothing (``attention``) and, for nRF Cloud, the command budget left
@@ -33,6 +36,9 @@ REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'remedy
 # the kinds of report: a batch (phases per cloud) and a certificate rotation (dates, policy, the window)
 BATCH = 'batch'
 ROTATION = 'rotation'
+DECOMMISSION = 'decommission'
+# a decommission cell in which no step of the run had anything left to remove
+ALREADY_GONE = 'already gone'
 
 # the severity of an entry of needs_attention: a failure fails the run, a warning does not but needs a person all the same
 FAILED = 'failed'
@@ -137,13 +143,14 @@ class Cell:
     Of the rotation fields, the first old expiry stays (the certificate before the run), the last new expiry, policy and
     budget win, the cell was due when any step found it due, and the first warning stays with its remedy."""
 
-    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note',
+    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'waited', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note',
                  'policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due', 'commands_left', 'rotations_left',
                  'attention', 'attention_id', 'attention_step', 'attention_remedy')
 
     def __init__(self):
         self.ids, self.steps = [], []
         self.reached, self.waiting, self.changed, self.failed = '', False, False, False
+        self.waited = False  # whether a step waited for the device (a decommission keeps it)
         self.failed_id = self.failed_step = self.reason = self.remedy = self.note = None
         self.policy = self.old_expiry = self.new_expiry = self.due = self.commands_left = self.rotations_left = None
         self.new_expiry_pending = False
@@ -163,6 +170,7 @@ class Cell:
                 self.remedy = str(result['remedy']) if result.get('remedy') else remedy_for(self.reason, cloud)
             return
         self.reached, self.waiting = result_phase(result)
+        self.waited = self.waited or self.waiting
         note = result.get('reason') or result.get('msg')
         self.note = str(note) if note else None
 
@@ -212,6 +220,16 @@ class Cell:
         if self.attention:
             view['attention_remedy'] = self.attention_remedy
         return view
+
+
+def removal_phase(cell):
+    """A decommission cell in plain words: a step that waits for the device keeps it waiting (a u-blox certificate removal
+    waits for the device's next security heartbeat, whatever the later steps did), else removed when the run removed anything,
+    else already gone."""
+    if cell.waited:
+        cell.reached, cell.waiting = PENDING, True
+    else:
+        cell.reached, cell.waiting = (REMOVED if cell.changed else ALREADY_GONE), False
 
 
 def row_verdict(cells):
@@ -341,6 +359,10 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
     and gets no row."""
     rows, clouds, step_failures = merge(steps, serials)
     rotation = kind == ROTATION
+    if kind == DECOMMISSION:
+        for row in rows:
+            for cell in row['cells'].values():
+                removal_phase(cell)
     counts = dict((cloud, dict(total=0, changed=0, waiting=0, needs_attention=0, phases={})) for cloud in clouds)
     outcomes = dict((cloud, dict((word, 0) for word in ROTATION_OUTCOMES + ('warnings',))) for cloud in clouds)
     outside = dict((cloud, Outside()) for cloud in clouds)

@@ -167,6 +167,22 @@ class NaoCloudClient:
             raise
         return flatten((body or {}).get('data'))
 
+    def create_site(self, attributes):
+        """``POST /sites`` with ``{"site": {name, latitude, longitude}}``; NAO Cloud assigns the id. After an unknown outcome
+        the site is looked up by its name (a site is only created when none has that name)."""
+        def created():
+            return next((site for site in self.list_sites() if site.get('name') == attributes['name']), None)
+        body = self.request('POST', '/sites', json_body={'site': attributes}, expect=(200, 201), verify_write=created).body
+        return flatten((body or {}).get('data'))
+
+    def update_site(self, site_id, attributes):
+        """``PUT /sites/{id}`` with only the attributes to change (NAO Cloud keeps the others)."""
+        def updated():
+            site = self.get_site(site_id)
+            return site if site is not None and not [key for key, value in attributes.items() if site.get(key) != value] else None
+        body = self.request('PUT', '/sites/%s' % quote(str(site_id), safe=''), json_body={'site': attributes}, verify_write=updated).body
+        return flatten((body or {}).get('data'))
+
     # tracking tags ---------------------------------------------------------------------------------
 
     @staticmethod

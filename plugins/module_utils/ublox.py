@@ -455,9 +455,14 @@ class UbloxClient:
         return provisioning_view(body.get('DesiredProperties'))
 
     def desired_provisioning(self, rots):
-        """{rot: desired provisioning_view} of bootstrapped devices (read again to verify a write)."""
-        infos = self.device_info(rots, options=('PROVISIONING',))
-        return {rot: provisioning_view(((infos.get(rot) or {}).get('Provisioning') or {}).get('DesiredProperties')) for rot in rots}
+        """{rot: desired provisioning_view} of bootstrapped devices, from /device/provisioning/get, 100 devices a call
+        (read again to verify a write whose outcome is unknown)."""
+        rots = list(rots)
+        found = {}
+        for start in range(0, len(rots), 100):
+            for entry in self.call('/device/provisioning/get', {'ROTPublicUIDs': rots[start:start + 100]}) or []:
+                found[entry.get('ROTPublicUID')] = entry.get('DesiredProperties')
+        return {rot: provisioning_view(found.get(rot)) for rot in rots}
 
     # writes --------------------------------------------------------------------------------
     # Each write names its operation and sends the vendor's body; ``verify_write`` re-reads when the outcome of a write is
@@ -572,12 +577,25 @@ class UbloxClient:
         if imeis:
             body['IMEIs'] = sorted(imeis)
         keys = set(('ROTPublicUID', rot) for rot in rots) | set(('IMEI', imei) for imei in imeis)
+        verify = self._whitelisted(keys, set()) if action == 'ADD' else self._whitelisted(set(), keys)
+        self.call('/device/whitelist/add', body, verify_write=verify)
 
+    def whitelist_upload(self, add=(), remove=()):
+        """Add and remove ROTPublicUIDs with one upload of the CSV form of /device/whitelist/add (seed 002: Content-Type
+        application/octet-stream, the header row ``Id,Type,Action``, then ``<rot>,ROTPublicUID,ADD|DELETE`` per device).
+        The CSV's only Type is ROTPublicUID: IMEIs go by whitelist_add / whitelist_remove."""
+        rows = [(rot, 'ADD') for rot in sorted(add)] + [(rot, 'DELETE') for rot in sorted(remove)]
+        text = 'Id,Type,Action\n' + ''.join('%s,ROTPublicUID,%s\n' % row for row in rows)
+        verify = self._whitelisted(set(('ROTPublicUID', rot) for rot in add), set(('ROTPublicUID', rot) for rot in remove))
+        self.http.request('POST', '/device/whitelist/add', data=text.encode('ascii'), headers={'Content-Type': 'application/octet-stream'},
+                          expect=(200,), read_only=False, verify_write=verify)
+
+    def _whitelisted(self, present, gone):
+        """verify_write of a whitelist change: every ``(Type, Id)`` of ``present`` is on the whitelist and none of ``gone``."""
         def verify():
             found = self.whitelist_entries()
-            done = keys <= found if action == 'ADD' else not keys & found
-            return {'verified': len(keys)} if done else None
-        self.call('/device/whitelist/add', body, verify_write=verify)
+            return {'verified': len(present) + len(gone)} if present <= found and not gone & found else None
+        return verify
 
     def set_provisioning(self, rots, auths, heartbeat):
         """Desired features of bootstrapped devices, applied at their next security heartbeat."""

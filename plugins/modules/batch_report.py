@@ -150,8 +150,12 @@ options:
       - V(batch) reports each device's phase per cloud (the C(factory_onboarding) role).
       - V(rotation) reports each device's certificates - policy, old and new expiry, what was done and why - and counts the
         devices outside the rotation window instead of listing them (the C(certificate_rotation) role).
+      - V(decommission) words each device's cell in a cloud as what the run did there - V(removed) (a step removed something),
+        V(already gone) (nothing was left to remove), V(pending (next heartbeat)) when a step waits for the device (a u-blox
+        certificate removal until the device's next security heartbeat, whatever the later steps of that cloud did), or
+        V(needs attention) (the C(decommission) role).
     type: str
-    choices: [batch, rotation]
+    choices: [batch, rotation, decommission]
     default: batch
   window_days:
     description:
@@ -470,7 +474,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
 from ansible_collections.iotops.provisioning.plugins.module_utils._report import (
-    ATTENTION, BATCH, DONE, FAILED, ROTATION, WAITING, WARNING, build, lean_step)
+    ATTENTION, BATCH, DECOMMISSION, DONE, FAILED, ROTATION, WAITING, WARNING, build, lean_step)
 
 RETURNED_ENTRIES = 100  # of needs_attention and waiting in the task result; the files hold all
 CONSOLE_ENTRIES = 20  # of each in the lines for the play's output
@@ -1097,7 +1101,7 @@ def main():
             serials=dict(type='dict', default={}),
             mode=dict(type='raw', default='0600'),
             return_devices=dict(type='bool', default=False),
-            kind=dict(type='str', default=BATCH, choices=[BATCH, ROTATION]),
+            kind=dict(type='str', default=BATCH, choices=[BATCH, ROTATION, DECOMMISSION]),
             window_days=dict(type='int'),
         ),
         supports_check_mode=True,

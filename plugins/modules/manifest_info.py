@@ -17,7 +17,7 @@ description:
     identity well-formed as the vendor's module takes it, and each identity in one row only - and reports every problem with its
     row number at once. The rules are in the notes below.
   - Returns the devices and, per vendor, the list ready for the vendor's module.
-  - Used by the C(iotops.provisioning.factory_onboarding) role; usable on its own.
+  - Used by the C(iotops.provisioning.factory_onboarding) and C(iotops.provisioning.decommission) roles; usable on its own.
 extends_documentation_fragment:
   - iotops.provisioning.attributes
   - iotops.provisioning.attributes.info_module
@@ -25,8 +25,22 @@ options:
   path:
     description:
       - Path of the manifest on the controller. C(.csv) is read as CSV; C(.yml), C(.yaml) and C(.json) as YAML.
+      - One of O(path) and O(rows) is required.
     type: path
-    required: true
+  rows:
+    description:
+      - The manifest's rows given directly instead of a file, one mapping per device with the manifest columns (for example from a
+        role variable). They are checked like the rows of a YAML manifest (row 1 is the first).
+    type: list
+    elements: dict
+    version_added: 0.2.0
+  select:
+    description:
+      - Serials of the devices to return; the other rows are checked but left out of the result. A serial that is not in the manifest
+        is a problem. Leave it out for every device.
+    type: list
+    elements: str
+    version_added: 0.2.0
   format:
     description:
       - The manifest format when the file name does not tell.
@@ -75,6 +89,20 @@ EXAMPLES = r'''
     path: /srv/factory/batch-2026-47.csv
   register: manifest
 
+- name: Two devices of a batch, for a runbook that acts on some of its devices
+  iotops.provisioning.manifest_info:
+    path: /srv/factory/batch-2026-47.csv
+    select: [SN-0001, SN-0002]
+  register: returned
+
+- name: Devices given as data instead of a file
+  iotops.provisioning.manifest_info:
+    rows:
+      - serial: SN-0001
+        ublox_rot_public_uid: "0002000089280087"
+        iotcomms_device_id: "4670000001"
+  register: devices
+
 - name: Read a manifest written by the MES as YAML without an extension
   iotops.provisioning.manifest_info:
     path: /srv/factory/batch-2026-47.export
@@ -94,6 +122,15 @@ nrfcloud:
   type: list
   elements: dict
   sample: [{claim_token: "2dN3bm9y...Q.0oRDoQEmoQRBIfZYQ"}]
+nrfcloud_devices:
+  description:
+    - The same devices by nRF Cloud device id (read from the attestation token), as O(iotops.provisioning.nrfcloud_device#module:devices)
+      items, for example to remove them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{device_id: 50434d44-3635-4137-80a1-0c1d2e3f4a5b}]
+  version_added: 0.2.0
 ublox:
   description: The devices with a u-blox ROTPublicUID or IMEI (or both).
   returned: always
@@ -351,20 +388,44 @@ def split(devices):
     return nrf, ublox, iotcomms, nao, serials
 
 
+def given_rows(rows):
+    """(header, rows, number of the first row) of rows given as data: read like a YAML manifest."""
+    if not rows:
+        raise ConfigError('rows is empty; give the devices, one mapping per device')
+    return sorted(set(str(k) for r in rows for k in r)), rows, 1
+
+
+def selected(devices, select):
+    """The devices whose serial is in ``select`` (None: all); a serial not in the manifest is a problem."""
+    if select is None:
+        return devices
+    known = set(d.get('serial') for d in devices)
+    unknown = [serial for serial in select if serial not in known]
+    if unknown:
+        raise ConfigError('select: %d serial(s) not in the manifest: %s' % (len(unknown), ', '.join(unknown[:30])),
+                          problems=['select: serial %r is not in the manifest' % serial for serial in unknown])
+    wanted = set(select)
+    return [d for d in devices if d.get('serial') in wanted]
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True), format=dict(type='str', choices=['csv', 'yaml']),
+    module = AnsibleModule(argument_spec=dict(path=dict(type='path'), rows=dict(type='list', elements='dict'),
+                                              select=dict(type='list', elements='str'), format=dict(type='str', choices=['csv', 'yaml']),
                                               fail_on_problems=dict(type='bool', default=True)),
-                           supports_check_mode=True)
+                           mutually_exclusive=[('path', 'rows')], required_one_of=[('path', 'rows')], supports_check_mode=True)
 
     def read():
+        params = module.params
         try:
-            devices = check(*load_rows(module.params['path'], module.params['format']))
+            loaded = given_rows(params['rows']) if params['rows'] is not None else load_rows(params['path'], params['format'])
+            devices = selected(check(*loaded), params['select'])
         except ConfigError as exc:
-            if module.params['fail_on_problems']:
+            if params['fail_on_problems']:
                 raise
             module.exit_json(changed=False, problems=exc.details.get('problems') or [exc.msg])
         nrf, ublox, iotcomms, nao, serials = split(devices)
         module.exit_json(changed=False, devices=devices, nrfcloud=nrf, ublox=ublox, iotcomms=iotcomms, naocloud=nao, serials=serials,
+                         nrfcloud_devices=[dict(device_id=d['nrfcloud_device_id']) for d in devices if 'nrfcloud_device_id' in d],
                          counts=dict(total=len(devices), nrfcloud=len(nrf), ublox=sum(1 for d in devices if 'ublox_rot_public_uid' in d or 'ublox_imei' in d),
                                      iotcomms=len(iotcomms), naocloud=len(nao)))
 

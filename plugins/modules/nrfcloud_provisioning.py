@@ -22,6 +22,7 @@ description:
     device has returned it, and waits for O(wait_for). A device that has not got there by then is not a failure - its outcome
     says C(waiting=true) and its phase (C(waiting for the device), C(CSR signed)), and running the task again later moves it on.
   - Devices in C(ERROR) or C(BLOCKED) fail with the device's own error and what to do; nothing is appended to them.
+    M(iotops.provisioning.nrfcloud_provisioning_recovery) recovers them, and gives a device near the 20-command limit 20 new ones.
   - Works a list of devices in one task with bounded concurrency over one HTTP session.
 extends_documentation_fragment:
   - iotops.provisioning.nrfcloud
@@ -239,6 +240,8 @@ options:
 seealso:
   - module: iotops.provisioning.nrfcloud_provisioning_info
   - module: iotops.provisioning.nrfcloud_device
+  - module: iotops.provisioning.nrfcloud_provisioning_recovery
+  - module: iotops.provisioning.nrfcloud_provisioning_rule
   - name: nRF Cloud provisioning configuration
     description: The commands, their parameters and the device statuses.
     link: https://docs.nrfcloud.com/SecurityServices/ProvisioningService/ProvisioningConfiguration/ProvisioningConfiguration.html

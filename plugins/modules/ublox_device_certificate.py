@@ -212,11 +212,11 @@ outcomes:
       type: str
       returned: when O(action) was not sent for the device
     waiting:
-      description: True when the next step is the device's (its security heartbeat), for V(pending) and V(waiting). Not a
-        failure.
+      description: True when the next step is the device's (its security heartbeat), for V(pending) and V(waiting), and for
+        V(acted) with O(action=delete) (u-blox removes the certificate at the device's next security heartbeat). Not a failure.
       type: bool
-      returned: for V(pending) and V(waiting), and for every device with O(action=renew), O(action=update) and
-        O(action=transfer)
+      returned: for V(pending) and V(waiting), for V(acted) with O(action=delete), and for every device with O(action=renew),
+        O(action=update) and O(action=transfer)
     policy:
       description: The rotation, for O(action=renew), O(action=update) and O(action=transfer) - the value of O(action).
       type: str
@@ -539,6 +539,8 @@ def plan_device(params, rot, record, now):
         result['reason'] = reason
         return Plan(rot, NO_CHANGE, result=result)
     result['status'] = 'acted'
+    if action == 'delete':
+        result['waiting'] = True  # u-blox removes the certificate at the device's next security heartbeat
     after = dict(action=PENDING_ACTION.get(action, 'REVOKE'),
                  ca_name=params['ca_name'] if action != 'delete' else (certificate or {}).get('ca_name'))
     return Plan(rot, action, before=dict(certificate=certificate, pending_certificate_action=pending),

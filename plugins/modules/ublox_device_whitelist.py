@@ -15,7 +15,7 @@ description:
     on the whitelist is ACTIVATED and gets the feature authorizations of its device profile; one that is not is ALLOCATED
     without them.
   - The whitelist is read once (every page), and the missing entries are added in one call and the unwanted ones removed
-    in one call.
+    in one call, or, for a long list of ROTPublicUIDs, sent as the CSV file u-blox also accepts (see O(upload)).
   - Devices do not need to exist yet - whitelisting before the first bootstrap is the usual order.
 extends_documentation_fragment:
   - iotops.provisioning.ublox
@@ -52,8 +52,21 @@ options:
         only O(rot_public_uids), IMEI entries are kept. An empty list with O(exclusive=true) empties that kind.
     type: bool
     default: false
+  upload:
+    description:
+      - How the ROTPublicUID changes are sent to C(/device/whitelist/add). IMEIs always go as JSON, because the CSV file of
+        u-blox carries only the C(Type) C(ROTPublicUID).
+      - V(json) sends the ROTPublicUIDs in the JSON body, one call for the entries to add and one for those to remove.
+      - V(csv) uploads them as a CSV file (C(Content-Type application/octet-stream), header row C(Id,Type,Action), one row per
+        device with C(ADD) or C(DELETE)), so the additions and removals go in one request, at most 10000 rows per request (a
+        batch of 25000 devices takes 3). Needs O(rot_public_uids).
+      - V(auto) uses the CSV file from 100 ROTPublicUID changes (a page of the u-blox lists) on, and JSON below that. A
+        factory batch of thousands of devices goes in one request (or one per 10000).
+    type: str
+    choices: [auto, json, csv]
+    default: auto
 notes:
-  - u-blox also accepts the whitelist as a CSV upload; the module always sends JSON.
+  - Idempotence and check mode do not depend on O(upload) - the whitelist is read first, and only the changes are sent.
 seealso:
   - module: iotops.provisioning.ublox_device_provisioning
   - module: iotops.provisioning.ublox_device_info
@@ -73,6 +86,16 @@ EXAMPLES = r'''
       - "0002000089280087"
       - "135700008928c093"
     exclusive: true
+
+- name: Whitelist a day's production (thousands of devices) in one CSV upload
+  iotops.provisioning.ublox_device_whitelist:
+    rot_public_uids: "{{ lookup('ansible.builtin.file', 'batch-0424.txt').splitlines() }}"
+    upload: csv
+
+- name: Whitelist the spare devices with the JSON body, however long the list
+  iotops.provisioning.ublox_device_whitelist:
+    rot_public_uids: "{{ spare_devices }}"
+    upload: json
 
 - name: Take a returned device off the whitelist
   iotops.provisioning.ublox_device_whitelist:
@@ -114,6 +137,13 @@ removed:
   returned: always
   type: dict
   sample: {rot_public_uids: [], imeis: ["862618583984360"]}
+upload:
+  description:
+    - How the changes went (or, in check mode, would go) to u-blox - C(form) is the form of the ROTPublicUID changes (V(csv),
+      V(json), or V(none) when no ROTPublicUID changes), C(requests) the number of write requests.
+  returned: always
+  type: dict
+  sample: {form: csv, requests: 1}
 summary:
   description: Counts of the entries.
   returned: always
@@ -130,6 +160,10 @@ KINDS = (('rot_public_uids', 'ROTPublicUID'), ('imeis', 'IMEI'))
 NORMALIZE = {'ROTPublicUID': normalize_rot, 'IMEI': normalize_imei}
 ADD = 'add'
 REMOVE = 'remove'
+# upload=auto: from this many ROTPublicUID changes (a page of the u-blox lists) they go as one CSV file
+CSV_THRESHOLD = 100
+# rows of one CSV upload: a factory batch of thousands goes in one request, a bigger one in a few
+CSV_MAX_ROWS = 10000
 
 
 def check_options(params):
@@ -141,6 +175,9 @@ def check_options(params):
     for option, kind in KINDS:
         if params[option] == [] and not params['exclusive']:
             raise ConfigError('%s is empty; leave it out, or use exclusive=true to remove every %s entry' % (option, kind))
+    if params.get('upload') == 'csv' and params['rot_public_uids'] is None:
+        raise ConfigError('upload=csv needs rot_public_uids: the only Type of the u-blox CSV file is ROTPublicUID, so IMEIs always '
+                          'go as JSON; leave upload out (auto) or give rot_public_uids')
 
 
 def entry_rule(kind, option):
@@ -202,6 +239,42 @@ def plan_entry(item, add, remove, state):
                 result=dict(type=kind, status=status))
 
 
+def rot_form(upload, count):
+    """'csv' or 'json': the form of ``count`` ROTPublicUID changes with the ``upload`` option (IMEIs always go as JSON)."""
+    return 'csv' if upload == 'csv' or (upload == 'auto' and count >= CSV_THRESHOLD) else 'json'
+
+
+def write_requests(upload, add, remove):
+    """The write requests that make the changes ``add`` and ``remove`` ({kind: set}), in the order they are sent; no request. Each is
+    ``dict(form=csv|json, add={kind: set}, remove={kind: set})``: CSV uploads of at most CSV_MAX_ROWS ROTPublicUID rows (additions
+    and removals together), then one JSON call for the entries to add and one for those to remove (IMEIs, and the ROTPublicUIDs
+    when they go as JSON)."""
+    rots = sorted((rot, ADD) for rot in add['ROTPublicUID']) + sorted((rot, REMOVE) for rot in remove['ROTPublicUID'])
+    csv_rows = rots if rots and rot_form(upload, len(rots)) == 'csv' else []
+    requests = []
+    for start in range(0, len(csv_rows), CSV_MAX_ROWS):
+        chunk = csv_rows[start:start + CSV_MAX_ROWS]
+        requests.append(dict(form='csv', add=dict(ROTPublicUID=set(rot for rot, action in chunk if action == ADD), IMEI=set()),
+                             remove=dict(ROTPublicUID=set(rot for rot, action in chunk if action == REMOVE), IMEI=set())))
+    for action, entries in ((ADD, add), (REMOVE, remove)):
+        json_entries = dict(ROTPublicUID=set() if csv_rows else set(entries['ROTPublicUID']), IMEI=set(entries['IMEI']))
+        if json_entries['ROTPublicUID'] or json_entries['IMEI']:
+            empty = dict(ROTPublicUID=set(), IMEI=set())
+            requests.append(dict(form='json', add=json_entries if action == ADD else empty, remove=empty if action == ADD else json_entries))
+    return requests
+
+
+def upload_summary(requests):
+    """The module's ``upload`` result: the form of the ROTPublicUID changes and how many write requests make the changes."""
+    forms = [request['form'] for request in requests if request['add']['ROTPublicUID'] or request['remove']['ROTPublicUID']]
+    return dict(form=forms[0] if forms else 'none', requests=len(requests))
+
+
+def request_entries(request):
+    """The ``(type, value)`` of every entry a write request carries (they fail together)."""
+    return set((kind, value) for side in (request['add'], request['remove']) for kind, values in side.items() for value in values)
+
+
 def entries_of(plans):
     """{kind: set of values} of the plans."""
     entries = dict((kind, set()) for dummy, kind in KINDS)
@@ -219,6 +292,7 @@ class WhitelistModule(ResourceModule):
         super().__init__(module)
         self.wanted = {}
         self.add = self.remove = None
+        self.requests = []
 
     def items(self):
         return []  # the entries, with those an exclusive list removes, are known after reading: implied_items
@@ -239,8 +313,10 @@ class WhitelistModule(ResourceModule):
             if kind in current:
                 current[kind].add(value)
         self.add, self.remove = changes(self.wanted, current, self.params['state'], self.params['exclusive'])
+        self.requests = write_requests(self.params['upload'], self.add, self.remove)
         self.extra.update(added=dict((option, sorted(self.add[kind])) for option, kind in KINDS),
-                          removed=dict((option, sorted(self.remove[kind])) for option, kind in KINDS))
+                          removed=dict((option, sorted(self.remove[kind])) for option, kind in KINDS),
+                          upload=upload_summary(self.requests))
 
     def implied_items(self, items):
         entries = []
@@ -253,18 +329,25 @@ class WhitelistModule(ResourceModule):
         return plan_entry(item, self.add, self.remove, self.params['state'])
 
     def apply_all(self, plans):
+        """Send the write requests planned in ``read``; the entries of a request that fails fail together."""
         results = {}
-        for write, action in ((self.client.whitelist_add, ADD), (self.client.whitelist_remove, REMOVE)):
-            chosen = [plan for plan in plans if plan.action == action]
-            if not chosen:
-                continue
-            entries = entries_of(chosen)
+        for request in self.requests:
             try:
-                write(entries['ROTPublicUID'], entries['IMEI'])
+                self.send(request)
             except IotopsError as exc:
                 failure = dict(changed=False, failed=True, msg=self.client.http.redact(exc.msg))
-                results.update((plan.item, dict(failure)) for plan in chosen)
+                carried = request_entries(request)
+                results.update((plan.item, dict(failure)) for plan in plans if (plan.result['type'], plan.item) in carried)
         return results
+
+    def send(self, request):
+        add, remove = request['add'], request['remove']
+        if request['form'] == 'csv':
+            self.client.whitelist_upload(add['ROTPublicUID'], remove['ROTPublicUID'])
+        elif add['ROTPublicUID'] or add['IMEI']:
+            self.client.whitelist_add(add['ROTPublicUID'], add['IMEI'])
+        else:
+            self.client.whitelist_remove(remove['ROTPublicUID'], remove['IMEI'])
 
     def outcomes(self, results):
         for result in results:
@@ -277,7 +360,8 @@ def main():
                rot_public_uids=dict(type='list', elements='str'),
                imeis=dict(type='list', elements='str'),
                state=dict(type='str', choices=['present', 'absent'], default='present'),
-               exclusive=dict(type='bool', default=False))
+               exclusive=dict(type='bool', default=False),
+               upload=dict(type='str', choices=['auto', 'json', 'csv'], default='auto'))
 
 
 if __name__ == '__main__':

@@ -174,6 +174,32 @@ FIVE_PROBLEMS = MANIFEST_HEADER + ('SN-1,,0a1b2c3d4e5f6071,490154203237517,46700
 
 CASES = [
     # nrfcloud_provisioning ------------------------------------------------------------------------
+    Case('nrfcloud_provisioning_rule', 'a rule with neither name nor id', lambda c: c.nrfcloud(rules=[dict(tags=['line-1'])]),
+         ['rules[0]', 'name or id is required']),
+    Case('nrfcloud_provisioning_rule', 'a tag with a comma',
+         lambda c: c.nrfcloud(rules=[dict(name='r', tags=['line-1,line-2'], commands=[dict(kind='finished')])]),
+         ["tags[0] 'line-1,line-2'", 'without a comma']),
+    Case('nrfcloud_provisioning_rule', '21 commands',
+         lambda c: c.nrfcloud(rules=[dict(name='r', tags=['t'], commands=[dict(kind='clientPrivateKeyGeneration')] * 21)]),
+         ['rules[0] (r)', 'commands must list 1 to 20 commands']),
+    Case('nrfcloud_provisioning_rule', 'cloudAccessKeyGeneration with content',
+         lambda c: c.nrfcloud(rules=[dict(name='r', tags=['t'], commands=[dict(kind='cloudAccessKeyGeneration', content='x')])]),
+         ['commands[0] (cloudAccessKeyGeneration)', 'content does not apply to a cloudAccessKeyGeneration command']),
+    Case('nrfcloud_provisioning_rule', 'finished before another command',
+         lambda c: c.nrfcloud(rules=[dict(name='r', tags=['t'], commands=[dict(kind='finished'), dict(kind='clientPrivateKeyGeneration')])]),
+         ['commands[0] (finished)', 'finished must be the last command']),
+    Case('nrfcloud_provisioning_rule', 'a new rule without commands', lambda c: c.nrfcloud(rules=[dict(name='New rule', tags=['t'])]),
+         ['rules[0] (New rule)', 'commands is required to create the rule']),
+    Case('nrfcloud_provisioning_rule', 'an id the team has no rule for', lambda c: c.nrfcloud(rules=[dict(id='no-such-rule', active=False)]),
+         ['no provisioning rule with id no-such-rule']),
+    Case('nrfcloud_provisioning_recovery', 'min_commands_left 0',
+         lambda c: c.nrfcloud(devices=c.device(), min_commands_left=0), ['min_commands_left must be from 1 to 20']),
+    Case('nrfcloud_provisioning_recovery', 'recover empty', lambda c: c.nrfcloud(devices=c.device(), recover=[]),
+         ['recover must name at least one of error, blocked, full']),
+    Case('nrfcloud_provisioning_recovery', 'a device with neither claim_token nor device_id',
+         lambda c: c.nrfcloud(devices=[dict(tags=['line-1'])]), ['devices[0]', 'device_id or claim_token is required']),
+    Case('nrfcloud_provisioning_recovery', 'claim_token that is not an attestation token',
+         lambda c: c.nrfcloud(devices=[dict(claim_token='not-a-token')]), ['devices[0]', 'claim_token is not an nRF91 attestation token']),
     Case('nrfcloud_provisioning', 'claim_token that is not an attestation token',
          lambda c: c.nrfcloud(devices=[dict(claim_token='not-a-token')]), ['devices[0]', 'claim_token is not an nRF91 attestation token']),
     Case('nrfcloud_provisioning', 'a device with neither claim_token nor device_id',
@@ -286,6 +312,28 @@ CASES = [
     Case('nrfcloud_device', 'a new device without certificate', lambda c: c.nrfcloud(devices=[dict(device_id='dev-1')]),
          ['devices[0] (dev-1): certificate is required to onboard a device that is not onboarded yet']),
 
+    # nrfcloud_claim ------------------------------------------------------------------------------
+    Case('nrfcloud_claim', 'claim token that is not an attestation token', lambda c: c.nrfcloud(devices=[dict(claim_token='bm90IGNib3I.eA')]),
+         ['devices[0]: claim_token is not an nRF91 attestation token', 'give device_id as well']),
+    Case('nrfcloud_claim', 'claim token with a line break', lambda c: c.nrfcloud(devices=[dict(claim_token=c.claim_token + '\n')]),
+         ['devices[0]: claim_token (sha256:', 'must be the AT%ATTESTTOKEN output', 'no blank or line break']),
+    Case('nrfcloud_claim', 'device_id of another device than the token', lambda c: c.nrfcloud(
+        devices=c.device(device_id='00000000-0000-0000-0000-000000000001')), ['is not the device of claim_token', 'whose device UUID is']),
+    Case('nrfcloud_claim', 'neither claim_token nor device_id', lambda c: c.nrfcloud(devices=[dict(tags=['line-7'])]),
+         ['devices[0]: device_id or claim_token is required']),
+    Case('nrfcloud_claim', 'a device to claim without its token', lambda c: c.nrfcloud(devices=[dict(device_id='dev-1')]),
+         ['devices[0] (dev-1): the device is not claimed by this team and no claim_token was given to claim it']),
+    Case('nrfcloud_claim', 'provisioning tag with a comma', lambda c: c.nrfcloud(devices=c.device(tags=['nrf-cloud-onboarding,line-7'])),
+         ["tags: 'nrf-cloud-onboarding,line-7' must be 1 to 128 letters", 'a comma would split it in the bulk CSV']),
+    Case('nrfcloud_claim', 'default tag with a space', lambda c: c.nrfcloud(devices=c.device(), tags=['line 7']),
+         ["tags: 'line 7' must be 1 to 128 letters"]),
+    Case('nrfcloud_claim', 'the same device twice', lambda c: c.nrfcloud(devices=c.device() + c.device()),
+         ['devices[1]', 'each resource may appear once per task']),
+    Case('nrfcloud_claim', 'bulk_threshold -1', lambda c: c.nrfcloud(devices=c.device(), bulk_threshold=-1),
+         ['bulk_threshold must be 0 or more, got -1']),
+    Case('nrfcloud_claim', 'bulk_interval 0', lambda c: c.nrfcloud(devices=c.device(), bulk_interval=0),
+         ['bulk_interval more than 0 seconds']),
+
     # info modules of nRF Cloud -----------------------------------------------------------------------
     Case('nrfcloud_device_info', 'api_url that is not http(s)', lambda c: c.nrfcloud(api_url='ftp://api.example.invalid/v1'),
          ["api_url must be an http:// or https:// URL, got 'ftp://api.example.invalid/v1'"]),
@@ -294,6 +342,21 @@ CASES = [
     Case('nrfcloud_provisioning_info', 'retries 50', lambda c: c.nrfcloud(retries=50), ['retries must be from 0 to 20, got 50']),
 
     # u-blox ----------------------------------------------------------------------------------------
+    Case('ublox_webhook', 'an http:// URL', lambda c: c.ublox(webhooks=[dict(
+        url='http://ops.example.com/ublox', notification_types=['DEVICE_BOOTSTRAP_EVENT'], authorization_token='Bearer t')]),
+        ['webhooks[0] (http://ops.example.com/ublox)', 'is not an https URL', 'only https endpoints are accepted']),
+    Case('ublox_webhook', 'an unknown notification type', lambda c: c.ublox(webhooks=[dict(
+        url='https://ops.example.com/ublox', notification_types=['DEVICE_REBOOT_EVENT'], authorization_token='Bearer t')]),
+        ["'DEVICE_REBOOT_EVENT' is not a u-blox notification type", 'ROOTCA_EXPIRATION_EVENT']),
+    Case('ublox_webhook', 'the same URL twice', lambda c: c.ublox(webhooks=[dict(
+        url='https://ops.example.com/ublox', notification_types=['DEVICE_BOOTSTRAP_EVENT'], authorization_token='Bearer t')] * 2),
+        ['webhooks[1]', 'is also webhooks[0]', 'once per task']),
+    Case('ublox_webhook', 'state=present without a token', lambda c: c.ublox(webhooks=[dict(
+        url='https://ops.example.com/ublox', notification_types=['DEVICE_ERRORS_EVENT'])]),
+        ['webhooks[0] (https://ops.example.com/ublox)', 'authorization_token is required with state=present']),
+    Case('ublox_webhook', 'a password in the URL', lambda c: c.ublox(webhooks=[dict(
+        url='https://ops:pa55@ops.example.com/', notification_types=['DEVICE_ERRORS_EVENT'], authorization_token='Bearer t')]),
+        ['webhooks[0] (https://***@ops.example.com/)', 'give them in authorization_token']),
     Case('ublox_rootca', 'CA name with a space and "!"', lambda c: c.ublox(cas=[dict(GOOD_CA, name='acme ca!')]),
          ["cas[0] (acme ca!): name 'acme ca!' contains", 'only letters, digits, underscores, dashes and dots']),
     Case('ublox_rootca', 'CA name of 46 characters', lambda c: c.ublox(cas=[dict(GOOD_CA, name='a' * 46)]),
@@ -381,6 +444,26 @@ CASES = [
          ['api_key is required with api_secret', 'set UBLOX_API_KEY']),
     Case('ublox_token', 'retry_max_wait 4000', lambda c: c.ublox(retry_max_wait=4000), ['retry_max_wait must be from 0 to 3600 seconds, got 4000']),
     Case('ublox_tag', 'empty list of tags', lambda c: c.ublox(tags=[]), ['tags is empty; give at least one tag']),
+
+    Case('ublox_e2e_key_rotation', 'days 0', lambda c: c.ublox(rot_public_uids=['01'], type='AUTOMATIC', days=0),
+         ['days is 0', 'u-blox rotates E2E keys every 1 to 30 days']),
+    Case('ublox_e2e_key_rotation', 'days 31', lambda c: c.ublox(rot_public_uids=['01'], type='AUTOMATIC', days=31),
+         ['days is 31', 'every 1 to 30 days']),
+    Case('ublox_e2e_key_rotation', 'days with CONTINUOUS', lambda c: c.ublox(rot_public_uids=['01'], type='CONTINUOUS', days=7),
+         ['days applies only to type=AUTOMATIC']),
+    Case('ublox_e2e_key_rotation', 'unknown policy type', lambda c: c.ublox(rot_public_uids=['01'], type='WEEKLY'),
+         ['type', 'must be one of: CONTINUOUS, AUTOMATIC', 'WEEKLY']),
+    Case('ublox_e2e_key_rotation', 'neither devices nor tags', lambda c: c.ublox(type='CONTINUOUS'), ['give rot_public_uids or tags']),
+    Case('ublox_device_security_info', 'notifications from 2020', lambda c: c.ublox(checks=['notifications'], from_date='2020-01-01'),
+         ['from_date goes back to 2020-01-01', 'notifications (checks notifications) only from the last 180 days']),
+    Case('ublox_device_security_info', 'usage of 61 days', lambda c: c.ublox(checks=['usage'], since_days=61),
+         ['since_days goes back to', 'usage (checks usage) only from the last 60 days']),
+    Case('ublox_device_security_info', 'notifications without a period', lambda c: c.ublox(checks=['notifications']),
+         ['checks notifications needs from_date or since_days']),
+    Case('ublox_device_security_info', 'unknown check', lambda c: c.ublox(checks=['clone', 'firmware']),
+         ['checks', 'must be one or more of', 'firmware']),
+    Case('ublox_device_security_info', 'from_date that is not a date', lambda c: c.ublox(from_date='last week'),
+         ["from_date is 'last week'", 'ISO 8601']),
 
     # iotcomms.io -------------------------------------------------------------------------------------
     Case('iotcomms_device', 'MAC address of five pairs', lambda c: c.iotcomms(devices=[dict(device_id='d1', mac_address='00:11:22:33:44')]),
@@ -476,6 +559,31 @@ CASES = [
          ['naocloud_token opens a session with api_key (NAOCLOUD_API_KEY) or with email and password']),
     Case('naocloud_token', 'api_url without scheme', lambda c: c.naocloud(api_url='www.nao-cloud.com/api/v2'),
          ["api_url must be an http:// or https:// URL, got 'www.nao-cloud.com/api/v2'"]),
+
+    # naocloud_site and the whitelist's upload form ------------------------------------------------------
+    Case('naocloud_site', 'blank name', lambda c: c.naocloud(sites=[dict(name='  ', latitude=48.1, longitude=11.5)]),
+         ['sites[0]', "name must not be blank; NAO Cloud refuses a site without a name (Name can't be blank)"]),
+    Case('naocloud_site', 'neither name nor id', lambda c: c.naocloud(sites=[dict(latitude=48.1, longitude=11.5)]),
+         ['sites[0]: give name or id']),
+    Case('naocloud_site', 'latitude 91', lambda c: c.naocloud(sites=[dict(name='Hall', latitude=91.0, longitude=11.5)]),
+         ['sites[0] (Hall): latitude must be a number of degrees from -90 to 90, got 91.0']),
+    Case('naocloud_site', 'longitude -180.5', lambda c: c.naocloud(sites=[dict(name='Hall', latitude=48.1, longitude=-180.5)]),
+         ['longitude must be a number of degrees from -180 to 180, got -180.5']),
+    Case('naocloud_site', 'id 0', lambda c: c.naocloud(sites=[dict(id=0, name='Hall')]), ['id must be a positive NAO Cloud site id, got 0']),
+    Case('naocloud_site', 'the same site twice', lambda c: c.naocloud(sites=[dict(name='Hall', latitude=1.0, longitude=1.0), dict(name='Hall')]),
+         ["sites[1]: 'Hall' is also sites[0]; each resource may appear once per task"]),
+    Case('naocloud_site', 'a new site without coordinates', lambda c: c.naocloud(sites=[dict(name='New hall', latitude=48.1)]),
+         ["latitude and longitude are required to create a site: NAO Cloud has no site named 'New hall'"]),
+    Case('naocloud_site', 'an id the user cannot see', lambda c: c.naocloud(sites=[dict(id=999, name='Hall')]),
+         ['NAO Cloud has no site 999 that this user can see', 'NAO Cloud assigns the ids of new sites']),
+    Case('naocloud_site', 'one site by id and by name', lambda c: c.naocloud(sites=[dict(id=101, latitude=1.0), dict(name='Mock Factory Hall')]),
+         ["sites[1]: 'site 101' is also sites[0]"]),
+    Case('naocloud_site', 'state absent (no delete)', lambda c: c.naocloud(sites=[dict(name='Mock Warehouse', state='absent')]),
+         ['state', 'sites']),
+    Case('ublox_device_whitelist', 'upload csv with IMEIs only', lambda c: c.ublox(imeis=['862618583984360'], upload='csv'),
+         ['upload=csv needs rot_public_uids', 'the only Type of the u-blox CSV file is ROTPublicUID']),
+    Case('ublox_device_whitelist', 'unknown upload form', lambda c: c.ublox(rot_public_uids=['0002000089280087'], upload='xml'),
+         ['upload', 'must be one of', 'xml']),
 
     # manifest_info and batch_report ---------------------------------------------------------------------
     Case('manifest_info', 'manifest with the same serial twice', lambda c: dict(path=c.m.manifest(

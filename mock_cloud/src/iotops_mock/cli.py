@@ -97,6 +97,7 @@ async def serve(args):
     ca_cert = None
     if args.https_port >= 0:
         ca_cert, context = server_tls(args.tls_dir or os.path.dirname(os.path.abspath(args.endpoints_file)))
+        app.state.tls_ca = ca_cert     # u-blox webhook deliveries trust it, so a test can run an https receiver
         listeners.append((make_server(app, args.quiet, context), bind(args.host, args.https_port), 'https'))
 
     loop = asyncio.get_running_loop()

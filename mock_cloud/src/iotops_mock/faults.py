@@ -141,6 +141,14 @@ async def _read_body(receive):
     return b''.join(chunks)
 
 
+def user_agent(scope):
+    """The request's User-Agent (None without one)."""
+    for name, value in scope['headers']:
+        if name == b'user-agent':
+            return value.decode('latin-1')
+    return None
+
+
 def _replay(body, receive):
     """A receive callable that hands the buffered body once, then defers to the real one."""
     pending = [{'type': 'http.request', 'body': body, 'more_body': False}]
@@ -207,8 +215,11 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         table, subpath, (key, category) = hit
+        if scope.get('query_string'):
+            # a call whose query makes it another operation (nRF Cloud's claim ?dryrun=true) is counted as that one
+            key, category = table.vendor.query_variant(method, key, category, scope['query_string'].decode('latin-1'))
         counters = self.counters
-        counters.hit(table.prefix, category, key)
+        counters.hit(table.prefix, category, key, user_agent(scope))
 
         async def counting_send(message):
             if message['type'] == 'http.response.start':

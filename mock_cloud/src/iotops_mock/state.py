@@ -59,6 +59,7 @@ class MockState:
         self.tokens = TokenLedger()
         self.vendors = []
         self.online = OnlineSchedule(self.vendors)
+        self.tls_ca = None     # the private CA of the HTTPS listener (set by cli.serve); not reset
 
     def register(self, vendor):
         self.vendors.append(vendor)

@@ -86,6 +86,10 @@ class Vendor(OnState):
         """Whether a (non-auth) route only reads."""
         return method in ('GET', 'HEAD', 'OPTIONS')
 
+    def query_variant(self, method, key, category, query):
+        """The counter key and category of a call whose query string makes it another operation; by default the route's."""
+        return key, category
+
     def seed(self, prefix, kind, payload):
         """Dispatch POST /_mock/seed/<prefix>/<kind> to ``seed_<kind>`` of the vendor or of its parts."""
         name = 'seed_' + kind.replace('-', '_')

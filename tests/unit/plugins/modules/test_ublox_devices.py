@@ -115,3 +115,21 @@ def test_device_info_options_and_selection(mock, creds, run):
     tagged = run(ublox_device_info, ublox_args(mock, creds, tags=['LINE-1'], options=['CORE']))
     assert len(tagged['devices']) == 130
     assert mock.admin.counters()['by_category']['write'] == 0
+
+
+def test_a_lost_answer_to_a_provisioning_write_is_verified_by_reading_not_sent_again(mock, creds, run):
+    """The connection drops after u-blox applied /device/provisioning/set (and later /delete): the module reads the
+    desired provisioning back (/device/provisioning/get), finds the write applied and does not send it again."""
+    rots = seed(mock, count=2)
+    for path in ('/device/provisioning/set$', '/device/provisioning/delete$'):
+        mock.admin.add_fault(vendor='ublox', path=path, kind='drop_after', count=1)
+    args = ublox_args(mock, creds, tags=['line-1'], authorizations=dict(local_dpr=True), security_heartbeat=3600, retries=0)
+    first = run(ublox_device_provisioning, args)
+    assert not first.get('failed') and first['acted_on'] == rots, first
+    withdraw = run(ublox_device_provisioning, ublox_args(mock, creds, tags=['line-1'], state='absent', retries=0))
+    assert not withdraw.get('failed') and withdraw['acted_on'] == rots, withdraw
+    endpoints = mock.admin.counters()['endpoints']
+    assert endpoints['ublox POST /v1/device/provisioning/set'] == 1 and endpoints['ublox POST /v1/device/provisioning/delete'] == 1
+    assert endpoints['ublox POST /v1/device/provisioning/get'] == 2
+    state = dict((device['ROTPublicUID'], device) for device in mock.admin.state()['ublox']['devices'])
+    assert all(not state[rot]['Provisioning']['DesiredProperties'] for rot in rots)

@@ -8,6 +8,7 @@ delete, bulk CSV jobs (``PUT|GET /provisioning/device/{domain}/bulk/{bulkId}``) 
 import collections
 import copy
 import csv
+import hmac
 import io
 
 import jsonpatch
@@ -16,7 +17,7 @@ import jwt
 from starlette.routing import Route
 
 from ... import credentials
-from ...common import ApiError, BadRequest, bearer_token, decode_json_segment, is_number, json_response, read_json
+from ...common import ApiError, BadRequest, bearer_token, decode_json_segment, is_number, json_response, read_json, read_json_object
 from ..base import Vendor, seed_count, seed_list
 from .model import (BULK_BASE_SECONDS, BULK_ID_RE, BULK_MAX_BYTES, BULK_METHODS, BULK_ROW_SECONDS, COLLECTION_METHODS, DEFAULTS,
                     EXP_MAX_AFTER_IAT, IAT_MAX_AGE, IAT_MAX_FUTURE, ITEM_METHODS, WRITE_LOG_SIZE, BulkJob, Domain, Invalid,
@@ -259,6 +260,25 @@ class Iotcomms(Vendor):
 
     async def options_bulk(self, request):
         return json_response({}, headers={'Allow': ', '.join(BULK_METHODS)})
+
+    # the device's side (admin) --------------------------------------------------------------
+
+    def admin_routes(self):
+        """Extra /_mock routes: /_mock/iotcomms/sip-register, a SIP REGISTER of a device with the credentials it was given."""
+        return {'iotcomms': [Route('/sip-register', self.sip_register, methods=['POST'])]}
+
+    async def sip_register(self, request):
+        """{"domain"?, "device_id", "password"?} -> {"registered": bool, "authType"}: whether the device would register with
+        these credentials (authType credentials: the password must match; deviceid and disabled: no password needed). The
+        password is write-only in the API, so this is how a test sees that a rotated password works."""
+        payload = await read_json_object(request)
+        domain = self.domains.get(payload.get('domain', credentials.IOTCOMMS_DOMAIN))
+        record = domain.devices.get(payload.get('device_id')) if domain is not None else None
+        if record is None:
+            return json_response({'registered': False, 'authType': None})
+        given, held = str(payload.get('password') or ''), str(record.get('password') or '')
+        registered = hmac.compare_digest(given.encode(), held.encode()) if record.get('authType') == 'credentials' else True
+        return json_response({'registered': registered, 'authType': record.get('authType')})
 
     # seeding ---------------------------------------------------------------------------------
 

@@ -112,16 +112,32 @@ class DeviceApi:
     def settle(self, team, now):
         for operation in team.bulk_ops.values():
             if operation['status'] == 'PENDING' and now >= operation['_complete_at']:
-                for index, device_id, fields, key in operation['_rows']:
-                    if device_id in team.devices:
-                        operation['_errors'].append('[%d]: Device %s is already onboarded' % (index, device_id))
-                        continue
-                    team.devices[device_id] = device_record(device_id, operation['_complete_at'], **fields)
-                    team.device_keys[device_id] = key
+                # an operation of another part (a bulk claim) brings what it does when it completes
+                (operation.get('_apply') or self.onboard_rows)(team, operation)
                 operation['_errors'].sort(key=lambda text: int(text[1:text.index(']')]))
                 operation['status'] = 'FAILED' if operation['_errors'] else 'SUCCEEDED'
                 operation['completedAt'] = utc_iso(operation['_complete_at'])
                 operation['_rows'] = []
+
+    @staticmethod
+    def onboard_rows(team, operation):
+        for index, device_id, fields, key in operation['_rows']:
+            if device_id in team.devices:
+                operation['_errors'].append('[%d]: Device %s is already onboarded' % (index, device_id))
+                continue
+            team.devices[device_id] = device_record(device_id, operation['_complete_at'], **fields)
+            team.device_keys[device_id] = key
+
+    def start_bulk_op(self, team, endpoint, rows=(), errors=(), apply=None):
+        """A PENDING bulk-ops request that completes ``bulk_delay`` later on the mock clock (``settle``); 202 {bulkOpsRequestId}.
+        ``apply(team, operation)`` does its work then (default: onboard ``rows``), adding ``"[<row>]: <message>"`` errors."""
+        now = self.core.clock.now()
+        request_id = str(uuid.uuid4())
+        team.bulk_ops[request_id] = {
+            'bulkOpsRequestId': request_id, 'status': 'PENDING', 'endpoint': endpoint, 'requestedAt': utc_iso(now),
+            '_complete_at': now + self.core.settings.bulk_delay, '_rows': list(rows), '_errors': list(errors), '_apply': apply,
+        }
+        return json_response({'bulkOpsRequestId': request_id}, 202)
 
     def device_of(self, request):
         team = self.devices_team(request)
@@ -202,13 +218,7 @@ class DeviceApi:
                 continue
             seen.add(device_id)
             accepted.append((index, device_id, fields, key))
-        now = self.core.clock.now()
-        request_id = str(uuid.uuid4())
-        team.bulk_ops[request_id] = {
-            'bulkOpsRequestId': request_id, 'status': 'PENDING', 'endpoint': 'ONBOARD', 'requestedAt': utc_iso(now),
-            '_complete_at': now + self.core.settings.bulk_delay, '_rows': accepted, '_errors': errors,
-        }
-        return json_response({'bulkOpsRequestId': request_id}, 202)
+        return self.start_bulk_op(team, 'ONBOARD', accepted, errors)
 
     def bulk_op_view(self, request, operation):
         view = {key: value for key, value in operation.items() if not key.startswith('_')}

@@ -7,6 +7,7 @@ The devices themselves are simulated in ``simulator``.
 import csv
 import io
 import uuid
+from urllib.parse import parse_qs
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,7 +20,15 @@ from .simulator import ClaimedDevice, Modem, public_command
 NAME = 'nrfcloud'
 STATUSES = ('READY', 'PROVISIONING', 'AWAITING', 'PROVISIONED', 'ERROR', 'BLOCKED')
 MAX_CSV_ROWS = 1000
+# how a CSV claim on POST /claimed-devices answers: 200 {claimedIds, failed} (what nrfcloud-utils reads), or 202
+# {bulkOpsRequestId} followed through bulk-ops requests (what the older docs describe); api/nrfcloud.md §2.1, §7.2
+BULK_CLAIM_ANSWERS = ('claimed-ids', 'bulk-ops')
 DEFAULT_IMEI_PREFIX = '3516'
+
+
+def is_dry_run(query):
+    """Whether a query string asks for the claim dry run: ``dryrun=true`` (any case)."""
+    return any(value.lower() == 'true' for value in parse_qs(query).get('dryrun', []))
 
 
 class Refusal(Exception):
@@ -38,12 +47,18 @@ class ProvisioningService:
     def __init__(self, core, devices):
         self.core = core
         self.devices = devices      # the device API: onboarded devices settle before a claim looks at them
+        self.on_claim = []          # callables (team, device) run when a device is claimed (the rules part's effect)
+        self.bulk_claim_answer = BULK_CLAIM_ANSWERS[0]
+
+    def reset(self):
+        self.bulk_claim_answer = BULK_CLAIM_ANSWERS[0]
 
     def routes(self):
         claimed = '/v1/claimed-devices/{device_id}'
         return [
             Route('/v1/claimed-devices', self.list_claimed_devices, methods=['GET']),
             Route('/v1/claimed-devices', self.claim_devices, methods=['POST']),
+            Route('/v1/claimed-devices/bulk', self.bulk_claim_operation, methods=['POST']),
             Route(claimed, self.get_claimed_device, methods=['GET']),
             Route(claimed, self.unclaim_device, methods=['DELETE']),
             Route(claimed + '/block', self.block_device, methods=['POST']),
@@ -67,6 +82,7 @@ class ProvisioningService:
     def claimed_device(self, request, team=None):
         """(team, device, now) for the path's device id, moved forward to now; 404 if the team has not claimed it."""
         team = team or self.core.team_for(request)
+        self.settle_bulk_claims()
         device_id = request.path_params['device_id']
         device = team.claimed.get(device_id)
         if device is None:
@@ -88,8 +104,8 @@ class ProvisioningService:
             self.core.modems[modem.device_id] = modem
         return modem
 
-    def claim(self, team, token, tags, dryrun=False):
-        """Claim the device of ``token`` for ``team``; raises Refusal."""
+    def claim(self, team, token, tags, dryrun=False, at=None):
+        """Claim the device of ``token`` for ``team`` (at mock-clock time ``at``, default now); raises Refusal."""
         try:
             info = attestation.parse_attestation_token(token)
         except ValueError as exc:
@@ -101,21 +117,32 @@ class ProvisioningService:
             raise Refusal(409, 40902, 'Device %s is claimed by another team' % info['device_id'])
         if dryrun:
             return None
-        return self.add_claimed(team, ClaimedDevice(self.modem_for(info), team.tenant_id, tags, self.core.clock.now()))
+        return self.add_claimed(team, ClaimedDevice(self.modem_for(info), team.tenant_id, tags, self.core.clock.now() if at is None else at))
 
     def add_claimed(self, team, device):
         """The team now holds ``device``; if it waits to be claimed (POST /_mock/online ``since``), its countdown starts."""
         team.claimed[device.id] = device
+        for hook in self.on_claim:
+            hook(team, device)
         online = self.core.state.online
         online.notice(online.vendor(NAME), device.claimed_at, [device.id])
         return device
 
     # claiming -----------------------------------------------------------------------------------
 
+    def settle_bulk_claims(self):
+        """Bulk claims whose bulk-ops request has completed are applied before anyone looks at the claimed devices."""
+        now = self.core.clock.now()
+        for team in self.core.teams.values():
+            self.devices.settle(team, now)
+
     async def claim_devices(self, request):
         team = self.core.team_for(request)
+        self.settle_bulk_claims()
         kinds = (request.headers.get('content-type', '') + ';' + request.headers.get('contenttype', '')).lower()
         if 'text/csv' in kinds:
+            if is_dry_run(request.url.query):
+                raise self.core.error(400, 40000, 'the dry run takes one JSON {"claimToken"}, not a CSV')
             return await self.bulk_claim(request, team)
         try:
             body = await read_json(request)
@@ -129,9 +156,8 @@ class ProvisioningService:
         tags = body.get('tags', [])
         if not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags):
             raise self.core.error(400, 40000, 'tags must be a list of non-empty strings')
-        dryrun = request.query_params.get('dryrun', '').lower() == 'true'
         try:
-            device = self.claim(team, body['claimToken'], tags, dryrun)
+            device = self.claim(team, body['claimToken'], tags, is_dry_run(request.url.query))
         except Refusal as exc:
             raise self.core.error(exc.status, exc.code, exc.message) from None
         if device is None:
@@ -139,27 +165,55 @@ class ProvisioningService:
         return json_response(device.record(self.core.clock.now()), 201)
 
     async def bulk_claim(self, request, team):
+        """The current form: 200 {claimedIds, failed}, or after ``POST /_mock/nrfcloud/bulk-claim {"answer": "bulk-ops"}``
+        the answer of ``bulk_claim_operation``."""
+        rows = await self.claim_rows(request)
+        if self.bulk_claim_answer == 'bulk-ops':
+            return self.start_bulk_claim(team, rows)
+        claimed, failed = self.claim_rows_now(team, rows)
+        return json_response({'claimedIds': claimed, 'failed': failed})
+
+    async def bulk_claim_operation(self, request):
+        """The older BulkClaimDeviceOwnership, ``POST /claimed-devices/bulk``: 202 {bulkOpsRequestId}; the rows are claimed
+        when the bulk-ops request completes, and the rows refused are in its error summary."""
+        team = self.core.team_for(request)
+        self.settle_bulk_claims()
+        return self.start_bulk_claim(team, await self.claim_rows(request))
+
+    def start_bulk_claim(self, team, rows):
+        def apply(owner, operation):
+            dummy, failed = self.claim_rows_now(owner, rows, operation['_complete_at'])
+            operation['_errors'].extend('[%d]: %s' % (item['index'], item['message']) for item in failed)
+        return self.devices.start_bulk_op(team, 'CLAIM', apply=apply)
+
+    async def claim_rows(self, request):
+        """The rows of a bulk claim CSV (blank lines skipped); 400 when it does not parse or has 0 or more than 1000 rows."""
         try:
             rows = [row for row in csv.reader(io.StringIO((await request.body()).decode('utf-8'))) if any(cell.strip() for cell in row)]
         except (UnicodeDecodeError, csv.Error) as exc:
             raise self.core.error(400, 40000, 'the CSV body does not parse: %s' % exc) from None
         if not rows or len(rows) > MAX_CSV_ROWS:
             raise self.core.error(400, 40000, 'a bulk claim CSV has 1 to %d rows "<claimToken>"[,"<tag>,<tag>"]; got %d' % (MAX_CSV_ROWS, len(rows)))
+        return rows
+
+    def claim_rows_now(self, team, rows, at=None):
+        """Claim the CSV rows in order: (claimed ids, [{index, code, message}] of the rows refused)."""
         claimed, failed = [], []
         for index, row in enumerate(rows):
             try:
                 if len(row) > 2:
                     raise Refusal(400, 40000, 'a row has at most 2 columns: claimToken and comma-joined tags')
                 tags = [tag.strip() for tag in row[1].split(',') if tag.strip()] if len(row) > 1 else []
-                claimed.append(self.claim(team, row[0].strip(), tags).id)
+                claimed.append(self.claim(team, row[0].strip(), tags, at=at).id)
             except Refusal as exc:
                 failed.append({'index': index, 'code': exc.code, 'message': exc.message})
-        return json_response({'claimedIds': claimed, 'failed': failed})
+        return claimed, failed
 
     # claimed devices ----------------------------------------------------------------------------
 
     async def list_claimed_devices(self, request):
         team = self.core.team_for(request)
+        self.settle_bulk_claims()
         now = self.core.clock.now()
         params = request.query_params
         status = params.get('status')
@@ -311,8 +365,18 @@ class ProvisioningService:
             self.advance_team(team, now)
 
     def admin_routes(self):
-        """Extra /_mock routes: /_mock/nrfcloud/simulator."""
-        return {'nrfcloud': [Route('/simulator', self.simulator_settings, methods=['GET', 'POST'])]}
+        """Extra /_mock routes: /_mock/nrfcloud/simulator and /_mock/nrfcloud/bulk-claim."""
+        return {'nrfcloud': [Route('/simulator', self.simulator_settings, methods=['GET', 'POST']),
+                             Route('/bulk-claim', self.bulk_claim_setting, methods=['GET', 'POST'])]}
+
+    async def bulk_claim_setting(self, request):
+        """``{"answer": "claimed-ids" | "bulk-ops"}``: how a CSV claim answers until the next reset."""
+        if request.method == 'POST':
+            answer = (await read_json_object(request)).get('answer')
+            if answer not in BULK_CLAIM_ANSWERS:
+                raise BadRequest('answer must be one of %s' % ', '.join(BULK_CLAIM_ANSWERS))
+            self.bulk_claim_answer = answer
+        return json_response({'answer': self.bulk_claim_answer})
 
     async def simulator_settings(self, request):
         if request.method == 'POST':

@@ -1,13 +1,15 @@
-"""u-blox devices and device profiles: /device/list/get, rotpublicuid/get, info/get, whitelist/add and get,
+"""u-blox devices and device profiles: /device/list/get, rotpublicuid/get, info/get, whitelist/add (JSON or CSV) and get,
 provisioning/set, get and delete; /deviceprofile/get and bootstrapprovisioning/set, get and delete."""
 
+import csv
+import io
 import re
 import secrets
 import string
 
 from ...common import BadRequest, json_response, shown, utc_iso
 from ..base import seed_list
-from .api import SUCCESS, bad, not_found, page, str_list
+from .api import SUCCESS, bad, fail, not_found, page, str_list
 from .models import DeviceProfile, ProvisioningError, parse_provisioning
 
 NAME = 'ublox'
@@ -16,6 +18,72 @@ IMEI_RE = re.compile(r'^[0-9]{15}$')
 INFO_OPTIONS = ('CORE', 'PROVISIONING', 'ZTP')
 DEVICE_FILTERS = ('ALL', 'WHITELISTED', 'BLACKLISTED')
 UNATTRIBUTED = 'UNATTRIBUTED DEVICE PROFILE'
+
+
+CSV_TYPE = 'application/octet-stream'       # the CSV form of /device/whitelist/add (seed 002)
+CSV_HEADER = ('id', 'type', 'action')      # the header row, in this order (names compared case-insensitively)
+CSV_TYPES = ('ROTPublicUID',)              # seed 002: "Possible value is: ROTPublicUID"; IMEIs go as JSON only
+CSV_MAX_BYTES = 10 * 1024 * 1024           # API Gateway's payload limit (docs/mock-assumptions.md)
+WHITELIST_ACTIONS = ('ADD', 'DELETE')
+MAX_ROW_PROBLEMS = 10
+
+
+def is_octet_stream(request):
+    return request.headers.get('content-type', '').split(';')[0].strip().lower() == CSV_TYPE
+
+
+def whitelist_json_changes(data):
+    """[(Action, (Type, Id))] of a JSON /device/whitelist/add body, or a 400."""
+    rots = str_list(data, 'ROTPublicUIDs')
+    imeis = str_list(data, 'IMEIs')
+    action = data.get('Action', 'ADD')
+    if action not in WHITELIST_ACTIONS:
+        raise bad('Action must be ADD or DELETE')
+    if not rots and not imeis:
+        raise bad('ROTPublicUIDs or IMEIs is required')
+    bad_rots = [rot for rot in rots or () if not ROT_RE.match(rot.lower())]
+    if bad_rots:
+        raise bad('Invalid ROTPublicUIDs: %s' % shown(bad_rots))
+    bad_imeis = [imei for imei in imeis or () if not IMEI_RE.match(imei)]
+    if bad_imeis:
+        raise bad('Invalid IMEIs: %s' % shown(bad_imeis))
+    keys = [('ROTPublicUID', rot.lower()) for rot in rots or ()] + [('IMEI', imei) for imei in imeis or ()]
+    return [(action, key) for key in keys]
+
+
+def csv_row_problem(cells):
+    """Why one data row (its cells) is not ``Id,Type,Action``, or None."""
+    if len(cells) != 3:
+        return 'has %d fields; each row is Id,Type,Action' % len(cells)
+    ident, kind, action = cells
+    if kind not in CSV_TYPES:
+        return 'Type %r is not supported; the only Type of the CSV upload is ROTPublicUID' % kind
+    if not ROT_RE.match(ident.lower()):
+        return 'Id %r is not a ROTPublicUID' % ident
+    if action not in WHITELIST_ACTIONS:
+        return 'Action %r must be ADD or DELETE' % action
+    return None
+
+
+def parse_whitelist_csv(raw):
+    """[(Action, (Type, Id))] of the CSV form (header ``Id,Type,Action``, then one row per device; blank lines are
+    skipped), in row order; a 400 naming every bad row (the first ten), and nothing is applied."""
+    try:
+        reader = csv.reader(io.StringIO(raw.decode('utf-8-sig'), newline=''))
+        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader]
+    except (UnicodeDecodeError, csv.Error):
+        raise bad('The CSV file must be UTF-8 text with one row per line') from None
+    rows = [(number, cells) for number, cells in rows if any(cells)]
+    if not rows or [cell.lower() for cell in rows[0][1]] != list(CSV_HEADER):
+        raise bad('The first row of the CSV file must be the header Id,Type,Action')
+    if len(rows) == 1:
+        raise bad('The CSV file has no data rows; from the second row on, each row is Id,Type,Action')
+    problems = [(number, csv_row_problem(cells)) for number, cells in rows[1:]]
+    problems = ['row %d: %s' % (number, problem) for number, problem in problems if problem]
+    if problems:
+        more = len(problems) - MAX_ROW_PROBLEMS
+        raise bad('Invalid rows: %s%s' % ('; '.join(problems[:MAX_ROW_PROBLEMS]), ' and %d more' % more if more > 0 else ''))
+    return [(cells[2], ('ROTPublicUID', cells[0].lower())) for dummy, cells in rows[1:]]
 
 
 class Devices:
@@ -117,28 +185,22 @@ class Devices:
         return {'Id': ident, 'Type': kind, 'CreatedDate': utc_iso(created)}
 
     async def whitelist_add(self, request):
-        data = await self.auth.authed_body(request)
-        rots = str_list(data, 'ROTPublicUIDs')
-        imeis = str_list(data, 'IMEIs')
-        action = data.get('Action', 'ADD')
-        if action not in ('ADD', 'DELETE'):
-            raise bad('Action must be ADD or DELETE')
-        if not rots and not imeis:
-            raise bad('ROTPublicUIDs or IMEIs is required')
-        bad_rots = [rot for rot in rots or () if not ROT_RE.match(rot.lower())]
-        if bad_rots:
-            raise bad('Invalid ROTPublicUIDs: %s' % shown(bad_rots))
-        bad_imeis = [imei for imei in imeis or () if not IMEI_RE.match(imei)]
-        if bad_imeis:
-            raise bad('Invalid IMEIs: %s' % shown(bad_imeis))
-        keys = [('ROTPublicUID', rot.lower()) for rot in rots or ()] + [('IMEI', imei) for imei in imeis or ()]
+        """ROTPublicUIDs and IMEIs in a JSON body, or ROTPublicUIDs in the CSV form (Content-Type application/octet-stream)."""
+        if is_octet_stream(request):
+            self.auth.check_auth(request)
+            raw = await request.body()
+            if len(raw) > CSV_MAX_BYTES:
+                raise fail(413, 'Request Entity Too Large')
+            changes = parse_whitelist_csv(raw)
+        else:
+            changes = whitelist_json_changes(await self.auth.authed_body(request))
         now = self.store.now()
-        for key in keys:
+        for action, key in changes:
             if action == 'ADD':
                 self.store.whitelist.setdefault(key, now)
             else:
                 self.store.whitelist.pop(key, None)
-        if action == 'ADD':
+        if any(action == 'ADD' for action, dummy in changes):
             # devices that wait to be whitelisted start their countdown now; this call does not bootstrap them, the next
             # one does at their online time (an after of 0: at once), and they find themselves on the whitelist then
             online = self.store.state.online

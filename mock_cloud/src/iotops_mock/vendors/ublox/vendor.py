@@ -2,8 +2,9 @@
 
 The vendor is built from one object per area, each given the store (and the areas it calls) explicitly:
 ``auth`` (authenticate, refresh), ``ztp`` (Root CAs, device certificate actions), ``tags``, ``devices`` (devices,
-whitelist, provisioning, device profiles), ``webhooks`` (notification webhooks and their deliveries) and ``fleet``
-(the simulated modules: seeds, bootstrap at their online time, heartbeats).
+whitelist, provisioning, device profiles), ``webhooks`` (notification webhooks and their deliveries), ``fleet``
+(the simulated modules: seeds, bootstrap at their online time, heartbeats), ``security`` (clone, suspicious, activity,
+notification and usage reads, from the fleet's events) and ``e2e`` (the E2E key rotation policy).
 """
 
 import functools
@@ -13,8 +14,10 @@ from starlette.routing import Route
 from ..base import Vendor
 from .api import error_response
 from .auth import Auth
-from .devices import INFO_OPTIONS, Devices
+from .devices import INFO_OPTIONS
+from .e2e import DevicesWithKeyRotation, KeyRotation
 from .fleet import Fleet
+from .security import EventTap, Security
 from .store import UbloxStore
 from .tags import Tags
 from .webhooks import Notifications
@@ -35,12 +38,16 @@ class Ublox(Vendor):
         self.tagging = Tags(self.core, self.auth)
         self.ztp = Ztp(self.core, self.auth)
         self.notifications = Notifications(self.core, self.auth)
-        self.devices = Devices(self.core, self.auth, self.tagging)
-        self.fleet = Fleet(self.core, self.notifications)
-        self.parts = (self.auth, self.tagging, self.ztp, self.devices, self.notifications, self.fleet)
+        self.devices = DevicesWithKeyRotation(self.core, self.auth, self.tagging)
+        self.security = Security(self.core, self.auth, self.devices)
+        self.e2e = KeyRotation(self.core, self.auth, self.devices)
+        # the devices' events reach the webhooks through the security area, which keeps them (activities, notifications, usage)
+        self.fleet = Fleet(self.core, EventTap(self.security, self.notifications))
+        self.parts = (self.auth, self.tagging, self.ztp, self.devices, self.notifications, self.fleet, self.security, self.e2e)
         self.timeline = self.fleet      # the simulated modules: online times, bootstraps, heartbeats
         self.auth_routes = frozenset({('POST', '/v1/authenticate'), ('POST', '/v1/refreshauthtoken')})
         routes = self.auth.routes() + self.ztp.routes() + self.tagging.routes() + self.devices.routes() + self.notifications.routes()
+        routes += self.security.routes() + self.e2e.routes()
         self.mounts = {PREFIX: [Route('/v1' + path, self.after_due_bootstraps(handler), methods=['POST']) for path, handler in routes]}
 
     def dump(self):
@@ -59,6 +66,7 @@ class Ublox(Vendor):
             'rebootstraps': [{'ROTPublicUID': rot, 'onlineAt': at, 'waitingFor': waiting_for(self.name, rot)}
                              for rot, at in sorted(store.online.items()) if rot in store.devices],
             'webhooks': self.notifications.webhooks.dump(),
+            'security': self.security.dump(),
         }
 
     def error_response(self, status, message, prefix=None):

@@ -2,11 +2,16 @@
 
 Deliveries are sent from a worker thread with a short timeout, so a slow or dead receiver never
 blocks the mock's event loop for long. Every attempt is logged (without the AuthorizationToken).
+
+An https receiver must have a certificate the mock trusts: one from the system's CAs, as for u-blox, or one from the
+mock's own private CA (the CA of its HTTPS listener, ``ca_cert`` in its endpoints file), which stands in for a public CA on
+loopback: ``iotops_mock.tls.server_tls(<the mock's TLS directory>)`` gives a test receiver such a certificate.
 """
 
 import asyncio
 import ipaddress
 import json
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -64,7 +69,17 @@ class Webhooks:
         self.hooks = []
         self.log = []
         self._lock = threading.Lock()
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._openers = {}
+
+    def opener(self, ca_file=None):
+        """The opener of the deliveries: no proxy; https verified against the system's CAs and ``ca_file`` (the mock's CA)."""
+        if ca_file not in self._openers:
+            context = ssl.create_default_context()
+            if ca_file:
+                context.load_verify_locations(ca_file)
+            self._openers[ca_file] = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                                 urllib.request.HTTPSHandler(context=context))
+        return self._openers[ca_file]
 
     def reset(self):
         self.hooks = []
@@ -89,8 +104,9 @@ class Webhooks:
         """(hook, event) pairs to deliver, decided now so later registrations do not change them."""
         return [(dict(hook), evt) for evt in events for hook in self.hooks if hook['type'] == evt['EventType']]
 
-    def deliver(self, targets, now):
+    def deliver(self, targets, now, ca_file=None):
         """POST each event to its hook (blocking; run it in a thread). Returns the log entries."""
+        opener = self.opener(ca_file)
         entries = []
         for hook, evt in targets:
             entry = {'NotificationURL': hook['url'], 'EventType': evt['EventType'], 'ROTPublicUID': evt.get('ROTPublicUID'),
@@ -99,7 +115,7 @@ class Webhooks:
                                              headers={'Content-Type': 'application/json', 'Authorization': hook['token'],
                                                       'User-Agent': 'mock-ublox-notifications'})
             try:
-                with self._opener.open(request, timeout=DELIVERY_TIMEOUT) as response:
+                with opener.open(request, timeout=DELIVERY_TIMEOUT) as response:
                     entry['Status'] = response.status
             except urllib.error.HTTPError as exc:
                 entry['Status'] = exc.code
@@ -169,4 +185,6 @@ class Notifications:
         if not targets:
             return []
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.webhooks.deliver, targets, self.store.now())
+        # the CA of the mock's HTTPS listener, when it has one (cli.serve sets it)
+        ca_file = self.store.state.tls_ca
+        return await loop.run_in_executor(None, self.webhooks.deliver, targets, self.store.now(), ca_file)
