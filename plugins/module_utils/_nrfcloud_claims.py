@@ -1,28 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""nRF Cloud claiming in batches: the claim dry run, the CSV bulk claim followed to its end, and the plan of one device.
+"""nRF Cloud claiming in batches: the input checks, the plan of one device, and the CSV bulk claim followed to its end.
 
 FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
 
-The calls take the client of ``nrfcloud.py`` (its single ``claim`` and ``unclaim`` are used as they are). The claim token
+The requests are the client's (``nrfcloud.py``: ``claim``, ``claim_dry_run``, ``bulk_claim``, ``unclaim``). The claim token
 (the modem's attestation token) is a secret: it goes into request bodies only, never into a result or a message; a
 device is named by its id, a token by ``fingerprint``. ``plan_claim`` decides from data alone.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError, OutcomeUnknownError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, OutcomeUnknownError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import device_id_from_claim_token
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import BulkOnboarding
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import CLAIMED, UNCLAIMED
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import Plan
-from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ROW_ERROR, ROWS_PER_REQUEST
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ROW_ERROR, ROWS_PER_REQUEST, validate_device_id
 
 CLAIM, UNCLAIM = 'claim', 'unclaim'
 AUTO_ONBOARDING_TAG = 'nrf-cloud-onboarding'  # the tag of Nordic's built-in auto-onboarding rule
@@ -30,9 +28,6 @@ AUTO_ONBOARDING_TAG = 'nrf-cloud-onboarding'  # the tag of Nordic's built-in aut
 TOKEN = re.compile(r'^[A-Za-z0-9_-]+={0,2}(\.[A-Za-z0-9_-]+={0,2})+$')
 # provisioning tags take the device tag rule of nRF Cloud; a comma would split the tag in the bulk CSV's tag column
 TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]{1,128}$')
-DEVICE_ID = re.compile(r'^[a-z0-9:_-]{1,128}$', re.I)
-# answers of the dry run that say "not claimable" (anything else is an error of the call itself)
-REFUSALS = (400, 403, 404, 409, 422)
 REMEDIES = {
     40901: 'it is already claimed by this team',
     40902: 'another team has claimed it: that team must unclaim it first (or claim with that team\'s API key)',
@@ -54,22 +49,28 @@ def validate_claim_item(item):
     if token is not None and not TOKEN.fullmatch(token):
         raise ConfigError('claim_token (%s) must be the AT%%ATTESTTOKEN output: base64url parts joined by "." with no blank '
                           'or line break' % fingerprint(token))
+    claim_device_id(item)
+    validate_tags(item.get('tags') or [], 'tags')
+
+
+def claim_device_id(item):
+    """Fill in the item's ``device_id`` from its ``claim_token``; a device_id of another device than the token's is refused,
+    and a token that cannot be read here is accepted only with a device_id (the cloud then decides)."""
+    token = item.get('claim_token')
     if token:
         try:
             derived = device_id_from_claim_token(token)
         except ConfigError:
             if not item.get('device_id'):
                 raise
-            derived = None  # the cloud decides; device_id names the device meanwhile
+            derived = None
         if derived and item.get('device_id') and item['device_id'].lower() != derived:
             raise ConfigError('device_id %s is not the device of claim_token (%s), whose device UUID is %s'
                               % (item['device_id'], fingerprint(token), derived))
         item['device_id'] = item.get('device_id') or derived
     if not item.get('device_id'):
         raise ConfigError('device_id or claim_token is required')
-    if not DEVICE_ID.fullmatch(item['device_id']):
-        raise ConfigError('device_id %r must be 1 to 128 letters, digits, ":", "_" or "-"' % item['device_id'])
-    validate_tags(item.get('tags') or [], 'tags')
+    validate_device_id(item['device_id'])
 
 
 def validate_tags(tags, option):
@@ -121,38 +122,7 @@ def plan_claim(item, record, refusal=None, dry_run=False):
     return Plan(key, CLAIM, before=view(None), after=after, result=dict(phase=CLAIMED, claimed=True, tags=tags), device=item)
 
 
-# --- calls ------------------------------------------------------------------------------------
-
-def dry_run_claim(client, token):
-    """None when the device of ``token`` can be claimed; otherwise {status, code, message} of the refusal. The dry run
-    stores nothing, so it is sent as a read (safe to retry, not a write of the run)."""
-    try:
-        client.request('POST', '/claimed-devices', service='provisioning', params={'dryrun': 'true'}, json_body={'claimToken': token},
-                       expect=(200, 202, 204), read_only=True)
-    except ApiError as exc:
-        if exc.status not in REFUSALS:
-            raise
-        return dict(status=exc.status, code=exc.code, message=exc.vendor_message)
-    return None
-
-
-def claim_csv(devices):
-    """The bulk claim CSV: one row per device, ``"<claim token>"[,"<tag>,<tag>"]``, every field quoted (as Nordic's tools)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n', quoting=csv.QUOTE_ALL)
-    for device in devices:
-        tags = device.get('tags') or []
-        writer.writerow([device['claim_token']] + ([','.join(tags)] if tags else []))
-    return out.getvalue()
-
-
-def bulk_claim(client, devices):
-    """One CSV bulk claim of at most ROWS_PER_REQUEST devices; the answer is ``{claimedIds, failed}`` (the current form) or
-    ``{bulkOpsRequestId}`` (202, followed through bulk-ops requests). Not re-sent after an unknown outcome: the claimed
-    list is read instead."""
-    return client.request('POST', '/claimed-devices', service='provisioning', data=claim_csv(devices).encode('utf-8'),
-                          headers={'Content-Type': 'text/csv'}, expect=(200, 201, 202)).body or {}
-
+# --- the bulk claim: its answers mapped back to the devices ----------------------------------------
 
 def failed_rows(answer, tokens):
     """{row index: message} from the ``failed`` list of a bulk claim answer; its items' shape is not documented, so an
@@ -182,7 +152,7 @@ class BulkClaim(BulkOnboarding):
         for start in range(0, len(devices), ROWS_PER_REQUEST):
             chunk = devices[start:start + ROWS_PER_REQUEST]
             try:
-                answer = bulk_claim(self.client, chunk)
+                answer = self.client.bulk_claim(chunk)
             except OutcomeUnknownError as exc:
                 self._record(chunk, {}, failure='%s; the claimed list decides' % exc.msg)
                 continue

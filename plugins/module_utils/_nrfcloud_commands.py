@@ -23,6 +23,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import c
 
 KINDS = ('clientPrivateKeyGeneration', 'certificateSigningRequest', 'serverCertificate', 'clientCertificate',
          'clientPrivateKey', 'preSharedKey', 'config', 'finished')
+CLOUD_ACCESS_KEY = 'cloudAccessKeyGeneration'
 MAX_COMMANDS = 20  # "You can add up to 20 commands for a single claimed device."
 DEFAULT_SEC_TAG = 16842753  # nRF Cloud's own security tag
 SEC_TAG_MAX = 2147483647  # modem security tags are non-negative 32-bit integers
@@ -39,6 +40,8 @@ KIND_OPTIONS = {
     'preSharedKey': ('sec_tag', 'identity', 'secret'),
     'config': ('config',),
     'finished': (),
+    # only in provisioning rules (auto-onboarding: the device's JWT key registered in nRF Cloud); not one of KINDS
+    CLOUD_ACCESS_KEY: ('sec_tag',),
 }
 
 # the options a command may take besides kind and description, with their types; KIND_OPTIONS says which kind takes which
@@ -59,8 +62,12 @@ _HEX = re.compile(r'^[0-9A-Fa-f]+$')
 _KEY_USAGE = re.compile(r'^[01]{9}$')
 
 
-def validate_commands(commands, option='commands'):
-    """Check a command list before any write: per-kind options and values, ``finished`` last."""
+def validate_commands(commands, option='commands', least=0):
+    """Check a command list before any write: per-kind options and values, ``finished`` last, at most MAX_COMMANDS (with
+    ``least``, a provisioning rule's: ``least`` to MAX_COMMANDS, checked first)."""
+    if least and not least <= len(commands) <= MAX_COMMANDS:
+        raise ConfigError('%s must list %d to %d commands (nRF Cloud allows at most %d per device), got %d'
+                          % (option, least, MAX_COMMANDS, MAX_COMMANDS, len(commands)))
     for index, cmd in enumerate(commands):
         where = '%s[%d] (%s)' % (option, index, cmd['kind'])
         validate_command(cmd, where)
@@ -116,13 +123,15 @@ def split_attributes(attributes, where='attributes'):
 
 
 def build_request(cmd, device_id):
-    """The ``request`` body of a command for one device (the CSR's CN is the device id)."""
+    """The ``request`` body of a command for one device: the CSR's CN is the device id. With ``device_id`` None, the request
+    of a provisioning rule, which serves many devices: its CSR carries no CN."""
     kind = cmd['kind']
     sec_tag = cmd.get('sec_tag') if cmd.get('sec_tag') is not None else DEFAULT_SEC_TAG
-    if kind == 'clientPrivateKeyGeneration':
+    if kind in ('clientPrivateKeyGeneration', CLOUD_ACCESS_KEY):
         body = {'secTag': sec_tag}
     elif kind == 'certificateSigningRequest':
-        attributes = ','.join(['CN=%s' % device_id] + ['%s=%s' % kv for kv in split_attributes(cmd.get('attributes') or '')])
+        common_name = ['CN=%s' % device_id] if device_id is not None else []
+        attributes = ','.join(common_name + ['%s=%s' % kv for kv in split_attributes(cmd.get('attributes') or '')])
         body = {'secTag': sec_tag, 'attributes': attributes, 'keyUsage': cmd.get('key_usage') or DEFAULT_KEY_USAGE}
     elif kind in ('serverCertificate', 'clientCertificate'):
         body = {'secTag': sec_tag, 'content': cmd['content']}
@@ -259,6 +268,9 @@ def command_view(command, with_request=True):
     out the request body (certificates) and the response of a command that succeeded (the CSR is reported apart)."""
     request = public_request(command.get('request') or {})
     view = dict(id=command.get('id'), kind=command_kind(request), description=command.get('description'), status=command.get('status'))
+    for key, field in (('createdAt', 'created_at'), ('updatedAt', 'updated_at')):
+        if command.get(key):  # nRF Cloud's history may carry them; since when a device is stuck counts from them
+            view[field] = command[key]
     if with_request or command.get('status') != 'SUCCEEDED':
         view['response'] = command.get('response')
     if with_request:

@@ -12,15 +12,14 @@ What the Provisioning Service documents, and what the recovery is made of (docs/
   claiming it again (both documented calls) starts a new, empty provisioning configuration: that is the recovery here.
 - The 20-command limit: a claimed device takes at most 20 commands in its life, and no published call deletes or resets
   them. Claiming the device again gives it 20 new ones, so a device is never left unable to rotate ("full").
-- BLOCKED: the portal's Unblock; the REST path (``POST /claimed-devices/{id}/unblock``) is the one the mock models.
+- BLOCKED: the portal's Unblock; the REST path (``POST /claimed-devices/{id}/unblock``, the client's ``unblock``) is the one
+  the mock models.
 
 Claiming again needs the device's attestation token. Unclaiming also removes the device from nRF Cloud device management,
 so the device is provisioned and onboarded again afterwards (or by a provisioning rule of its tags).
 """
 
 from __future__ import annotations
-
-from urllib.parse import quote
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
@@ -34,10 +33,6 @@ AFTER_CLAIM = ('claimed again with an empty provisioning configuration (%d comma
                'management: provision it again with nrfcloud_provisioning (CSR and sign_csr) and onboard it with nrfcloud_device, '
                'unless a provisioning rule of its tags (nrf-cloud-onboarding) does it' % MAX_COMMANDS)
 AFTER_UNBLOCK = 'unblocked: it runs its pending commands when it next connects; run nrfcloud_provisioning again to move it on'
-
-
-def unblock(client, device_id):
-    client.request('POST', '/claimed-devices/%s/unblock' % quote(device_id, safe=''), service='provisioning', expect=(200, 202, 204))
 
 
 def state_view(record, history):

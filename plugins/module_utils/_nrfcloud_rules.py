@@ -18,13 +18,11 @@ from urllib.parse import quote
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
-    COMMAND_SPEC, DEFAULT_KEY_USAGE, DEFAULT_SEC_TAG, KINDS, MAX_COMMANDS, OPTION_TYPES, WRITE_ONLY, build_request, command_kind,
-    identity, split_attributes, validate_command)
+    CLOUD_ACCESS_KEY, COMMAND_SPEC, KINDS, WRITE_ONLY, build_request, command_kind, identity, public_request, validate_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import NO_CHANGE, Plan
 
 RULES_PATH = '/provisioning-rules'
 TAGS_PATH = '/provisioning/tags'
-CLOUD_ACCESS_KEY = 'cloudAccessKeyGeneration'
 # a rule may also generate the cloud access key (auto-onboarding: the device's JWT key registered in nRF Cloud)
 RULE_KINDS = KINDS[:1] + (CLOUD_ACCESS_KEY,) + KINDS[1:]
 RULE_COMMAND_SPEC = dict(COMMAND_SPEC, kind=dict(type='str', required=True, choices=list(RULE_KINDS)))
@@ -94,7 +92,8 @@ def validate_rule(item):
     if item.get('description') is not None and len(item['description']) > DESCRIPTION_MAX:
         raise ConfigError('description is %d characters long; the Provisioning Service takes at most %d' % (len(item['description']), DESCRIPTION_MAX))
     validate_tags(item.get('tags'))
-    validate_rule_commands(item.get('commands'))
+    if item.get('commands') is not None:
+        validate_commands(item['commands'], 'commands', least=1)
 
 
 def validate_tags(tags):
@@ -111,47 +110,11 @@ def validate_tags(tags):
         raise ConfigError('tags lists a tag twice: %s' % ', '.join(sorted(set(t for t in tags if tags.count(t) > 1))))
 
 
-def validate_rule_commands(commands):
-    if commands is None:
-        return
-    if not 1 <= len(commands) <= MAX_COMMANDS:
-        raise ConfigError('commands must list 1 to %d commands (nRF Cloud allows at most %d per device), got %d'
-                          % (MAX_COMMANDS, MAX_COMMANDS, len(commands)))
-    for index, cmd in enumerate(commands):
-        where = 'commands[%d] (%s)' % (index, cmd['kind'])
-        if cmd['kind'] == CLOUD_ACCESS_KEY:
-            validate_cloud_access_key(cmd, where)
-        else:
-            validate_command(cmd, where)
-        if cmd['kind'] == 'finished' and index != len(commands) - 1:
-            raise ConfigError('%s: finished must be the last command; the device ends provisioning when it runs it' % where)
-
-
-def validate_cloud_access_key(cmd, where):
-    """cloudAccessKeyGeneration takes a security tag and nothing else (api/nrfcloud.md, seed 003's key generation rules)."""
-    for name, _type in OPTION_TYPES:
-        if name != 'sec_tag' and cmd.get(name) is not None:
-            raise ConfigError('%s: %s does not apply to a %s command (it takes: sec_tag)' % (where, name, CLOUD_ACCESS_KEY))
-    validate_command(dict(cmd, kind='clientPrivateKeyGeneration'), where)  # the same security tag range
-
-
-def rule_request(cmd):
-    """The ``request`` of one command of a rule. A rule serves many devices: its CSR carries no CN (the device's own id)."""
-    kind = cmd['kind']
-    sec_tag = cmd.get('sec_tag') if cmd.get('sec_tag') is not None else DEFAULT_SEC_TAG
-    if kind == CLOUD_ACCESS_KEY:
-        return {kind: {'secTag': sec_tag}}
-    if kind == 'certificateSigningRequest':
-        attributes = ','.join('%s=%s' % kv for kv in split_attributes(cmd.get('attributes') or ''))
-        return {kind: {'secTag': sec_tag, 'attributes': attributes, 'keyUsage': cmd.get('key_usage') or DEFAULT_KEY_USAGE}}
-    return build_request(cmd, None)
-
-
 def rule_commands(commands):
     """The rule's commands as the API takes them: ``[{request, description?}]``."""
     result = []
     for cmd in commands:
-        entry = {'request': rule_request(cmd)}
+        entry = {'request': build_request(cmd, None)}
         if cmd.get('description'):
             entry['description'] = cmd['description']
         result.append(entry)
@@ -220,8 +183,14 @@ def plan_rule(item, rules, new_tags=()):
         action = UPDATE
     else:
         action = CREATE_TAGS if new_tags else NO_CHANGE
-    return Plan(key, action, before=rule_view(have), after=rule_view(body), result=dict(tags_created=list(new_tags)),
-                id=(have or {}).get('id'), body=body, tags=list(new_tags))
+    return Plan(key, action, before=rule_view(have), after=rule_view(body),
+                result=dict(tags_created=list(new_tags), rule=shown_rule(dict(have or {}, **body))), id=(have or {}).get('id'), body=body,
+                tags=list(new_tags))
+
+
+def shown_rule(rule):
+    """A rule for results: its commands without write-only secrets."""
+    return dict(rule, commands=[dict(c, request=public_request(c.get('request') or {})) for c in rule.get('commands') or []])
 
 
 def rule_key(item):

@@ -19,7 +19,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import identity as command_identity
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import MAX_PAGES
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
@@ -30,13 +30,21 @@ DEFAULT_PROVISIONING_API_URL = 'https://api.provisioning.nrfcloud.com/v1'
 PAGE_LIMIT = 100  # items per page of the list calls (the most nRF Cloud gives)
 ROWS_PER_REQUEST = 1000  # rows of one bulk onboarding request (the most nRF Cloud takes)
 BULK_DONE = ('SUCCEEDED', 'FAILED')
+# answers of the claim dry run that say "not claimable" (anything else is an error of the call itself)
+CLAIM_REFUSALS = (400, 403, 404, 409, 422)
 ROW_ERROR = re.compile(r'^\[(\d+)\]:\s*(.*)$', re.S)
+DEVICE_ID = re.compile(r'^[a-z0-9:_-]{1,128}$', re.I)  # nRF Cloud's device id rule
 
 ARGSPEC = dict(
     api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['NRFCLOUD_API_URL'])),
     provisioning_api_url=dict(type='str', default=DEFAULT_PROVISIONING_API_URL, fallback=(env_fallback, ['NRFCLOUD_PROVISIONING_API_URL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['NRFCLOUD_API_KEY'])),
 )
+
+
+def validate_device_id(device_id):
+    if not DEVICE_ID.fullmatch(device_id):
+        raise ConfigError('device_id %r must be 1 to 128 letters, digits, ":", "_" or "-"' % device_id)
 
 
 def nrfcloud_pages(fetch, page_limit=100):
@@ -64,6 +72,16 @@ def onboarding_csv(devices):
     for device in devices:
         writer.writerow([device['device_id'], device['sub_type'] or '', '|'.join(device.get('tags') or []),
                          '|'.join(device['fw_types']), device['certificate'].strip() + '\n'])
+    return out.getvalue()
+
+
+def claim_csv(devices):
+    """The bulk claim CSV: one row per device, ``"<claim token>"[,"<tag>,<tag>"]``, every field quoted (as Nordic's tools)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n', quoting=csv.QUOTE_ALL)
+    for device in devices:
+        tags = device.get('tags') or []
+        writer.writerow([device['claim_token']] + ([','.join(tags)] if tags else []))
     return out.getvalue()
 
 
@@ -209,6 +227,29 @@ class NrfCloudClient:
             body['tags'] = list(tags)
         return self.request('POST', '/claimed-devices', service='provisioning', json_body=body, expect=(200, 201),
                             verify_write=lambda: self.claimed_device(device_id)).body
+
+    def claim_dry_run(self, claim_token):
+        """None when the device of ``claim_token`` can be claimed, else {status, code, message} of the refusal. The dry run
+        (``?dryrun=true``) stores nothing, so it is sent as a read: safe to retry, not a write of the run."""
+        try:
+            self.request('POST', '/claimed-devices', service='provisioning', params={'dryrun': 'true'},
+                         json_body={'claimToken': claim_token}, expect=(200, 202, 204), read_only=True)
+        except ApiError as exc:
+            if exc.status not in CLAIM_REFUSALS:
+                raise
+            return dict(status=exc.status, code=exc.code, message=exc.vendor_message)
+        return None
+
+    def bulk_claim(self, devices):
+        """One CSV bulk claim of at most ROWS_PER_REQUEST devices (``claim_token``, ``tags``); the answer is
+        ``{claimedIds, failed}`` (the current form) or ``{bulkOpsRequestId}`` (202, a bulk operation). Not verified or
+        re-sent after an unknown outcome: the caller reads the claimed list instead."""
+        return self.request('POST', '/claimed-devices', service='provisioning', data=claim_csv(devices).encode('utf-8'),
+                            headers={'Content-Type': 'text/csv'}, expect=(200, 201, 202)).body or {}
+
+    def unblock(self, device_id):
+        """Unblock a BLOCKED device (the mock's model of the portal's Unblock; no published REST path)."""
+        self.request('POST', '/claimed-devices/%s/unblock' % quote(device_id, safe=''), service='provisioning', expect=(200, 202, 204))
 
     def unclaim(self, device_id):
         def gone():

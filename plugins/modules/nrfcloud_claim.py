@@ -234,7 +234,7 @@ summary:
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import (
-    CLAIM, UNCLAIM, BulkClaim, dry_run_claim, fingerprint, plan_claim, validate_claim_item, validate_tags)
+    CLAIM, UNCLAIM, BulkClaim, fingerprint, plan_claim, validate_claim_item, validate_tags)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
@@ -290,7 +290,7 @@ class ClaimModule(ResourceModule):
         validate_items(items, 'devices', lambda item: needs_token(item) if item['device_id'] in waiting else None, label=self.key)
         # the dry run stores nothing: sent with dry_run, and in check mode so that it shows what the real run would fail for
         if self.params['dry_run'] or self.check_mode:
-            answers = map_concurrently(lambda item: dry_run_claim(self.client, item['claim_token']), to_claim, self.params['concurrency'])
+            answers = map_concurrently(lambda item: self.client.claim_dry_run(item['claim_token']), to_claim, self.params['concurrency'])
             self.refusals = dict((item['device_id'], answer) for item, answer in zip(to_claim, answers) if answer)
 
     def plan(self, item):

@@ -179,10 +179,9 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onbo
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import load_certificate
-from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client, validate_device_id
 
 FW_TYPES = ['APP', 'MODEM', 'BOOT', 'SOFTDEVICE', 'BOOTLOADER', 'MDM_FULL']
-DEVICE_ID = re.compile(r'^[a-z0-9:_-]{1,128}$', re.I)
 TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
 SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
 
@@ -198,8 +197,7 @@ DEVICE_SPEC = dict(
 
 
 def validate_device(device):
-    if not DEVICE_ID.match(device['device_id']):
-        raise ConfigError('device_id %r must be 1 to 128 letters, digits, ":", "_" or "-"' % device['device_id'])
+    validate_device_id(device['device_id'])
     if not SUB_TYPE.match(device['sub_type'] or ''):
         raise ConfigError('sub_type must be at most 799 of letters, digits and _ . , @ / : # -')
     for tag in device.get('tags') or []:

@@ -94,7 +94,8 @@ devices:
       type: list
       elements: str
     commands:
-      description: The command history - id, kind, description, status, request (without secrets) and response.
+      description: The command history - id, kind, description, status, request (without secrets) and response, and
+        C(created_at) and C(updated_at) when nRF Cloud gives the command's times.
       type: list
       elements: dict
       returned: when O(include_commands=true)

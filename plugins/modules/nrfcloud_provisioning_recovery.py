@@ -58,11 +58,13 @@ options:
       claim_token:
         description:
           - The device's attestation token (C(AT%ATTESTTOKEN) output), needed to claim it again. A device that needs claiming again
-            and has none fails alone, unchanged. The device id is the UUID inside the token unless O(devices[].device_id) is given.
+            and has none fails alone, unchanged. The device id is the UUID inside the token; when O(devices[].device_id) is given
+            too, both must name the same device (checked before any request, as M(iotops.provisioning.nrfcloud_claim) does).
         type: str
       tags:
         description:
           - The provisioning tags to claim the device with again. Defaults to the tags it was claimed with.
+          - Each is 1 to 128 letters, digits or C(_.@:#-), as for M(iotops.provisioning.nrfcloud_claim).
         type: list
         elements: str
   recover:
@@ -202,9 +204,10 @@ outcomes:
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import MAX_COMMANDS, device_id_from_claim_token
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import claim_device_id, validate_tags
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import MAX_COMMANDS
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_recovery import (
-    CONDITIONS, DEFAULT_MIN_COMMANDS_LEFT, RECLAIM, UNBLOCK, needs_history, plan_recovery, unblock)
+    CONDITIONS, DEFAULT_MIN_COMMANDS_LEFT, RECLAIM, UNBLOCK, needs_history, plan_recovery)
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
 
@@ -234,10 +237,10 @@ class RecoveryModule(ResourceModule):
             raise ConfigError('recover must name at least one of %s' % ', '.join(CONDITIONS))
 
     def validate_item(self, item):
-        if item.get('claim_token') and not item.get('device_id'):
-            item['device_id'] = device_id_from_claim_token(item['claim_token'])
-        if not item.get('device_id'):
-            raise ConfigError('device_id or claim_token is required')
+        # as nrfcloud_claim: a token of another device than device_id, or a tag a claim refuses, would fail only after the
+        # device was unclaimed
+        claim_device_id(item)
+        validate_tags(item.get('tags') or [], 'tags')
 
     def connect(self):
         return nrfcloud_client(self.module, concurrency=self.params['concurrency'])
@@ -257,7 +260,7 @@ class RecoveryModule(ResourceModule):
     def apply(self, plan):
         device_id = plan.item
         if plan.action == UNBLOCK:
-            unblock(self.client, device_id)
+            self.client.unblock(device_id)
             return None
         if plan.action == RECLAIM:
             self.client.unclaim(device_id)

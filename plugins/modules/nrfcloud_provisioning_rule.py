@@ -269,10 +269,9 @@ summary:
   sample: {"total": 2, "changed": 1, "ok": 1, "failed": 0}
 '''
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import public_request
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_rules import (
     CREATE, DELETE, RULE_COMMAND_SPEC, UPDATE, check_against, create_rule, create_tag, delete_rule, list_rules, list_tags, plan_rule,
-    replace_rule, rule_key, tags_to_create, validate_rule)
+    replace_rule, rule_key, shown_rule, tags_to_create, validate_rule)
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
 
@@ -286,11 +285,6 @@ RULE_SPEC = dict(
     state=dict(type='str', choices=['present', 'absent']),
 )
 TAG_DESCRIPTION = 'Generated tag for rule: %s'  # what Nordic's tools write
-
-
-def shown_rule(rule):
-    """A rule for results: its commands without write-only secrets."""
-    return dict(rule, commands=[dict(c, request=public_request(c.get('request') or {})) for c in rule.get('commands') or []])
 
 
 class RuleModule(ResourceModule):
@@ -323,11 +317,7 @@ class RuleModule(ResourceModule):
             self.new_tags = tags_to_create(items, [t.get('tag') for t in list_tags(self.client)])
 
     def plan(self, item):
-        plan = plan_rule(item, self.rules, self.new_tags.get(rule_key(item), ()))
-        if item['state'] == 'present':
-            have = next((r for r in self.rules if r.get('id') == plan.data['id']), {}) if plan.data['id'] else {}
-            plan.result['rule'] = shown_rule(dict(have, **plan.data['body']))
-        return plan
+        return plan_rule(item, self.rules, self.new_tags.get(rule_key(item), ()))
 
     def apply(self, plan):
         for tag in plan.data.get('tags') or []:

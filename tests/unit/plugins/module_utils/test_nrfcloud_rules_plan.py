@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import build_request
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_rules import (
-    check_against, plan_rule, rule_commands, rule_request, tags_to_create, validate_rule)
+    check_against, plan_rule, rule_commands, tags_to_create, validate_rule)
 
 SEC = 16842753
 
@@ -31,9 +32,9 @@ HAVE = dict(id='r-1', name='Onboarding', description='', active=True, tags=['nrf
 
 
 def test_requests_of_a_rule():
-    assert rule_request(cmd('cloudAccessKeyGeneration', sec_tag=7)) == {'cloudAccessKeyGeneration': {'secTag': 7}}
+    assert build_request(cmd('cloudAccessKeyGeneration', sec_tag=7), None) == {'cloudAccessKeyGeneration': {'secTag': 7}}
     # a rule serves many devices: its CSR has no CN
-    assert rule_request(cmd('certificateSigningRequest', attributes='O=Acme, C=no')) == {
+    assert build_request(cmd('certificateSigningRequest', attributes='O=Acme, C=no'), None) == {
         'certificateSigningRequest': {'secTag': SEC, 'attributes': 'O=Acme,C=no', 'keyUsage': '101010000'}}
     assert rule_commands([cmd('finished', description='done')]) == [{'request': {'finished': {}}, 'description': 'done'}]
 

@@ -13,7 +13,8 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import (
-    claim_csv, failed_rows, fingerprint, plan_claim, refusal_message, validate_claim_item, validate_tags)
+    failed_rows, fingerprint, plan_claim, refusal_message, validate_claim_item, validate_tags)
+from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import claim_csv
 from iotops_mock.vendors.nrfcloud import make_attestation_token
 
 DEVICE = uuid.UUID('50434d44-3635-4137-80a1-0c1d2e3f4a5b')

@@ -148,3 +148,11 @@ def test_a_blocked_device_is_unblocked_and_a_half_done_recovery_is_finished(nrf,
     nrf.admin.reset_counters()
     again = recover(nrf, creds, run, [{'device_id': 'blocked-device'}, {'claim_token': device['claim_token']}])
     assert again['changed'] is False and writes(nrf) == 0
+
+
+def test_a_token_of_another_device_is_refused_before_any_request(nrf, creds, run):
+    device = nrf.admin.seed('nrfcloud-provisioning', 'attestation-tokens', {'count': 1})['devices'][0]
+    nrf.admin.reset_counters()
+    result = recover(nrf, creds, run, [{'device_id': '00000000-0000-0000-0000-000000000001', 'claim_token': device['claim_token']}])
+    assert result['failed'] and 'is not the device of claim_token' in result['msg']
+    assert sum(nrf.admin.counters()['by_category'].values()) == 0
