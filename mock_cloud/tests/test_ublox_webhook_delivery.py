@@ -70,3 +70,32 @@ def test_a_receiver_the_mock_cannot_verify_gets_nothing_and_the_attempt_is_logge
     assert 'Status' not in result['deliveries'][0] and result['deliveries'][0]['Error']
     assert untrusted.received == []
     assert mock.admin.state()['ublox']['webhooks']['deliveries'][0]['NotificationURL'] == untrusted.url
+
+
+def test_certificate_and_root_ca_events_reach_an_https_receiver(ublox, mock, trusted):
+    for name, renew in (('renewing.example.com', 30), ('plain.example.com', None)):
+        body = {'CAName': name, 'CACertificateValidity': 1825, 'DeviceCertificateValidity': 365}
+        assert ublox('/ztp/rootca/create', dict(body, RenewBeforeExpiration=renew) if renew else body).status_code == 200
+    for kind in ('DEVICE_CERTIFICATE_RENEWAL_EVENT', 'DEVICE_CERTIFICATE_EXPIRATION_EVENT', 'ROOTCA_EXPIRATION_EVENT'):
+        register(ublox, trusted.url, kind)
+
+    # at their next heartbeat, one certificate is renewed (its Root CA renews 30 days before expiry), one is reported expiring
+    mock.admin.seed('ublox', 'devices', {'devices': [{'ROTPublicUID': '00dd', 'CAName': 'renewing.example.com', 'ExpiresInDays': 20},
+                                                     {'ROTPublicUID': '00ee', 'CAName': 'plain.example.com', 'ExpiresInDays': 20}]})
+    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': ['00dd', '00ee']})
+    bodies = [entry['body'] for entry in trusted.received]
+    assert [(body['ROTPublicUID'], body['EventType']) for body in bodies] == [
+        ('00dd', 'DEVICE_CERTIFICATE_RENEWAL_EVENT'), ('00ee', 'DEVICE_CERTIFICATE_EXPIRATION_EVENT')]
+    assert bodies[0]['Payload']['CertificateAuthorityName'] == 'renewing.example.com' and bodies[0]['Payload']['CertificateValidity'] == 365
+    assert bodies[1]['Payload']['DaysToExpiration'] == 30 and bodies[1]['Payload']['CertificateAuthorityName'] == 'plain.example.com'
+
+    # 100 days before the Root CAs expire, the next check reports both (180-day notice), without a device
+    mock.admin.advance_clock((1825 - 100) * 86400)
+    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': []})
+    rootca = [entry['body'] for entry in trusted.received[2:]]
+    assert [(body['EventType'], body['Payload']['CertificateAuthorityName'], body['Payload']['DaysToExpiration']) for body in rootca] == [
+        ('ROOTCA_EXPIRATION_EVENT', 'renewing.example.com', 180), ('ROOTCA_EXPIRATION_EVENT', 'plain.example.com', 180)]
+    assert all('ROTPublicUID' not in body for body in rootca)
+    assert all(entry['authorization'] == 'Bearer tls-t0ken' for entry in trusted.received)
+    assert [entry.get('Status') for entry in mock.admin.state()['ublox']['webhooks']['deliveries']] == [204] * 4
+    assert 'tls-t0ken' not in json.dumps(mock.admin.state())

@@ -16,13 +16,15 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import NO_CHANGE, Plan
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     DAY,
-    INFO_CHUNK,
+    effective_features,
+    epoch_iso,
     iso_utc,
     normalize_rot,
     parse_date,
-    tag_name_problem,
     provisioning_view,
-    effective_features,
+    rot_chunks,
+    tag_name_problem,
+    ublox_pages,
 )
 
 CHECKS = ('clone', 'suspicious', 'activity', 'notifications', 'usage')
@@ -70,7 +72,7 @@ def read_window(params, checks, now):
     if start is not None and start > now:
         raise ConfigError('%s is in the future (%s); the reads look back from now' % (option, iso_utc(params.get('from_date')) or since))
     if start is not None and end is not None and end < start:
-        raise ConfigError('to_date (%s) is before the start of the period (%s)' % (iso_utc(params['to_date']), _iso(start)))
+        raise ConfigError('to_date (%s) is before the start of the period (%s)' % (iso_utc(params['to_date']), epoch_iso(start)))
     for check, days in sorted(WINDOWED.items()):
         if check not in checks:
             continue
@@ -82,12 +84,8 @@ def read_window(params, checks, now):
     return start, end
 
 
-def _iso(stamp):
-    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ') if stamp is not None else None
-
-
 def period_view(start, end):
-    return {'from': _iso(start), 'to': _iso(end)}
+    return {'from': epoch_iso(start), 'to': epoch_iso(end)}
 
 
 def validate_devices(params, options):
@@ -108,20 +106,9 @@ def device_options(*names):
     return {name: dict(type='list', elements='str') for name in names}
 
 
-def status_outcomes(results, acted_word):
-    """Outcomes say what was done in ``status`` (not the skeleton's action word; V(failed) for a failed device); returns the
-    devices whose status is ``acted_word``."""
-    acted = []
-    for result in results:
-        result.pop('action', None)
-        result['status'] = 'failed' if result.get('failed') else result['status']
-        acted.extend([result['item']] if result['status'] == acted_word else [])
-    return acted
-
-
 def date_body(start, end, date_only=False):
     """FromDate / ToDate of a request: ISO 8601 date-times, or yyyy-mm-dd dates (/device/usage/get)."""
-    show = (lambda stamp: _day(stamp).isoformat()) if date_only else _iso
+    show = (lambda stamp: _day(stamp).isoformat()) if date_only else epoch_iso
     body = {'FromDate': show(start) if start is not None else EARLIEST}
     if end is not None:
         body['ToDate'] = show(end)
@@ -218,11 +205,6 @@ def plan_rotation(rot, record, policy):
 
 # ---------------------------------------------------------------------------------------------
 
-def chunks(items, size=INFO_CHUNK):
-    items = sorted(items)
-    return [items[start:start + size] for start in range(0, len(items), size)]
-
-
 class UbloxSecurity:
     """The security and E2E policy calls of seed 002, on a UbloxClient (its ``call``, ``list_all`` and device reads). Device
     lists go 100 ROTPublicUIDs a request, each answer read page by page."""
@@ -233,15 +215,8 @@ class UbloxSecurity:
 
     def _per_chunk(self, rots, fetch):
         found = []
-        for part in map_concurrently(fetch, chunks(rots), self.concurrency):
+        for part in map_concurrently(fetch, rot_chunks(rots), self.concurrency):
             found.extend(part)
-        return found
-
-    def profile_devices(self, uids):
-        """ROTPublicUIDs sealed with any of the DeviceProfileUIDs (all pages), lowercase."""
-        found = set()
-        for uid in uids:
-            found.update(rot.lower() for rot in self.client.list_all('/device/rotpublicuid/get', 'ROTPublicUIDs', {'DeviceProfileUID': uid}))
         return found
 
     def clones(self, rots, start, end):
@@ -265,17 +240,22 @@ class UbloxSecurity:
         window = date_body(start, end)
 
         def fetch(rot):
-            body = dict(window, ROTPublicUID=rot, PageNumber=1)
-            first = self.client.call('/device/activity/get', body) or {}
-            if details and (first.get('TotalRecords') or 0) > len(first.get('Activities') or []):
-                first = dict(first, Activities=self.client.list_all('/device/activity/get', 'Activities', body, concurrency=1))
-            return activity_view(rot, first, details)
+            first = {}
+
+            def page(number):
+                answer = self.client.call('/device/activity/get', dict(window, ROTPublicUID=rot, PageNumber=number)) or {}
+                first.update(answer if number == 1 else {})
+                return answer
+            if not details:
+                return activity_view(rot, page(1), False)
+            activities = ublox_pages(page, 'Activities', concurrency=1)   # page 1 is read once, for LastSeen too
+            return activity_view(rot, dict(first, Activities=activities), True)
         return map_concurrently(fetch, sorted(rots), self.concurrency)
 
     def usage(self, rots, start, end, everything=False):
         """{ROTPublicUID: usage record}; the whole account in one request when ``everything``."""
         window = date_body(start, end, date_only=True)
-        parts = [window] if everything else [dict(window, ROTPublicUIDs=chunk) for chunk in chunks(rots)]
+        parts = [window] if everything else [dict(window, ROTPublicUIDs=chunk) for chunk in rot_chunks(rots)]
         usage = {}
         for answer in map_concurrently(lambda body: self.client.call('/device/usage/get', body) or {}, parts, self.concurrency):
             usage.update((str(rot).lower(), record) for rot, record in answer.items())

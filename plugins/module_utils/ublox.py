@@ -22,7 +22,13 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_to
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import MAX_PAGES
-from ansible_collections.iotops.provisioning.plugins.module_utils._module import http_client, new_redactor, validate_connection, validate_url
+from ansible_collections.iotops.provisioning.plugins.module_utils._module import (
+    http_client,
+    iso_utc as _iso_from_epoch,
+    new_redactor,
+    validate_connection,
+    validate_url,
+)
 
 VENDOR = 'ublox'
 DEFAULT_API_URL = 'https://ssapi.services.u-blox.com/v1'
@@ -165,10 +171,18 @@ def expires_within(certificate, days, now):
 
 def iso_utc(text):
     """A u-blox date as ISO 8601 UTC with whole seconds (``2026-04-20T19:00:36Z``), or None when it is not a date."""
-    stamp = parse_date(text)
-    if stamp is None:
-        return None
-    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    return epoch_iso(parse_date(text))
+
+
+def epoch_iso(stamp):
+    """Epoch seconds as ISO 8601 UTC (``2026-04-20T19:00:36Z``), or None for None."""
+    return _iso_from_epoch(stamp) if stamp is not None else None
+
+
+def rot_chunks(rots, size=INFO_CHUNK):
+    """``rots`` sorted, without duplicates, in lists of at most ``size``: the most ROTPublicUIDs one u-blox request takes."""
+    rots = sorted(set(rots))
+    return [rots[start:start + size] for start in range(0, len(rots), size)]
 
 
 def parse_error(body):
@@ -387,6 +401,13 @@ class UbloxClient:
         """ROTPublicUIDs assigned any of the tags ``names`` (all pages), lowercase."""
         return set(rot.lower() for rot in self.list_all('/device/rotpublicuid/get', 'ROTPublicUIDs', {'TagNames': list(names)}))
 
+    def devices_with_profiles(self, uids):
+        """ROTPublicUIDs sealed with any of the DeviceProfileUIDs ``uids`` (all pages; the call takes one profile), lowercase."""
+        found = set()
+        for uid in uids:
+            found.update(rot.lower() for rot in self.list_all('/device/rotpublicuid/get', 'ROTPublicUIDs', {'DeviceProfileUID': uid}))
+        return found
+
     def profiles_with_tags(self, names):
         """DeviceProfileUIDs assigned any of the tags ``names`` (all pages)."""
         profiles = self.list_all('/deviceprofile/get', 'DeviceProfiles', {'TagNames': list(names)})
@@ -410,13 +431,10 @@ class UbloxClient:
 
     def device_info(self, rots, options=INFO_OPTIONS, concurrency=4):
         """{ROTPublicUID: /device/info/get record} for ``rots``, asked 100 at a time; unknown devices are absent."""
-        rots = sorted(set(rots))
-        chunks = [rots[start:start + INFO_CHUNK] for start in range(0, len(rots), INFO_CHUNK)]
-
         def fetch(chunk):
             return (self.call('/device/info/get', {'ROTPublicUIDs': chunk, 'Options': list(options)}) or {}).get('DeviceInfo') or []
         index = {}
-        for records in map_concurrently(fetch, chunks, concurrency):
+        for records in map_concurrently(fetch, rot_chunks(rots), concurrency):
             for record in records:
                 index[str(record.get('ROTPublicUID')).lower()] = record
         return index
@@ -457,10 +475,9 @@ class UbloxClient:
     def desired_provisioning(self, rots):
         """{rot: desired provisioning_view} of bootstrapped devices, from /device/provisioning/get, 100 devices a call
         (read again to verify a write whose outcome is unknown)."""
-        rots = list(rots)
         found = {}
-        for start in range(0, len(rots), 100):
-            for entry in self.call('/device/provisioning/get', {'ROTPublicUIDs': rots[start:start + 100]}) or []:
+        for chunk in rot_chunks(rots):
+            for entry in self.call('/device/provisioning/get', {'ROTPublicUIDs': chunk}) or []:
                 found[entry.get('ROTPublicUID')] = entry.get('DesiredProperties')
         return {rot: provisioning_view(found.get(rot)) for rot in rots}
 
@@ -577,8 +594,7 @@ class UbloxClient:
         if imeis:
             body['IMEIs'] = sorted(imeis)
         keys = set(('ROTPublicUID', rot) for rot in rots) | set(('IMEI', imei) for imei in imeis)
-        verify = self._whitelisted(keys, set()) if action == 'ADD' else self._whitelisted(set(), keys)
-        self.call('/device/whitelist/add', body, verify_write=verify)
+        self._whitelist_write(dict(json_body=body), *((keys, set()) if action == 'ADD' else (set(), keys)))
 
     def whitelist_upload(self, add=(), remove=()):
         """Add and remove ROTPublicUIDs with one upload of the CSV form of /device/whitelist/add (seed 002: Content-Type
@@ -586,16 +602,16 @@ class UbloxClient:
         The CSV's only Type is ROTPublicUID: IMEIs go by whitelist_add / whitelist_remove."""
         rows = [(rot, 'ADD') for rot in sorted(add)] + [(rot, 'DELETE') for rot in sorted(remove)]
         text = 'Id,Type,Action\n' + ''.join('%s,ROTPublicUID,%s\n' % row for row in rows)
-        verify = self._whitelisted(set(('ROTPublicUID', rot) for rot in add), set(('ROTPublicUID', rot) for rot in remove))
-        self.http.request('POST', '/device/whitelist/add', data=text.encode('ascii'), headers={'Content-Type': 'application/octet-stream'},
-                          expect=(200,), read_only=False, verify_write=verify)
+        self._whitelist_write(dict(data=text.encode('ascii'), headers={'Content-Type': 'application/octet-stream'}),
+                              set(('ROTPublicUID', rot) for rot in add), set(('ROTPublicUID', rot) for rot in remove))
 
-    def _whitelisted(self, present, gone):
-        """verify_write of a whitelist change: every ``(Type, Id)`` of ``present`` is on the whitelist and none of ``gone``."""
+    def _whitelist_write(self, request, present, gone):
+        """POST /device/whitelist/add with ``request`` (its JSON body or its CSV file); when the outcome is unknown, the
+        whitelist is read again: every ``(Type, Id)`` of ``present`` is on it and none of ``gone``."""
         def verify():
             found = self.whitelist_entries()
             return {'verified': len(present) + len(gone)} if present <= found and not gone & found else None
-        return verify
+        self.http.request('POST', '/device/whitelist/add', expect=(200,), read_only=False, verify_write=verify, **request)
 
     def set_provisioning(self, rots, auths, heartbeat):
         """Desired features of bootstrapped devices, applied at their next security heartbeat."""
@@ -645,6 +661,17 @@ def item_outcome(result):
         return dict((key, result[key]) for key in FAILED_OUTCOME if key in result)
     result.pop('action', None)
     return result
+
+
+def status_outcomes(results, acted_word):
+    """Outcomes as ublox_device_provisioning and ublox_e2e_key_rotation report them: what was done in ``status`` (not the
+    skeleton's action word; ``failed`` for a failed device). Returns the devices whose status is ``acted_word`` (``acted_on``)."""
+    acted = []
+    for result in results:
+        result.pop('action', None)
+        result['status'] = 'failed' if result.get('failed') else result['status']
+        acted.extend([result['item']] if result['status'] == acted_word else [])
+    return acted
 
 
 def ublox_client(module, register_runtime_secrets=True, concurrency=1):

@@ -144,6 +144,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     features_wanted,
     provisioning_view,
     requested_features,
+    status_outcomes,
     tag_name_problem,
     ublox_client,
 )
@@ -286,11 +287,7 @@ class Provisioning(ResourceModule):
             client.set_provisioning(targets, self.auths, self.heartbeat)
 
     def outcomes(self, results):
-        for result in results:
-            result.pop('action', None)  # the status says what was done
-            if result.get('failed'):
-                result['status'] = 'failed'
-        self.extra['acted_on'] = [result['item'] for result in results if result['status'] == 'acted']
+        self.extra['acted_on'] = status_outcomes(results, 'acted')
         return results
 
 

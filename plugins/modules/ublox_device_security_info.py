@@ -292,12 +292,13 @@ class SecurityInfo(InfoModule):
         named = set(params['rot_public_uids'] or ())
         if not (named or params['tags'] or params['device_profile_uids']):
             return client.device_ids(), [], True
-        rots = named & client.device_ids() if named else set()
+        known = set(client.device_info(named, options=('CORE',))) if named else set()   # 100 a request, not the account's list
+        rots = set(known)
         if params['tags']:
             rots |= client.tagged_devices(params['tags'])
         if params['device_profile_uids']:
-            rots |= self.reads.profile_devices(params['device_profile_uids'])
-        return rots, sorted(named - client.device_ids()) if named else [], False
+            rots |= client.devices_with_profiles(params['device_profile_uids'])
+        return rots, sorted(named - known), False
 
     def read(self):
         params = self.params

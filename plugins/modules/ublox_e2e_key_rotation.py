@@ -145,15 +145,13 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._ublox_securit
     ROTATION_TYPES,
     SET,
     UbloxSecurity,
-    chunks,
     device_options,
     plan_rotation,
     rotation_problem,
-    status_outcomes,
     validate_devices,
     wanted_policy,
 )
-from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, ublox_client
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import ARGSPEC, rot_chunks, status_outcomes, ublox_client
 
 
 class KeyRotation(ResourceModule):
@@ -205,7 +203,7 @@ class KeyRotation(ResourceModule):
     def apply_all(self, plans):
         """One call per 100 devices that differ; u-blox's refusal fails the devices of that call with its words."""
         results = {}
-        for chunk in chunks(plan.item for plan in plans):
+        for chunk in rot_chunks(plan.item for plan in plans):
             try:
                 self.security.rotate_keys(chunk, self.policy)
             except IotopsError as exc:

@@ -217,9 +217,12 @@ class WebhookModule(ResourceModule):
     """Reads every registration once; creates, updates the token of, deletes and re-creates registrations per URL."""
 
     items_option = noun = 'webhooks'
-    current = {}    # {url: set of types}; set by read
-    implied = ()    # the URLs outside the task that exclusive=true changes; set by read
-    scope = frozenset()
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.current = {}             # {url: set of types}; set by read
+        self.scope = frozenset()      # the types exclusive=true makes exact
+        self.implied = []             # the URLs outside the task that exclusive=true changes; set by read
 
     def key(self, item):
         return hooks.shown_url(item['url'])

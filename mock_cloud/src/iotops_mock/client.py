@@ -58,6 +58,10 @@ class AdminClient:
     def reset_counters(self):
         return self.call('POST', '/counters/reset')
 
+    def writes(self):
+        """How many write calls of the vendor APIs the mock counted since the last reset (``by_category.write``)."""
+        return self.counters()['by_category']['write']
+
     def routes(self):
         """Every vendor endpoint the mock serves: [{'key': '<vendor> <METHOD> <template>', 'category': ...}]."""
         return self.call('GET', '/routes')['routes']

@@ -12,12 +12,6 @@ PROFILE = 'AgbCtixjwqLjwV3VWpfPyz'
 DAY = 86400
 
 
-def ublox_args(mock, creds, **extra):
-    args = dict(api_url=mock.url + '/ublox/v1', api_key=creds.UBLOX_API_KEY, api_secret=creds.UBLOX_API_SECRET)
-    args.update(extra)
-    return args
-
-
 def fleet(mock):
     """Three seeded devices (two tagged line-1), one that bootstraps now with LocalDPR from its profile, and findings."""
     rots = mock.admin.seed('ublox', 'devices', {'count': 3})['added']
@@ -28,12 +22,12 @@ def fleet(mock):
     return rots
 
 
-def test_default_checks_of_a_tag(mock, creds, run):
+def test_default_checks_of_a_tag(mock, run, ublox_args):
     rots = fleet(mock)
     mock.admin.advance_clock(2 * DAY)
     mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': [rots[1]]})
     mock.admin.reset_counters()
-    result = run(ublox_device_security_info, ublox_args(mock, creds, tags=['Line-1'], not_seen_days=1))
+    result = run(ublox_device_security_info, ublox_args(tags=['Line-1'], not_seen_days=1))
     assert result['changed'] is False and result['device_count'] == 2 and result['missing'] == []
     assert [c['rot_public_uid'] for c in result['clones']] == [rots[0]] and result['clones'][0]['cloned_date'].endswith('Z')
     assert result['suspicious'][0]['rot_public_uid'] == rots[1] and result['suspicious'][0]['reason'] == 'DUPLICATED_DEV_SERIAL_NUM_SEALING'
@@ -50,15 +44,15 @@ def test_default_checks_of_a_tag(mock, creds, run):
     assert endpoints['ublox POST /v1/device/activity/get'] == 2     # one device a request (seed 002)
 
 
-def test_notifications_usage_and_activities_of_a_bootstrapped_device(mock, creds, run):
+def test_notifications_usage_and_activities_of_a_bootstrapped_device(mock, run, ublox_args):
     rots = fleet(mock)
     rot = '0002000000000abc'
     # whitelisted, with LocalDPR as its profile's bootstrap provisioning, it bootstraps now: bootstrap, properties, usage
-    assert run(ublox_device_whitelist, ublox_args(mock, creds, rot_public_uids=[rot]))['changed']
-    assert run(ublox_device_provisioning, ublox_args(mock, creds, device_profile_uid=PROFILE, authorizations={'local_dpr': True}))['changed']
+    assert run(ublox_device_whitelist, ublox_args(rot_public_uids=[rot]))['changed']
+    assert run(ublox_device_provisioning, ublox_args(device_profile_uid=PROFILE, authorizations={'local_dpr': True}))['changed']
     mock.admin.seed('ublox', 'bootstrap', {'devices': [{'ROTPublicUID': rot, 'DeviceProfileUID': PROFILE}]})
     mock.admin.advance_clock(600)  # past u-blox's 5 minutes of lead time for usage logs
-    args = ublox_args(mock, creds, device_profile_uids=[PROFILE], rot_public_uids=[rots[2], '0002ffffffffffff'], since_days=1,
+    args = ublox_args(device_profile_uids=[PROFILE], rot_public_uids=[rots[2], '0002ffffffffffff'], since_days=1,
                       checks=['notifications', 'usage', 'activity'], activity_details=True)
     result = run(ublox_device_security_info, args)
     assert result['missing'] == ['0002ffffffffffff'] and result['device_count'] == 2
@@ -72,7 +66,7 @@ def test_notifications_usage_and_activities_of_a_bootstrapped_device(mock, creds
     assert errors['notifications'] == [] and 'activity' not in errors and 'clones' not in errors
 
 
-def test_a_period_u_blox_refuses_is_refused_before_any_request(mock, creds, run):
+def test_a_period_u_blox_refuses_is_refused_before_any_request(mock, run, ublox_args):
     mock.admin.reset_counters()
     cases = (
         (dict(checks=['notifications'], since_days=181), 'u-blox gives notifications (checks notifications) only from the last 180 days'),
@@ -87,16 +81,16 @@ def test_a_period_u_blox_refuses_is_refused_before_any_request(mock, creds, run)
         (dict(tags=[]), 'tags is empty'),
     )
     for extra, words in cases:
-        result = run(ublox_device_security_info, ublox_args(mock, creds, **extra))
+        result = run(ublox_device_security_info, ublox_args(**extra))
         assert result['failed'] and words in result['msg'], (extra, result['msg'])
     assert mock.admin.counters()['total'] == 0
 
 
-def test_whole_account_in_chunks_of_100(mock, creds, run):
+def test_whole_account_in_chunks_of_100(mock, run, ublox_args):
     rots = mock.admin.seed('ublox', 'devices', {'count': 230})['added']
     mock.admin.seed('ublox', 'clone', {'ROTPublicUIDs': rots[200:210]})
     mock.admin.reset_counters()
-    result = run(ublox_device_security_info, ublox_args(mock, creds, checks=['clone', 'suspicious']))
+    result = run(ublox_device_security_info, ublox_args(checks=['clone', 'suspicious']))
     assert result['device_count'] == 230 and len(result['clones']) == 10 and result['suspicious'] == []
     endpoints = mock.admin.counters()['endpoints']
     assert endpoints['ublox POST /v1/device/list/get'] == 3 and endpoints['ublox POST /v1/device/clone/get'] == 3

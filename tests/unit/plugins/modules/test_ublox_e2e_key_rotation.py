@@ -11,22 +11,16 @@ DAY = 86400
 ROTATE = 'ublox POST /v1/e2e/key/rotate'
 
 
-def ublox_args(mock, creds, **extra):
-    args = dict(api_url=mock.url + '/ublox/v1', api_key=creds.UBLOX_API_KEY, api_secret=creds.UBLOX_API_SECRET)
-    args.update(extra)
-    return args
-
-
 def policies(mock):
     return {device['ROTPublicUID']: (device['Provisioning'].get('E2EKeyRotation'), device['Provisioning']['DesiredProperties'])
             for device in mock.admin.state()['ublox']['devices']}
 
 
-def test_tagged_fleet_converges_in_two_calls_and_again_in_none(mock, creds, run):
+def test_tagged_fleet_converges_in_two_calls_and_again_in_none(mock, run, ublox_args):
     rots = mock.admin.seed('ublox', 'devices', {'count': 150})['added']
     mock.admin.seed('ublox', 'tags', {'tags': [{'TagName': 'line-1', 'ROTPublicUIDs': rots[:120]}]})
     mock.admin.reset_counters()
-    args = ublox_args(mock, creds, tags=['LINE-1'], rot_public_uids=[rots[149].upper()], type='AUTOMATIC', days=3)
+    args = ublox_args(tags=['LINE-1'], rot_public_uids=[rots[149].upper()], type='AUTOMATIC', days=3)
     check = run(ublox_e2e_key_rotation, args, check_mode=True, diff=True)
     assert check['changed'] and check['summary']['changed'] == 121 and len(check['acted_on']) == 121
     assert check['outcomes'][0]['policy'] == {'type': 'AUTOMATIC', 'days': 3} and check['outcomes'][0]['previous_policy'] is None
@@ -49,14 +43,14 @@ def test_tagged_fleet_converges_in_two_calls_and_again_in_none(mock, creds, run)
     assert counters['endpoints']['ublox POST /v1/device/info/get'] == 2
 
 
-def test_a_longer_heartbeat_is_shortened_and_set_again_when_it_comes_back(mock, creds, run):
+def test_a_longer_heartbeat_is_shortened_and_set_again_when_it_comes_back(mock, run, ublox_args):
     rots = mock.admin.seed('ublox', 'devices', {'count': 2})['added']
-    args = ublox_args(mock, creds, rot_public_uids=rots, type='AUTOMATIC', days=2)
+    args = ublox_args(rot_public_uids=rots, type='AUTOMATIC', days=2)
     mock.admin.seed('ublox', 'heartbeat', {})
     first = run(ublox_e2e_key_rotation, args)
     assert first['changed'] and not any(o['heartbeat_adjusted'] for o in first['outcomes'])
     # someone gives one device a weekly heartbeat afterwards: the rotation needs the shorter one again
-    run(ublox_device_provisioning, ublox_args(mock, creds, rot_public_uids=rots[:1], security_heartbeat=7 * DAY))
+    run(ublox_device_provisioning, ublox_args(rot_public_uids=rots[:1], security_heartbeat=7 * DAY))
     mock.admin.reset_counters()
     check = run(ublox_e2e_key_rotation, args, check_mode=True, diff=True)
     assert check['acted_on'] == rots[:1] and check['outcomes'][0]['heartbeat_adjusted'] is True
@@ -68,44 +62,44 @@ def test_a_longer_heartbeat_is_shortened_and_set_again_when_it_comes_back(mock, 
     assert run(ublox_e2e_key_rotation, args)['changed'] is False
 
 
-def test_continuous_and_unknown_devices(mock, creds, run):
+def test_continuous_and_unknown_devices(mock, run, ublox_args):
     rots = mock.admin.seed('ublox', 'devices', {'count': 2})['added']
-    result = run(ublox_e2e_key_rotation, ublox_args(mock, creds, rot_public_uids=rots + ['0002ffffffffffff'], type='CONTINUOUS'))
+    result = run(ublox_e2e_key_rotation, ublox_args(rot_public_uids=rots + ['0002ffffffffffff'], type='CONTINUOUS'))
     assert result['failed'] and result['summary'] == dict(result['summary'], total=3, changed=2, failed=1)
     unknown = [o for o in result['outcomes'] if o['failed']][0]
     assert unknown['item'] == '0002ffffffffffff' and 'has bootstrapped' in unknown['msg'] and unknown['status'] == 'failed'
     assert policies(mock)[rots[1]][0]['Type'] == 'CONTINUOUS'
     assert mock.admin.counters()['endpoints'][ROTATE] == 1
-    switched = run(ublox_e2e_key_rotation, ublox_args(mock, creds, rot_public_uids=rots, type='AUTOMATIC'))
+    switched = run(ublox_e2e_key_rotation, ublox_args(rot_public_uids=rots, type='AUTOMATIC'))
     assert switched['changed'] and switched['outcomes'][0]['policy'] == {'type': 'AUTOMATIC', 'days': 7}
     assert switched['outcomes'][0]['previous_policy'] == {'type': 'CONTINUOUS', 'days': None}
     assert policies(mock)[rots[0]][0]['Days'] == 7
 
 
-def test_bad_input_sends_nothing(mock, creds, run):
+def test_bad_input_sends_nothing(mock, run, ublox_args):
     mock.admin.reset_counters()
     for extra, words in ((dict(type='AUTOMATIC', days=0), 'days is 0; u-blox rotates E2E keys every 1 to 30 days'),
                          (dict(type='CONTINUOUS', days=3), 'days applies only to type=AUTOMATIC'),
                          (dict(type='AUTOMATIC', rot_public_uids=None), 'give rot_public_uids or tags'),
                          (dict(type='AUTOMATIC', tags=['a|b']), "tags: 'a|b' contains '|'")):
         args = dict(dict(rot_public_uids=['01']), **extra)
-        result = run(ublox_e2e_key_rotation, ublox_args(mock, creds, **dict((k, v) for k, v in args.items() if v is not None)))
+        result = run(ublox_e2e_key_rotation, ublox_args(**dict((k, v) for k, v in args.items() if v is not None)))
         assert result['failed'] and words in result['msg'], result['msg']
     assert mock.admin.counters()['total'] == 0
 
 
-def test_a_lost_answer_is_re_read_not_resent_and_a_refusal_fails_its_devices(mock, creds, run):
+def test_a_lost_answer_is_re_read_not_resent_and_a_refusal_fails_its_devices(mock, run, ublox_args):
     rots = mock.admin.seed('ublox', 'devices', {'count': 3})['added']
     mock.admin.add_fault(vendor='ublox', method='POST', path='/e2e/key/rotate', kind='drop_after', count=1)
     mock.admin.reset_counters()
-    result = run(ublox_e2e_key_rotation, ublox_args(mock, creds, rot_public_uids=rots, type='AUTOMATIC', days=5))
+    result = run(ublox_e2e_key_rotation, ublox_args(rot_public_uids=rots, type='AUTOMATIC', days=5))
     assert result['changed'] is True and not result.get('failed') and result['acted_on'] == rots
     endpoints = mock.admin.counters()['endpoints']
     assert endpoints[ROTATE] == 1  # the dropped answer was checked by reading the policies, never sent twice
     assert endpoints['ublox POST /v1/device/info/get'] == 2
     mock.admin.clear_faults()
     mock.admin.add_fault(vendor='ublox', method='POST', path='/e2e/key/rotate', kind='status', status=500, message='rotation backend down')
-    failed = run(ublox_e2e_key_rotation, ublox_args(mock, creds, rot_public_uids=rots, type='CONTINUOUS'))
+    failed = run(ublox_e2e_key_rotation, ublox_args(rot_public_uids=rots, type='CONTINUOUS'))
     assert failed['failed'] and failed['summary']['failed'] == 3 and failed['changed'] is False
     assert all(o['status'] == 'failed' and 'rotation backend down' in o['msg'] for o in failed['outcomes'])
     assert all(policy['Days'] == 5 for policy, dummy in policies(mock).values())

@@ -9,12 +9,12 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._ublox_security import (
-    chunks,
     plan_rotation,
     rotation_problem,
     rotation_view,
     wanted_policy,
 )
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import rot_chunks
 
 DAY = 86400
 ROT = '0002000089280087'
@@ -87,5 +87,5 @@ def test_an_unknown_device_fails_with_what_to_do():
 
 
 def test_writes_go_100_devices_a_request():
-    parts = chunks('%016x' % index for index in range(250))
+    parts = rot_chunks('%016x' % index for index in range(250))
     assert [len(part) for part in parts] == [100, 100, 50] and parts[0][0] == '0' * 16

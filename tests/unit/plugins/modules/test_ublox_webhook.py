@@ -1,33 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ublox_webhook against the mock: create, idempotence, check mode, diff, exclusive sets, token updates, https only, and
-the events the mock delivers to a registered https receiver (bootstrap, certificate renewal and expiry, Root CA expiry)."""
+"""ublox_webhook against the mock: create, idempotence, check mode, diff, exclusive sets, token updates, https only. The events
+the mock delivers to an https receiver are tested with the mock (mock_cloud/tests/test_ublox_webhook_delivery.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
-from iotops_mock.tls import server_tls
 
-from ansible_collections.iotops.provisioning.plugins.modules import ublox_rootca, ublox_webhook
+from ansible_collections.iotops.provisioning.plugins.modules import ublox_webhook
 
 OPS, PKI, OLD = 'https://ops.example.com/ublox', 'https://pki.example.com/hook', 'https://old.example.com/events'
 BOOT, PROPS, ERRORS, RENEWAL, EXPIRY, ROOTCA = ('DEVICE_BOOTSTRAP_EVENT', 'DEVICE_PROPERTIES_CHANGE_EVENT', 'DEVICE_ERRORS_EVENT',
                                                 'DEVICE_CERTIFICATE_RENEWAL_EVENT', 'DEVICE_CERTIFICATE_EXPIRATION_EVENT',
                                                 'ROOTCA_EXPIRATION_EVENT')
 TOKEN = 'Bearer w3bh00k-s3cr3t'
-DAY = 86400
-
-
-def ublox_args(mock, creds, **extra):
-    args = dict(api_url=mock.url + '/ublox/v1', api_key=creds.UBLOX_API_KEY, api_secret=creds.UBLOX_API_SECRET)
-    args.update(extra)
-    return args
 
 
 def hook(url, *types, **fields):
@@ -50,8 +38,8 @@ def endpoint(mock, name):
     return mock.admin.counters()['endpoints'].get('ublox POST /v1/notification/webhook/' + name, 0)
 
 
-def test_create_in_check_mode_then_for_real_then_nothing_to_do(mock, creds, run):
-    args = ublox_args(mock, creds, webhooks=[hook(OPS, ERRORS, BOOT), hook(PKI, ROOTCA)])
+def test_create_in_check_mode_then_for_real_then_nothing_to_do(mock, run, ublox_args):
+    args = ublox_args(webhooks=[hook(OPS, ERRORS, BOOT), hook(PKI, ROOTCA)])
     check = run(ublox_webhook, args, check_mode=True, diff=True)
     assert check['changed'] and [o['action'] for o in check['outcomes']] == ['create', 'create']
     assert check['diff']['after'][OPS] == dict(state='present', notification_types=[BOOT, ERRORS])
@@ -73,34 +61,34 @@ def test_create_in_check_mode_then_for_real_then_nothing_to_do(mock, creds, run)
     assert writes(mock) == 0 and second['diff'] == dict(before={}, after={})
 
 
-def test_types_are_added_and_kept_and_absent_removes_some_or_all(mock, creds, run):
-    run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OPS, BOOT, ERRORS), hook(OLD, PROPS)]))
-    more = run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OPS, RENEWAL)]))
+def test_types_are_added_and_kept_and_absent_removes_some_or_all(mock, run, ublox_args):
+    run(ublox_webhook, ublox_args(webhooks=[hook(OPS, BOOT, ERRORS), hook(OLD, PROPS)]))
+    more = run(ublox_webhook, ublox_args(webhooks=[hook(OPS, RENEWAL)]))
     assert more['outcomes'][0]['notification_types'] == [BOOT, ERRORS, RENEWAL]
     assert registered(mock)[OPS] == {BOOT, ERRORS, RENEWAL}
     mock.admin.reset_counters()
     # ERRORS goes; BOOT and RENEWAL stay: u-blox deletes a URL whole, so the module creates the two again
-    removed = run(ublox_webhook, ublox_args(mock, creds, state='absent', webhooks=[hook(OPS, ERRORS), dict(url=OLD)]))
+    removed = run(ublox_webhook, ublox_args(state='absent', webhooks=[hook(OPS, ERRORS), dict(url=OLD)]))
     assert [o['action'] for o in removed['outcomes']] == ['replace', 'delete']
     assert removed['outcomes'][0]['removed_notification_types'] == [ERRORS] and removed['outcomes'][0]['token_updated']
     assert registered(mock) == {OPS: {BOOT, RENEWAL}}
     assert (endpoint(mock, 'delete'), endpoint(mock, 'create'), writes(mock)) == (2, 2, 4)
     mock.admin.reset_counters()
-    again = run(ublox_webhook, ublox_args(mock, creds, state='absent', webhooks=[hook(OPS, ERRORS), dict(url=OLD)]))
+    again = run(ublox_webhook, ublox_args(state='absent', webhooks=[hook(OPS, ERRORS), dict(url=OLD)]))
     assert again['changed'] is False and writes(mock) == 0
 
 
-def test_a_replace_without_the_token_is_refused_before_any_write(mock, creds, run):
-    run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OPS, BOOT, ERRORS)]))
+def test_a_replace_without_the_token_is_refused_before_any_write(mock, run, ublox_args):
+    run(ublox_webhook, ublox_args(webhooks=[hook(OPS, BOOT, ERRORS)]))
     mock.admin.reset_counters()
-    result = run(ublox_webhook, ublox_args(mock, creds, webhooks=[dict(url=OPS, state='absent', notification_types=[ERRORS])]))
+    result = run(ublox_webhook, ublox_args(webhooks=[dict(url=OPS, state='absent', notification_types=[ERRORS])]))
     assert result['failed'] and 'webhooks[0] (%s): removing DEVICE_ERRORS_EVENT keeps DEVICE_BOOTSTRAP_EVENT' % OPS in result['msg']
     assert writes(mock) == 0 and registered(mock) == {OPS: {BOOT, ERRORS}}
 
 
-def test_exclusive_makes_the_named_types_exact_and_leaves_the_others(mock, creds, run):
-    run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OLD, BOOT, ERRORS), hook(PKI, EXPIRY), hook(OPS, ROOTCA)]))
-    args = ublox_args(mock, creds, exclusive=True, webhooks=[hook(OPS, BOOT, ERRORS)])
+def test_exclusive_makes_the_named_types_exact_and_leaves_the_others(mock, run, ublox_args):
+    run(ublox_webhook, ublox_args(webhooks=[hook(OLD, BOOT, ERRORS), hook(PKI, EXPIRY), hook(OPS, ROOTCA)]))
+    args = ublox_args(exclusive=True, webhooks=[hook(OPS, BOOT, ERRORS)])
     mock.admin.reset_counters()
     check = run(ublox_webhook, args, check_mode=True)
     assert writes(mock) == 0
@@ -116,18 +104,18 @@ def test_exclusive_makes_the_named_types_exact_and_leaves_the_others(mock, creds
     assert run(ublox_webhook, args)['changed'] is False and writes(mock) == 0
 
 
-def test_exclusive_refuses_to_half_remove_a_url_it_has_no_token_for(mock, creds, run):
-    run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OLD, BOOT, PROPS)]))
+def test_exclusive_refuses_to_half_remove_a_url_it_has_no_token_for(mock, run, ublox_args):
+    run(ublox_webhook, ublox_args(webhooks=[hook(OLD, BOOT, PROPS)]))
     mock.admin.reset_counters()
-    result = run(ublox_webhook, ublox_args(mock, creds, exclusive=True, webhooks=[hook(OPS, BOOT)]))
+    result = run(ublox_webhook, ublox_args(exclusive=True, webhooks=[hook(OPS, BOOT)]))
     assert result['failed'] and 'exclusive[0] (%s): exclusive=true would take %s out of %s' % (OLD, OLD, BOOT) in result['msg']
     assert 'nothing was changed' in result['msg'] and writes(mock) == 0 and registered(mock) == {OLD: {BOOT, PROPS}}
 
 
-def test_update_token_always_updates_each_registered_url_once(mock, creds, run):
-    run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OPS, BOOT, ERRORS)]))
+def test_update_token_always_updates_each_registered_url_once(mock, run, ublox_args):
+    run(ublox_webhook, ublox_args(webhooks=[hook(OPS, BOOT, ERRORS)]))
     mock.admin.reset_counters()
-    args = ublox_args(mock, creds, update_token='always', webhooks=[hook(OPS, BOOT, authorization_token='Bearer n3w'), hook(PKI, ROOTCA)])
+    args = ublox_args(update_token='always', webhooks=[hook(OPS, BOOT, authorization_token='Bearer n3w'), hook(PKI, ROOTCA)])
     check = run(ublox_webhook, args, check_mode=True)
     assert [o['action'] for o in check['outcomes']] == ['update', 'create'] and writes(mock) == 0
     result = run(ublox_webhook, args)
@@ -142,91 +130,14 @@ def test_update_token_always_updates_each_registered_url_once(mock, creds, run):
     (hook(OPS, 'DEVICE_REBOOT_EVENT'), ["'DEVICE_REBOOT_EVENT' is not a u-blox notification type"]),
     (dict(url=OPS, notification_types=[BOOT]), ['authorization_token is required with state=present']),
 ])
-def test_bad_input_is_refused_before_any_request(mock, creds, run, webhook, words):
-    result = run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(PKI, ROOTCA), webhook]))
+def test_bad_input_is_refused_before_any_request(mock, run, ublox_args, webhook, words):
+    result = run(ublox_webhook, ublox_args(webhooks=[hook(PKI, ROOTCA), webhook]))
     assert result['failed'] and all(word in result['msg'] for word in words), result['msg']
     assert mock.admin.counters()['total'] == 0
     assert TOKEN not in json.dumps(result)
 
 
-def test_the_same_url_twice_is_refused(mock, creds, run):
-    result = run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(OPS, BOOT), hook(OPS, ERRORS)]))
+def test_the_same_url_twice_is_refused(mock, run, ublox_args):
+    result = run(ublox_webhook, ublox_args(webhooks=[hook(OPS, BOOT), hook(OPS, ERRORS)]))
     assert result['failed'] and 'webhooks[1]' in result['msg'] and 'once per task' in result['msg']
     assert mock.admin.counters()['total'] == 0
-
-
-# -- the mock delivers events to a registered https receiver -------------------------------------------------------------
-
-class HttpsReceiver:
-    """An https receiver on 127.0.0.1 with a certificate from the mock's private CA (which the mock's deliveries trust)."""
-
-    def __init__(self, tls_dir):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                length = int(self.headers.get('Content-Length', 0))
-                received.append({'path': self.path, 'authorization': self.headers.get('Authorization'),
-                                 'body': json.loads(self.rfile.read(length))})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        dummy, context = server_tls(tls_dir)
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = 'https://127.0.0.1:%d' % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def events(self):
-        return [(entry['body'].get('ROTPublicUID'), entry['body']['EventType']) for entry in self.received]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver(mock):
-    server = HttpsReceiver(os.path.dirname(mock.ca_cert))
-    yield server
-    server.close()
-
-
-def test_events_reach_an_https_webhook_registered_by_the_module(mock, creds, run, receiver):
-    cas = [dict(name='renewing.example.com', ca_validity_days=1825, device_certificate_validity_days=365, renew_before_expiration_days=30),
-           dict(name='plain.example.com', ca_validity_days=1825, device_certificate_validity_days=365)]
-    assert not run(ublox_rootca, ublox_args(mock, creds, cas=cas)).get('failed')
-    url = receiver.url + '/ublox/events'
-    registered_now = run(ublox_webhook, ublox_args(mock, creds, webhooks=[hook(url, BOOT, RENEWAL, EXPIRY, ROOTCA)]))
-    assert registered_now['changed'] and registered(mock) == {url: {BOOT, RENEWAL, EXPIRY, ROOTCA}}
-
-    # a device bootstraps
-    mock.admin.seed('ublox', 'bootstrap', {'devices': [{'ROTPublicUID': '00cc'}]})
-    assert receiver.events() == [('00cc', BOOT)]
-    first = receiver.received[0]
-    assert first['authorization'] == TOKEN and first['path'] == '/ublox/events'
-    assert set(first['body']['Payload']) >= {'IMEI', 'DeviceProfileUID', 'TypeNumber', 'IsBlacklisted', 'DeviceSerialNumber'}
-
-    # at their next heartbeat, one certificate is renewed (its Root CA renews 30 days before expiry), one is reported expiring
-    mock.admin.seed('ublox', 'devices', {'devices': [{'ROTPublicUID': '00dd', 'CAName': 'renewing.example.com', 'ExpiresInDays': 20},
-                                                     {'ROTPublicUID': '00ee', 'CAName': 'plain.example.com', 'ExpiresInDays': 20}]})
-    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': ['00dd', '00ee']})
-    assert receiver.events()[1:] == [('00dd', RENEWAL), ('00ee', EXPIRY)]
-    renewal, expiry = receiver.received[1]['body']['Payload'], receiver.received[2]['body']['Payload']
-    assert renewal['CertificateAuthorityName'] == 'renewing.example.com' and renewal['CertificateValidity'] == 365
-    assert expiry['DaysToExpiration'] == 30 and expiry['CertificateAuthorityName'] == 'plain.example.com'
-
-    # 100 days before the Root CAs expire, the next check reports both (180-day notice)
-    mock.admin.advance_clock((1825 - 100) * DAY)
-    mock.admin.seed('ublox', 'heartbeat', {'ROTPublicUIDs': []})
-    rootca = [entry['body'] for entry in receiver.received[3:]]
-    assert [(body['EventType'], body['Payload']['CertificateAuthorityName'], body['Payload']['DaysToExpiration']) for body in rootca] == [
-        (ROOTCA, 'renewing.example.com', 180), (ROOTCA, 'plain.example.com', 180)]
-    assert all('ROTPublicUID' not in body for body in rootca)
-    deliveries = mock.admin.state()['ublox']['webhooks']['deliveries']
-    assert [entry.get('Status') for entry in deliveries] == [204] * 5
-    assert TOKEN not in json.dumps(mock.admin.state())

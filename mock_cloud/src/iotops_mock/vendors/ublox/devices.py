@@ -86,6 +86,12 @@ def parse_whitelist_csv(raw):
     return [(cells[2], ('ROTPublicUID', cells[0].lower())) for dummy, cells in rows[1:]]
 
 
+def sealed_with(devices, profile):
+    """The devices sealed with DeviceProfileUID ``profile`` (UNATTRIBUTED: those sealed without one)."""
+    wanted = None if profile == UNATTRIBUTED else profile
+    return [device for device in devices if device.profile_uid == wanted]
+
+
 class Devices:
     """The device and device profile calls; devices, profiles and the whitelist live in the store."""
 
@@ -161,8 +167,7 @@ class Devices:
             raise bad('DeviceProfileUID or TagNames is required')
         devices = self.tagging.tagged(names) if names else self.store.sorted_devices()
         if isinstance(profile, str) and profile:
-            wanted = None if profile == UNATTRIBUTED else profile
-            devices = [device for device in devices if device.profile_uid == wanted]
+            devices = sealed_with(devices, profile)
         return page(data, devices, 'ROTPublicUIDs', lambda device: device.rot)
 
     async def device_info_get(self, request):

@@ -1,7 +1,7 @@
 """u-blox E2E key rotation policy: POST /e2e/key/rotate (seed 002 "Service APIs"). The data-plane /e2e/.../get calls
 are not served.
 
-The policy is the device's, kept on it (``POLICY``); seed 002 has no read of it, so the mock shows it in /device/info/get
+The policy is the device's, kept on it (``Device.e2e_key_rotation``); seed 002 has no read of it, so the mock shows it in /device/info/get
 PROVISIONING as ``E2EKeyRotation: {Type, Days, ModifiedDate}`` (mock assumption), where ublox_e2e_key_rotation reads it.
 "Days" applies to AUTOMATIC only (default 7). When the rotation period is shorter than the device's security heartbeat,
 the heartbeat is adjusted to the period: a desired SecurityHeartbeatInSec that the device takes at its next heartbeat.
@@ -9,32 +9,15 @@ the heartbeat is adjusted to the period: a desired SecurityHeartbeatInSec that t
 
 from ...common import json_response, utc_iso
 from .api import bad, int_field
-from .devices import Devices
 from .models import DAY
 
-POLICY = 'e2e_key_rotation'            # the attribute of a Device that holds its policy
 ROTATION_TYPES = ('CONTINUOUS', 'AUTOMATIC')
 DAYS = (1, 30)
 DEFAULT_DAYS = 7
 
 
-def policy_of(device):
-    return getattr(device, POLICY, None)
-
-
 def plural_days(days):
     return '%d day%s' % (days, '' if days == 1 else 's')
-
-
-class DevicesWithKeyRotation(Devices):
-    """The device calls, with the E2E key rotation policy in the PROVISIONING part of /device/info/get."""
-
-    def device_public(self, device, options):
-        result = super().device_public(device, options)
-        policy = policy_of(device)
-        if 'Provisioning' in result and policy is not None:
-            result['Provisioning'] = dict(result['Provisioning'], E2EKeyRotation=dict(policy))
-        return result
 
 
 class KeyRotation:
@@ -58,7 +41,7 @@ class KeyRotation:
         now = self.store.now()
         if kind == 'CONTINUOUS':
             for device in devices:
-                setattr(device, POLICY, {'Type': kind, 'ModifiedDate': utc_iso(now)})
+                device.e2e_key_rotation = {'Type': kind, 'ModifiedDate': utc_iso(now)}
             return json_response({'Message': 'The continuous rotation has been set. The key will be rotated every time E2E APIs are called.'})
         days = days or DEFAULT_DAYS
         adjusted = [device for device in devices if self.set_automatic(device, days, now)]
@@ -70,7 +53,7 @@ class KeyRotation:
     @staticmethod
     def set_automatic(device, days, now):
         """Set the policy; True when the device's heartbeat (desired, else current) was longer than the period and is adjusted."""
-        setattr(device, POLICY, {'Type': 'AUTOMATIC', 'Days': days, 'ModifiedDate': utc_iso(now)})
+        device.e2e_key_rotation = {'Type': 'AUTOMATIC', 'Days': days, 'ModifiedDate': utc_iso(now)}
         desired = device.desired.network.get('SecurityHeartbeatInSec')
         heartbeat = desired[0] if desired else device.current_network.get('SecurityHeartbeatInSec')
         if heartbeat is None or heartbeat <= days * DAY:

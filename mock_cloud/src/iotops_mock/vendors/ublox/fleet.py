@@ -30,9 +30,15 @@ def luhn_digit(digits):
 class Fleet:
     """What the devices do on their own; the admin API drives it (seeds, online times, heartbeats)."""
 
-    def __init__(self, store, notifications):
+    def __init__(self, store, notifications, security):
         self.store = store
         self.notifications = notifications    # the webhooks the devices' events are delivered to
+        self.security = security              # keeps the events for its reads (activities, notifications, usage)
+
+    async def publish(self, events):
+        """The devices' events: kept by the security area, then delivered to the webhooks; returns the delivery log entries."""
+        self.security.record(events)
+        return await self.notifications.notify(events)
 
     def device_specs(self, payload, prefix, first_free):
         """Device seed items from ``devices`` or ``count`` (+ ``start`` and shared fields). An item without a
@@ -129,7 +135,7 @@ class Fleet:
         devices = self.add_devices(payload)
         now = self.store.now()
         events = [evt for device in devices for evt in self.bootstrap(device, now)]
-        deliveries = await self.notifications.notify(events)
+        deliveries = await self.publish(events)
         return {'added': [device.rot for device in devices], 'events': [evt['EventType'] for evt in events],
                 'deliveries': deliveries}
 
@@ -211,7 +217,7 @@ class Fleet:
             self.store.devices[rot] = device
             events.extend(self.bootstrap(device, at))
         self.plan_next_bootstrap()
-        await self.notifications.notify(events)
+        await self.publish(events)
 
     async def seed_heartbeat(self, payload):
         """The next security heartbeat of the given devices (all by default)."""
@@ -237,5 +243,5 @@ class Fleet:
             for device in devices:
                 events.extend(heartbeat(device, self.store.cas, now, errors.get(device.rot)))
             events.extend(rootca_expiry_events(self.store.cas, self.store.devices, now))
-        deliveries = await self.notifications.notify(events)
+        deliveries = await self.publish(events)
         return {'devices': len(devices), 'events': [evt['EventType'] for evt in events], 'deliveries': deliveries}

@@ -135,6 +135,7 @@ class Device:
         self.cert = None
         self.pending = None       # {'Action', 'CAName', 'CertificateValidity', 'Phase', 'ModifiedDate'}
         self.expiry_notified = set()
+        self.e2e_key_rotation = None  # {'Type', 'Days' (AUTOMATIC), 'ModifiedDate'}: the /e2e/key/rotate policy (e2e.py)
 
     # views --------------------------------------------------------------------------------
 
@@ -154,7 +155,11 @@ class Device:
         return result
 
     def provisioning(self):
-        return {'DesiredProperties': self.desired.public(), 'CurrentProperties': self.current_properties()}
+        result = {'DesiredProperties': self.desired.public(), 'CurrentProperties': self.current_properties()}
+        if self.e2e_key_rotation is not None:
+            # seed 002 has no read of the policy: the mock shows it here (docs/mock-assumptions.md)
+            result['E2EKeyRotation'] = dict(self.e2e_key_rotation)
+        return result
 
     def ztp(self, revoked):
         current = {}

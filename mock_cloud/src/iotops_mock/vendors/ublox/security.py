@@ -1,8 +1,8 @@
 """u-blox device security reads: /device/clone/get, /device/suspicious/get, /device/activity/get, /notification/get and
 /device/usage/get (seed 002, "Information APIs").
 
-What the devices did comes from the fleet's events (bootstraps, applied properties, certificates, errors), which pass
-through ``EventTap`` on their way to the webhooks; LastSeen is the device's own (its last bootstrap or heartbeat).
+What the devices did comes from the fleet's events (bootstraps, applied properties, certificates, errors), which
+``Fleet.publish`` records here on their way to the webhooks; LastSeen is the device's own (its last bootstrap or heartbeat).
 Clone and suspicious findings are u-blox's own analysis, which the mock cannot do: tests mark devices with the admin seeds
 ``POST /_mock/seed/ublox/clone`` and ``POST /_mock/seed/ublox/suspicious``.
 """
@@ -13,9 +13,9 @@ import json
 from ...common import BadRequest, json_response, shown, utc_iso
 from ..base import seed_list
 from .api import bad, page
-from .devices import UNATTRIBUTED
+from .devices import sealed_with
+from .models import DAY
 
-DAY = 86400
 NOTIFICATION_MAX_AGE_DAYS = 180     # /notification/get: "You can only specify FromDate as old as 180 days ago"
 USAGE_MAX_AGE_DAYS = 60             # /device/usage/get: "You can only specify FromDate as old as 60 days ago"
 USAGE_LEAD_TIME = 300               # "There is a 5 minute lead time before logs get updated"
@@ -54,21 +54,6 @@ def within(at, start, end):
     return at >= start and (end is None or at <= end)
 
 
-class EventTap:
-    """The fleet's events on their way to the webhooks: the security area keeps them first (activities, notifications, usage)."""
-
-    def __init__(self, security, notifications):
-        self.security = security
-        self.notifications = notifications
-
-    async def notify(self, events):
-        self.security.record(events)
-        return await self.notifications.notify(events)
-
-    def __getattr__(self, name):
-        return getattr(self.notifications, name)
-
-
 class Security:
     """The security reads; the event log and the clone / suspicious findings are this area's state."""
 
@@ -105,8 +90,7 @@ class Security:
         if profile is not None and not data.get('ROTPublicUIDs') and not data.get('TagNames'):
             if not isinstance(profile, str) or not profile:
                 raise bad('DeviceProfileUID must be a non-empty string')
-            wanted = None if profile == UNATTRIBUTED else profile
-            return {device.rot for device in self.store.devices.values() if device.profile_uid == wanted}
+            return {device.rot for device in sealed_with(self.store.devices.values(), profile)}
         return {device.rot for device in self.devices.selected(data)}
 
     def window(self, data, required=True):

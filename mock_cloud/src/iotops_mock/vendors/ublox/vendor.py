@@ -14,10 +14,10 @@ from starlette.routing import Route
 from ..base import Vendor
 from .api import error_response
 from .auth import Auth
-from .devices import INFO_OPTIONS
-from .e2e import DevicesWithKeyRotation, KeyRotation
+from .devices import INFO_OPTIONS, Devices
+from .e2e import KeyRotation
 from .fleet import Fleet
-from .security import EventTap, Security
+from .security import Security
 from .store import UbloxStore
 from .tags import Tags
 from .webhooks import Notifications
@@ -38,11 +38,10 @@ class Ublox(Vendor):
         self.tagging = Tags(self.core, self.auth)
         self.ztp = Ztp(self.core, self.auth)
         self.notifications = Notifications(self.core, self.auth)
-        self.devices = DevicesWithKeyRotation(self.core, self.auth, self.tagging)
+        self.devices = Devices(self.core, self.auth, self.tagging)
         self.security = Security(self.core, self.auth, self.devices)
         self.e2e = KeyRotation(self.core, self.auth, self.devices)
-        # the devices' events reach the webhooks through the security area, which keeps them (activities, notifications, usage)
-        self.fleet = Fleet(self.core, EventTap(self.security, self.notifications))
+        self.fleet = Fleet(self.core, self.notifications, self.security)
         self.parts = (self.auth, self.tagging, self.ztp, self.devices, self.notifications, self.fleet, self.security, self.e2e)
         self.timeline = self.fleet      # the simulated modules: online times, bootstraps, heartbeats
         self.auth_routes = frozenset({('POST', '/v1/authenticate'), ('POST', '/v1/refreshauthtoken')})
