@@ -198,7 +198,6 @@ def main():
         if not re.search(r'"%d of %d onboarded - complete"' % (len(rows), len(rows)), text):
             raise SystemExit('the second run did not complete the batch; see %s' % os.path.join(workdir, 'onboard-2.log'))
         third = play('onboard.yml (third run)', onboard, env, os.path.join(workdir, 'onboard-3.log'))
-        counts = mock.admin.counters()
         if not re.search(r'^localhost\s+:.*changed=0\s', third, re.M):
             raise SystemExit('the third onboarding run changed something; see %s' % os.path.join(workdir, 'onboard-3.log'))
         play('rotate_certificates.yml', [os.path.join(PLAYBOOKS, 'rotate_certificates.yml')] + common, env,

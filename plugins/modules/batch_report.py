@@ -458,6 +458,20 @@ latest_html_path:
   returned: unless check mode
   type: str
   sample: /srv/factory/reports/onboarding-b47.html
+outcome:
+  description:
+    - The run's outcome as a role keeps it for the play (for example C(factory_onboarding_result)) - C(complete),
+      C(verdict), C(waiting) and C(needs_attention) as in RV(report), and C(report) and C(json), the page and the JSON file to
+      read (RV(latest_html_path) and RV(latest_json_path), or this run's files in check mode).
+  returned: always
+  type: dict
+  sample:
+    complete: true
+    verdict: {text: 250 of 250 onboarded, total: 250, done: 250, waiting: 0, needs_attention: 0}
+    waiting: []
+    needs_attention: []
+    report: /srv/factory/reports/onboarding-b47.html
+    json: /srv/factory/reports/onboarding-b47.json
 '''
 
 import datetime
@@ -1083,6 +1097,15 @@ def summary(report, with_devices):
     return result
 
 
+def outcome(result):
+    """What a role keeps of the run for the play: the verdict and the lists of RV(report), and the files to read (the latest
+    links, or this run's files in check mode)."""
+    summary = result['report']
+    return dict(complete=summary['complete'], verdict=summary['verdict'], waiting=summary['waiting'],
+                needs_attention=summary['needs_attention'], report=result.get('latest_html_path', result['html_path']),
+                json=result.get('latest_json_path', result['json_path']))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -1122,6 +1145,7 @@ def main():
     result = dict(changed=False, report=summary(report, module.params['return_devices']),
                   invocation=dict(module_args=lean_invocation(module.params, steps)))
     result.update(write_files(module, report, now))
+    result['outcome'] = outcome(result)
     module.exit_json(**result)
 
 

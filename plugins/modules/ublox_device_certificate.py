@@ -57,10 +57,12 @@ options:
     choices: [renew, update, revoke, delete, transfer]
   ca_name:
     description:
-      - For V(renew), V(update) and V(revoke) the Root CA that signed the certificates (required). Devices holding a
+      - For V(renew) and V(update) the Root CA that signed the certificates (required). Devices holding a
         certificate from another Root CA are skipped.
       - For V(transfer) the target Root CA (required).
-      - For V(delete), optional - only devices holding a certificate from this Root CA are acted on.
+      - For V(revoke) and V(delete), optional - only devices holding a certificate from this Root CA are acted on. Without
+        it each device's certificate is revoked (or deleted) on the Root CA that signed it, so devices of several Root CAs
+        take one task. A serial number that no device holds is revoked only with it.
     type: str
   from_ca:
     description:
@@ -155,6 +157,11 @@ EXAMPLES = r'''
     serial_numbers:
       - 73068c914de40ccaee84e03a66b4858
     concurrency: 2
+
+- name: Revoke the certificates of compromised devices, each on the Root CA that signed it
+  iotops.provisioning.ublox_device_certificate:
+    action: revoke
+    tags: [compromised]
 
 - name: Remove the certificates from decommissioned devices
   iotops.provisioning.ublox_device_certificate:
@@ -307,7 +314,7 @@ def validate_root_cas(params):
             problem = ca_name_problem(params[option])
             if problem:
                 raise ConfigError('%s %s' % (option, problem))
-    if action in ('renew', 'update', 'revoke', 'transfer') and not params['ca_name']:
+    if action in ('renew', 'update', 'transfer') and not params['ca_name']:
         raise ConfigError('ca_name is required with action=%s (%s)' % (
             action, 'the target Root CA' if action == 'transfer' else 'the Root CA that signed the certificates'))
     if params['from_ca'] is not None and action != 'transfer':
@@ -389,13 +396,9 @@ def holder_cas(params, cas):
     action = params['action']
     if not (params['serial_numbers'] or not (params['rot_public_uids'] or params['tags'])):
         return []
-    if action in ('renew', 'update', 'revoke'):
-        return [params['ca_name']]
-    if action == 'transfer' and params['from_ca']:
-        return [params['from_ca']]
-    if action == 'delete' and params['ca_name']:
-        return [params['ca_name']]
-    return sorted(cas)
+    if action == 'transfer':
+        return [params['from_ca']] if params['from_ca'] else sorted(cas)
+    return [params['ca_name']] if params['ca_name'] else sorted(cas)
 
 
 def days(seconds):
@@ -427,7 +430,7 @@ def decide(params, certificate, pending, now):
         return 'skipped', 'holds no certificate'
     if action == 'transfer':
         return _decide_transfer(params, certificate, pending)
-    if certificate['ca_name'] != params['ca_name']:
+    if params['ca_name'] and certificate['ca_name'] != params['ca_name']:
         return 'skipped', 'certificate is from Root CA %s' % certificate['ca_name']
     if action == 'revoke':
         if certificate['revoked']:
@@ -542,7 +545,7 @@ def plan_device(params, rot, record, now):
     if action == 'delete':
         result['waiting'] = True  # u-blox removes the certificate at the device's next security heartbeat
     after = dict(action=PENDING_ACTION.get(action, 'REVOKE'),
-                 ca_name=params['ca_name'] if action != 'delete' else (certificate or {}).get('ca_name'))
+                 ca_name=params['ca_name'] if action in ROTATIONS else (certificate or {}).get('ca_name'))
     return Plan(rot, action, before=dict(certificate=certificate, pending_certificate_action=pending),
                 after=dict(certificate=certificate, pending_certificate_action=after), result=result, certificate=certificate)
 
@@ -623,9 +626,10 @@ class CertificateModule(ResourceModule):
         elif not (params['rot_public_uids'] or params['tags']):
             self.rots |= set(by_serial.values())
         if self.loose_serials:
-            if params['action'] != 'revoke':
-                raise ConfigError('serial_numbers: no device holds a certificate with serial number %s%s' % (
-                    ', '.join(self.loose_serials[:10]), ' from Root CA %s' % sources[0] if len(sources) == 1 else ''))
+            if params['action'] != 'revoke' or not params['ca_name']:
+                raise ConfigError('serial_numbers: no device holds a certificate with serial number %s%s%s' % (
+                    ', '.join(self.loose_serials[:10]), ' from Root CA %s' % sources[0] if len(sources) == 1 else '',
+                    '; give ca_name to revoke it by serial number on that Root CA' if params['action'] == 'revoke' else ''))
             crl = client.crls([params['ca_name']]).get(params['ca_name']) or {}
             self.revoked = set(serial.lower() for serial in crl.get('RevokedSerialNumbers') or [])
 
@@ -666,14 +670,13 @@ class CertificateModule(ResourceModule):
         return failures
 
     def revoke(self, plans):
-        """u-blox revokes one certificate per call: ``concurrency`` at a time; {item: message} of the failed calls."""
-        ca_name = self.params['ca_name']
-
+        """u-blox revokes one certificate per call, on the Root CA of the device's certificate (ca_name for a serial number
+        no device holds): ``concurrency`` at a time; {item: message} of the failed calls."""
         def revoke(plan):
             if plan.data.get('loose'):
-                serial, rot = plan.item, None
+                ca_name, serial, rot = self.params['ca_name'], plan.item, None
             else:
-                serial, rot = (plan.data['certificate'] or {}).get('serial_number'), plan.item
+                ca_name, serial, rot = plan.data['certificate']['ca_name'], plan.data['certificate']['serial_number'], plan.item
             try:
                 self.client.revoke_certificate(ca_name, serial, rot)
             except IotopsError as exc:

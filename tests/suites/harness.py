@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import requests
@@ -31,6 +33,10 @@ SITE_ID = credentials.NAOCLOUD_SITES[0]['id']
 MANIFEST_COLUMNS = ('serial', 'nrfcloud_claim_token', 'ublox_rot_public_uid', 'ublox_imei', 'iotcomms_device_id', 'iotcomms_mac',
                     'naocloud_mac', 'naocloud_name')
 RECAP = re.compile(r'^localhost\s+:\s+(.*)$', re.M)
+# the suites' stdout callback (callback_plugins/iotops_suite_json.py): a run's tasks and stats as one JSON document
+JSON_CALLBACK = dict(ANSIBLE_STDOUT_CALLBACK='iotops_suite_json', ANSIBLE_CALLBACK_PLUGINS=os.path.join(SUITES_DIR, 'callback_plugins'))
+# the kill point of the kill-and-rerun tests (fault and decommission suites): IOTOPS_SUITES_SEED repeats a run
+SEED = int(os.environ.get('IOTOPS_SUITES_SEED') or random.SystemRandom().randrange(1, 100000))
 
 
 def admin_client(url):
@@ -142,6 +148,17 @@ def write_manifest(rows, path, columns=MANIFEST_COLUMNS):
             handle.write(','.join(str(row.get(c, '')) for c in columns) + '\n')
 
 
+def onboarding_variables(manifest, batch, reports, ca, **extra):
+    """The factory_onboarding role variables of a suite's onboarding run: the manifest, the batch name, the report
+    directory, the factory CA (the paths ``make_factory_ca`` returns, passed as PEM text) and ``extra``, named without the
+    factory_onboarding_ prefix."""
+    with open(ca[0], encoding='ascii') as cert, open(ca[1], encoding='ascii') as key:
+        variables = dict(manifest=manifest, batch_name=batch, report_dir=reports, nrfcloud_ca_certificate=cert.read(),
+                         nrfcloud_ca_private_key=key.read())
+    variables.update(extra)
+    return dict(('factory_onboarding_' + name, value) for name, value in variables.items())
+
+
 def credentials_env():
     """The mock's made-up credentials the way AWX injects them: environment variables named as the modules' fallbacks."""
     return dict(NRFCLOUD_API_KEY=credentials.NRFCLOUD_TEAM_A_API_KEY, UBLOX_API_KEY=credentials.UBLOX_API_KEY,
@@ -202,6 +219,12 @@ class PlayResult:
             return 'rc=%s, no recap' % self.rc
         return 'rc=%d ok=%d changed=%d failed=%d' % (self.rc, self.recap.get('ok', 0), self.recap.get('changed', 0),
                                                      self.recap.get('failed', 0))
+
+
+def json_output(stdout):
+    """The JSON callback's document (see JSON_CALLBACK) in ``stdout``, after the progress lines of long steps; None without one."""
+    start = re.search(r'^\{', stdout, re.M)
+    return json.loads(stdout[start.start():]) if start else None
 
 
 def parse_recap(text):
@@ -277,6 +300,35 @@ def run_playbook(args, env, logdir, name, timeout=600, on_start=None, cwd=None):
     with open(err_path, encoding='utf-8', errors='replace') as handle:
         stderr = handle.read()
     return PlayResult(proc.returncode, stdout, stderr, elapsed)
+
+
+class Killer(threading.Thread):
+    """SIGKILLs ansible-playbook, its process group and every process below it (Ansible's workers run in sessions of
+    their own) once the mock has counted ``writes`` write calls: a random point of the run, as a crash would stop it."""
+
+    def __init__(self, mock_url, process, writes):
+        super().__init__(daemon=True)
+        self.admin = admin_client(mock_url)
+        self.process = process
+        self.writes = writes
+        self.stop_event = threading.Event()
+        self.killed_at = None
+        self.processes = 0
+
+    def run(self):
+        try:
+            while not self.stop_event.is_set() and self.process.poll() is None:
+                if self.admin.counters()['by_category']['write'] >= self.writes:
+                    self.processes = 1 + len(kill_tree(self.process.pid))
+                    self.killed_at = self.admin.counters()['by_category']['write']
+                    return
+                self.stop_event.wait(0.005)
+        finally:
+            self.admin.close()
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(10)
 
 
 def new_workdir(prefix):

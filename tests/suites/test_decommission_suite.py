@@ -28,7 +28,6 @@ import requests
 
 from . import harness
 from .expected_state import Expectation, compare
-from .test_fault_suite import SEED, Killer
 
 DEVICES = 6
 REMOVED = 3               # the first devices of the fleet are decommissioned, the others stay
@@ -37,7 +36,6 @@ ROOT_CA = 'decommission.line.example.com'
 SEC_TAG = 16842753
 CATEGORY = 'decommission-suite'
 SIM = dict(connect_delay=0.1, command_delay=0.01, bulk_delay=0.1)
-JSON_CALLBACK = dict(ANSIBLE_STDOUT_CALLBACK='iotops_suite_json', ANSIBLE_CALLBACK_PLUGINS=os.path.join(harness.SUITES_DIR, 'callback_plugins'))
 REVOKE = 'ublox POST /v1/ztp/devicecertificate/revoke'
 CERT_DELETE = 'ublox POST /v1/ztp/devicecertificate/delete'
 
@@ -63,30 +61,17 @@ class Line:
         self.batch = prefix.lower() + '-batch'
         self.manifest = self.fleet.write_manifest(os.path.join(self.workdir, self.batch + '.csv'))
         self.reports = os.path.join(self.workdir, 'reports')
-        ca_cert, ca_key = harness.make_factory_ca(self.workdir)
-        with open(ca_cert, encoding='ascii') as cert, open(ca_key, encoding='ascii') as key:
-            ca = cert.read(), key.read()
-        self.onboarding = harness.write_inventory(os.path.join(self.workdir, 'onboarding.json'), {
-            'factory_onboarding_manifest': self.manifest,
-            'factory_onboarding_batch_name': self.batch,
-            'factory_onboarding_report_dir': self.reports,
-            'factory_onboarding_wait': 60,
-            'factory_onboarding_wait_interval': 0.3,
-            'factory_onboarding_nrfcloud_ca_certificate': ca[0],
-            'factory_onboarding_nrfcloud_ca_private_key': ca[1],
-            'factory_onboarding_nrfcloud_sec_tag': SEC_TAG,
-            'factory_onboarding_ublox_device_profile': PROFILE,
-            'factory_onboarding_ublox_authorizations': {'local_dpr': True},
-            'factory_onboarding_naocloud_site_id': harness.SITE_ID,
-            'factory_onboarding_naocloud_category': CATEGORY,
-        })
+        self.onboarding = harness.write_inventory(os.path.join(self.workdir, 'onboarding.json'), harness.onboarding_variables(
+            self.manifest, self.batch, self.reports, harness.make_factory_ca(self.workdir), wait=60, wait_interval=0.3,
+            nrfcloud_sec_tag=SEC_TAG, ublox_device_profile=PROFILE, ublox_authorizations={'local_dpr': True},
+            naocloud_site_id=harness.SITE_ID, naocloud_category=CATEGORY))
         self.inventory = harness.write_inventory(os.path.join(self.workdir, 'decommission.json'), {
             'decommission_manifest': self.manifest,
             'decommission_batch_name': self.batch,
             'decommission_report_dir': self.reports,
             'decommission_naocloud_site_id': harness.SITE_ID,
         })
-        self.env = harness.ansible_env(mock, self.workdir, **JSON_CALLBACK)
+        self.env = harness.ansible_env(mock, self.workdir, **harness.JSON_CALLBACK)
         self.runs = 0
         onboarded = self.play('onboard.yml', self.onboarding)
         assert onboarded.rc == 0, onboarded.stdout[-3000:] + onboarded.stderr[-3000:]
@@ -103,8 +88,7 @@ class Line:
         self.mock.admin.reset_counters()
         result = harness.run_playbook(['-i', inventory, os.path.join(harness.PLAYBOOKS, playbook)] + list(extra), self.env,
                                       self.workdir, '%02d-%s' % (self.runs, playbook.split('.')[0]), timeout=300, on_start=on_start)
-        start = re.search(r'^\{', result.stdout, re.M)   # after the progress lines of long steps
-        result.data = json.loads(result.stdout[start.start():]) if start else {}
+        result.data = harness.json_output(result.stdout) or {}
         result.counters = self.mock.admin.counters()
         return result
 
@@ -293,12 +277,12 @@ def test_killed_at_a_random_write_and_rerun_leaves_nothing_half_removed(mock_ser
     # what a whole run writes for these devices: unclaim (nRF Cloud then also drops them from device management), revoke, one
     # certificate deletion, one tag and one whitelist call, SIP device and tracking tag deletions
     total = REMOVED * 4 + 3
-    kill_at = random.Random(SEED).randint(1, total - 1)
+    kill_at = random.Random(harness.SEED).randint(1, total - 1)
     rules = per_device_rules(line, line.removed)
     killers = []
 
     def on_start(process):
-        killers.append(Killer(mock_server.url, process, kill_at))
+        killers.append(harness.Killer(mock_server.url, process, kill_at))
         killers[0].start()
 
     first = line.decommission('-e', 'decommission_confirm=true', on_start=on_start)
@@ -307,7 +291,7 @@ def test_killed_at_a_random_write_and_rerun_leaves_nothing_half_removed(mock_ser
     time.sleep(2)  # a write the killed module had in flight lands, if it was sent
     first_counters = mock_server.admin.counters()
     rerun = line.decommission('-e', 'decommission_confirm=true')
-    evidence = 'killed at write %d of %d (seed %d); re-run %s' % (killers[0].killed_at, total, SEED, rerun.stdout[-3000:])
+    evidence = 'killed at write %d of %d (seed %d); re-run %s' % (killers[0].killed_at, total, harness.SEED, rerun.stdout[-3000:])
     assert rerun.rc == 0, evidence
     # nothing removed twice: each device's deletion path at most once over both runs; u-blox refuses a second revocation or a
     # deletion of a certificate that is gone (HTTP 400), so neither run may have had one

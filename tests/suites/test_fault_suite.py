@@ -34,7 +34,6 @@ SIM = dict(connect_delay=0.2, command_delay=0.01, bulk_delay=0.2)
 PROFILE = 'FaultSuiteLineProfile1'
 WAIT = 120  # factory_onboarding_wait: every device comes online, so a run waits only as long as its devices take
 RUN_TIMEOUT = 240
-SEED = int(os.environ.get('IOTOPS_SUITES_SEED') or random.SystemRandom().randrange(1, 100000))
 
 # (vendor, method, path regex, per-item?) of every write the role sends
 WRITES = (
@@ -107,35 +106,6 @@ class TokenExpirer(threading.Thread):
         self.join(10)
 
 
-class Killer(threading.Thread):
-    """SIGKILLs ansible-playbook, its process group and every process below it (Ansible's workers run in sessions of
-    their own) once the mock has counted ``writes`` write calls: a random point of the run, as a crash would stop it."""
-
-    def __init__(self, mock_url, process, writes):
-        super().__init__(daemon=True)
-        self.admin = harness.admin_client(mock_url)
-        self.process = process
-        self.writes = writes
-        self.stop_event = threading.Event()
-        self.killed_at = None
-        self.processes = 0
-
-    def run(self):
-        try:
-            while not self.stop_event.is_set() and self.process.poll() is None:
-                if self.admin.counters()['by_category']['write'] >= self.writes:
-                    self.processes = 1 + len(harness.kill_tree(self.process.pid))
-                    self.killed_at = self.admin.counters()['by_category']['write']
-                    return
-                self.stop_event.wait(0.005)
-        finally:
-            self.admin.close()
-
-    def stop(self):
-        self.stop_event.set()
-        self.join(10)
-
-
 class Fault:
     """One row of the table: fault rules to add before the first run, extra environment, a token expirer, or a kill."""
 
@@ -188,7 +158,7 @@ class Bench:
     def __init__(self, mock, workdir):
         self.mock = mock
         self.workdir = workdir
-        self.ca_cert, self.ca_key = harness.make_factory_ca(workdir)
+        self.ca = harness.make_factory_ca(workdir)
 
     def prepare(self, fault):
         """A reset mock, a fresh fleet and its manifest, an inventory and the environment for ``fault``."""
@@ -200,24 +170,10 @@ class Bench:
         faultdir = os.path.join(self.workdir, fault.ident)
         os.makedirs(faultdir)
         manifest = fleet.write_manifest(os.path.join(faultdir, BATCH + '.csv'))
-        with open(self.ca_cert, encoding='ascii') as cert, open(self.ca_key, encoding='ascii') as key:
-            ca = cert.read(), key.read()
-        inventory = harness.write_inventory(os.path.join(faultdir, 'inventory.json'), {
-            'factory_onboarding_manifest': manifest,
-            'factory_onboarding_batch_name': BATCH,
-            'factory_onboarding_report_dir': os.path.join(faultdir, 'reports'),
-            'factory_onboarding_chunk_size': 200,
-            'factory_onboarding_concurrency': 8,
-            'factory_onboarding_nrfcloud_ca_certificate': ca[0],
-            'factory_onboarding_nrfcloud_ca_private_key': ca[1],
-            'factory_onboarding_nrfcloud_sec_tag': SEC_TAG,
-            'factory_onboarding_wait': WAIT,
-            'factory_onboarding_wait_interval': 0.3,
-            'factory_onboarding_ublox_device_profile': PROFILE,
-            'factory_onboarding_ublox_authorizations': {'local_dpr': True},
-            'factory_onboarding_naocloud_site_id': harness.SITE_ID,
-            'factory_onboarding_naocloud_category': CATEGORY,
-        })
+        inventory = harness.write_inventory(os.path.join(faultdir, 'inventory.json'), harness.onboarding_variables(
+            manifest, BATCH, os.path.join(faultdir, 'reports'), self.ca, chunk_size=200, concurrency=8,
+            nrfcloud_sec_tag=SEC_TAG, wait=WAIT, wait_interval=0.3, ublox_device_profile=PROFILE,
+            ublox_authorizations={'local_dpr': True}, naocloud_site_id=harness.SITE_ID, naocloud_category=CATEGORY))
         env = harness.ansible_env(self.mock, self.workdir)
         for name, value in fault.env.items():
             if value is None:
@@ -236,7 +192,7 @@ class Bench:
 def bench(mock_server, workdir):
     yield Bench(mock_server, workdir)
     if OUTCOMES:
-        print('\n\nFault suite: %d devices per fault (half nRF91, half u-blox; all SIP and BLE), seed %d\n' % (FLEET_SIZE, SEED))
+        print('\n\nFault suite: %d devices per fault (half nRF91, half u-blox; all SIP and BLE), seed %d\n' % (FLEET_SIZE, harness.SEED))
         print(harness.table(['fault', 'first run outcome', 'recovered by re-run', 'state exact', 'further run changes/writes', 'seconds'],
                             [o['row'] for o in OUTCOMES]))
         survived = sum(1 for o in OUTCOMES if o['survived'])
@@ -256,13 +212,13 @@ def test_fault(bench, fault):
     watchers = []
     evidence = []
     # the kill point: after a random number of the ~600 writes a first run sends
-    kill_at = random.Random(SEED).randint(1, 560) if fault.kill else None
+    kill_at = random.Random(harness.SEED).randint(1, 560) if fault.kill else None
 
     def on_start(proc):
         if fault.expire_tokens:
             watchers.append(TokenExpirer(bench.mock.url))
         if kill_at:
-            watchers.append(Killer(bench.mock.url, proc, kill_at))
+            watchers.append(harness.Killer(bench.mock.url, proc, kill_at))
         for watcher in watchers:
             watcher.start()
 
@@ -276,7 +232,7 @@ def test_fault(bench, fault):
             first.killed = True
             time.sleep(2)  # a write the killed module had in flight lands, if it was sent
             evidence.append('killed %d processes at write %d of the run (seed %d), %.1f s after the start; %d writes counted 2 s later'
-                            % (watcher.processes, watcher.killed_at, SEED, first.elapsed, admin.counters()['by_category']['write']))
+                            % (watcher.processes, watcher.killed_at, harness.SEED, first.elapsed, admin.counters()['by_category']['write']))
     if os.path.isdir(os.path.join(faultdir, 'reports')):
         os.rename(os.path.join(faultdir, 'reports'), os.path.join(faultdir, 'reports-first-run'))
     rules = admin.faults()

@@ -239,6 +239,11 @@ def test_check_mode_writes_a_check_report_and_leaves_latest_alone(run, tmp_path)
     assert 'latest_json_path' not in check and check['changed'] is False
     assert os.readlink(str(directory / 'onboarding-b47.json')) == before == os.path.basename(real['json_path'])
     assert json.loads(read(check['json_path']))['run']['check_mode'] is True
+    # what a role keeps for the play: the latest links after a real run, this run's check files in check mode
+    assert (real['outcome']['report'], real['outcome']['json']) == (real['latest_html_path'], real['latest_json_path'])
+    assert (check['outcome']['report'], check['outcome']['json']) == (check['html_path'], check['json_path'])
+    assert check['outcome']['verdict'] == check['report']['verdict'] and check['outcome']['complete'] is True
+    assert check['outcome']['waiting'] == check['outcome']['needs_attention'] == []
     assert check['report']['console'] == ['CHECK MODE - nothing was changed: 7 of 7 done - complete']  # no serials: a row per id
     html = read(check['html_path'])
     assert 'CHECK MODE - nothing was changed' in html

@@ -161,6 +161,20 @@ def test_revoke_only_what_is_not_revoked(mock, creds, run, cas):
     assert {r['status'] for r in second['outcomes']} == {'done'}
 
 
+def test_revoke_without_ca_name_revokes_each_certificate_on_its_own_root_ca(mock, creds, run, cas):
+    seed_fleet(mock, mix(3))  # 00ff..01 and 00ff..03 hold certificates from TEST_CA, 00ff..00 none
+    rots = ['0002%012x' % 1, '00ff000000000001', '00ff000000000000']
+    result = run(ublox_device_certificate, ublox_args(mock, creds, action='revoke', rot_public_uids=rots))
+    assert result['acted_on'] == ['0002%012x' % 1, '00ff000000000001']
+    assert next(r for r in result['outcomes'] if r['item'] == '00ff000000000000')['reason'] == 'holds no certificate'
+    state = dict((ca['CAName'], ca['RevokedSerialNumbers']) for ca in mock.admin.state()['ublox']['rootCAs'])
+    devices = ztp(mock)
+    assert state[CA] == [devices['0002%012x' % 1]['CurrentProperties']['CertificateSerialNumber']]
+    assert state[TEST_CA] == [devices['00ff000000000001']['CurrentProperties']['CertificateSerialNumber']]
+    loose = run(ublox_device_certificate, ublox_args(mock, creds, action='revoke', serial_numbers=['abc123']))
+    assert loose['failed'] and 'give ca_name to revoke it by serial number' in loose['msg']
+
+
 def test_update_with_issued_before_and_delete(mock, creds, run, cas):
     mock.admin.seed('ublox', 'tags', {'tags': ['old']})
     mock.admin.seed('ublox', 'devices', {'devices': [dict(ROTPublicUID='b%d' % n, CAName=CA, IssuedDaysAgo=30, TagNames=['old'])

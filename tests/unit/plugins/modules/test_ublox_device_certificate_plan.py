@@ -128,6 +128,13 @@ def test_revoke_acts_once_and_reports_no_rotation_fields():
     assert plan_device(revoke, ROT, record(certificate=False), NOW).result['reason'] == 'holds no certificate'
 
 
+def test_revoke_without_ca_name_revokes_on_the_root_ca_of_each_certificate():
+    revoke = params('revoke', ca_name=None)
+    plan = plan_device(revoke, ROT, record(ca=OTHER), NOW)
+    assert plan.action == 'revoke' and plan.after['pending_certificate_action'] == dict(action='REVOKE', ca_name=OTHER)
+    assert plan_device(params('revoke'), ROT, record(ca=OTHER), NOW).result['reason'] == 'certificate is from Root CA %s' % OTHER
+
+
 def test_a_serial_no_device_holds_is_revoked_by_serial_unless_the_crl_has_it():
     plan = plan_serial('abc123', revoked=set())
     assert (plan.action, plan.before, plan.after, plan.result, plan.data) == (
@@ -175,6 +182,7 @@ def test_which_root_cas_are_read_for_the_selection():
     assert holder_cas(params('renew', renew_within_days=30, rot_public_uids=None), cas) == [CA]
     assert holder_cas(params('renew', renew_within_days=30), cas) == []  # named devices: no list read
     assert holder_cas(params('revoke', serial_numbers=['AB']), cas) == [CA]
+    assert holder_cas(params('revoke', ca_name=None, serial_numbers=['AB']), cas) == sorted(cas)
     assert holder_cas(params('transfer', ca_name=OTHER, from_ca=CA, rot_public_uids=None), cas) == [CA]
     assert holder_cas(params('transfer', ca_name=OTHER, rot_public_uids=None, serial_numbers=['ab']), cas) == sorted(cas)
     assert holder_cas(params('delete', ca_name=None, rot_public_uids=None, serial_numbers=['ab']), cas) == sorted(cas)
