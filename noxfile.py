@@ -11,6 +11,7 @@ same tools and the mock package, and building those per session costs minutes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -72,11 +73,9 @@ def _drop_scratch_output():
     shutil.rmtree(Path('tests', 'output', '.tmp'), ignore_errors=True)
 
 
-def _scratch(session, name):
-    """A fresh directory outside the work tree (ansible-test looks for .git upwards), removed after the session."""
-    path = Path(tempfile.mkdtemp(prefix='iotops-%s-' % name))
-    session.env['IOTOPS_SCRATCH'] = str(path)
-    return path
+def _scratch(name):
+    """A fresh directory outside the work tree (ansible-test looks for .git upwards); the session removes it."""
+    return Path(tempfile.mkdtemp(prefix='iotops-%s-' % name))
 
 
 def _collection_copy(build):
@@ -93,14 +92,16 @@ def _collection_copy(build):
     return target
 
 
-def _in_venv(session):
-    """The custom sessions run the tools of .venv (on PATH through hacking/test-all.sh)."""
-    if not shutil.which('ansible-playbook'):
-        session.error('ansible-playbook not on PATH: run through hacking/test-all.sh, or activate .venv')
-
-
 def _venv_session(name):
-    return nox.session(name=name, python=False, default=True, tags=[name])
+    """A session that runs the tools of .venv (on PATH through hacking/test-all.sh), not a venv of its own."""
+    def register(func):
+        @functools.wraps(func)
+        def session_in_venv(session):
+            if not shutil.which('ansible-playbook'):
+                session.error('ansible-playbook not on PATH: run through hacking/test-all.sh, or activate .venv')
+            func(session)
+        return nox.session(name=name, python=False, default=True, tags=[name])(session_in_venv)
+    return register
 
 
 # --------------------------------------------------------------------------- sanity on every core
@@ -131,7 +132,6 @@ for _name, _tag in (('ansible-lint', 'lint'), ('docs-check', 'docs'), ('extra-ch
 def unit(session):
     """The unit tests of the collection and the mock's own tests, two workers; docs/api-coverage.md must be what the
     run found (which module called which endpoint), unless only some tests were asked for."""
-    _in_venv(session)
     env = {} if session.posargs else {'IOTOPS_API_COVERAGE': 'check'}
     session.run('python', '-m', 'pytest', 'tests/unit', 'mock_cloud/tests', '-q', '-n', '2',
                 '-p', 'no:cacheprovider', *session.posargs, env=env)
@@ -140,7 +140,6 @@ def unit(session):
 @_venv_session('suites')
 def suites(session):
     """The trust suites (tests/suites): faults, bad input, secrets, batches, rotation, cancel."""
-    _in_venv(session)
     session.run('python', '-m', 'pytest', 'tests/suites', '-q', '-n', '2', '--dist', 'loadfile',
                 '-p', 'no:cacheprovider', *session.posargs)
 
@@ -148,14 +147,12 @@ def suites(session):
 @_venv_session('benchmark')
 def benchmark(session):
     """The factory-scale benchmark at N = 20 as a smoke test (no timing assertions)."""
-    _in_venv(session)
     session.run('python', 'benchmarks/factory_scale.py', '--smoke')
 
 
 def _molecule(session, scenarios, tls=False):
     """molecule test of the `default` scenario (it starts and stops the mock) and ``scenarios`` (names)."""
-    _in_venv(session)
-    build = _scratch(session, 'molecule')
+    build = _scratch('molecule')
     try:
         _collection_copy(build)
         endpoints = str(build / 'mock' / 'endpoints.json')
@@ -230,13 +227,11 @@ DEMO_DEVICES = '20'
 
 
 def _build_tarball(session, collection, build):
-    """ansible-galaxy collection build from a second copy that also holds the left-overs."""
-    source = build / 'src' / 'ansible_collections' / 'iotops' / 'provisioning'
-    shutil.copytree(collection, source, symlinks=True)
+    """ansible-galaxy collection build from the copy, after planting the left-overs in it."""
     for rel in LEFT_OVERS:
-        (source / rel).parent.mkdir(parents=True, exist_ok=True)
-        (source / rel).write_text('left over\n', encoding='utf-8')
-    with session.chdir(source):
+        (collection / rel).parent.mkdir(parents=True, exist_ok=True)
+        (collection / rel).write_text('left over\n', encoding='utf-8')
+    with session.chdir(collection):
         session.run('ansible-galaxy', 'collection', 'build', '--output-path', str(build / 'dist'))
     return next((build / 'dist').glob('iotops-provisioning-*.tar.gz'))
 
@@ -277,9 +272,8 @@ def _awx_collection(session, build):
 @_venv_session('release')
 def release(session):
     """What a user installs: the tarball (contents), install and verify, the demo from the installed collection,
-    changelog lint, the EE dependency step, the AWX credential types registered through awx.awx."""
-    _in_venv(session)
-    build = _scratch(session, 'release')
+    the changelog.yaml lint, the EE dependency step, the AWX credential types registered through awx.awx."""
+    build = _scratch('release')
     try:
         collection = _collection_copy(build / 'copy')
         tarball = _build_tarball(session, collection, build)
@@ -289,14 +283,13 @@ def release(session):
         session.run('ansible-galaxy', 'collection', 'verify', '--offline', '-p', str(installed), 'iotops.provisioning', env=only_installed)
         session.run('python', str(installed / 'ansible_collections/iotops/provisioning/playbooks/demo/run_demo.py'),
                     '--collections-path', str(installed), '--devices', DEMO_DEVICES)
-        with session.chdir(collection):
-            session.run('antsibull-changelog', 'lint')
-            session.run('antsibull-changelog', 'lint-changelog-yaml', 'changelogs/changelog.yaml')
+        # the fragments are linted by ansible-test sanity (its changelog test); the release's changelog.yaml is not
+        session.run('antsibull-changelog', 'lint-changelog-yaml', str(collection / 'changelogs' / 'changelog.yaml'))
         ee = _execution_environment(session, tarball, build)
         awx = _awx_collection(session, build)
-        session.run('ansible-playbook', '--syntax-check', 'docs/awx/register_credential_types.yml',
-                    env={'ANSIBLE_COLLECTIONS_PATH': str(awx), 'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0'})
-        session.run('python', '-m', 'pytest', 'tests/release', 'tests/unit/test_awx_credential_types.py', '-q', '-p', 'no:cacheprovider',
+        # of the AWX tests only those that need awx.awx (registering the types): the unit session runs the others
+        session.run('python', '-m', 'pytest', 'tests/release', 'tests/unit/test_awx_credential_types.py',
+                    '-k', 'not awx_credential_types or registration', '-q', '-p', 'no:cacheprovider',
                     env={'IOTOPS_RELEASE_TARBALL': str(tarball), 'IOTOPS_RELEASE_COLLECTION': str(collection),
                          'IOTOPS_RELEASE_EE': str(ee), 'IOTOPS_AWX_COLLECTIONS_PATH': str(awx)})
     finally:

@@ -152,42 +152,59 @@ class NaoCloudClient:
             return self.request('GET', path, params=query).body
         return naocloud_pages(fetch, page_size=page_size)
 
-    # sites -----------------------------------------------------------------------------------------
-
-    def list_sites(self):
-        return [flatten(item) for item in self.list_all('/sites')]
-
-    def get_site(self, site_id):
-        """One site, or None if there is no such site (or the user cannot see it)."""
+    def get(self, path):
+        """The flat resource at ``path``, or None if there is none (or the user cannot see it)."""
         try:
-            body = self.request('GET', '/sites/%s' % quote(str(site_id), safe='')).body
+            body = self.request('GET', path).body
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
         return flatten((body or {}).get('data'))
 
-    def create_site(self, attributes):
-        """``POST /sites`` with ``{"site": {name, latitude, longitude}}``; NAO Cloud assigns the id. After an unknown outcome
-        the site is looked up by its name (a site is only created when none has that name)."""
-        def created():
-            return next((site for site in self.list_sites() if site.get('name') == attributes['name']), None)
-        body = self.request('POST', '/sites', json_body={'site': attributes}, expect=(200, 201), verify_write=created).body
+    def create(self, path, kind, attributes, find):
+        """``POST`` of ``{kind: attributes}``; NAO Cloud assigns the id. After an unknown outcome ``find()`` looks the
+        resource up (it was created) or returns None (it was not: safe to send again)."""
+        body = self.request('POST', path, json_body={kind: attributes}, expect=(200, 201), verify_write=find).body
         return flatten((body or {}).get('data'))
 
-    def update_site(self, site_id, attributes):
-        """``PUT /sites/{id}`` with only the attributes to change (NAO Cloud keeps the others)."""
-        def updated():
-            site = self.get_site(site_id)
-            return site if site is not None and not [key for key, value in attributes.items() if site.get(key) != value] else None
-        body = self.request('PUT', '/sites/%s' % quote(str(site_id), safe=''), json_body={'site': attributes}, verify_write=updated).body
+    def update(self, path, kind, attributes):
+        """``PUT`` of ``{kind: attributes}`` with only the attributes to change (NAO Cloud keeps the others); after an unknown
+        outcome the resource is read back and holds them, or the PUT is sent again."""
+        def verify_write():
+            found = self.get(path)
+            return found if found is not None and all(found.get(k) == v for k, v in attributes.items()) else None
+        body = self.request('PUT', path, json_body={kind: attributes}, verify_write=verify_write).body
         return flatten((body or {}).get('data'))
+
+    # sites -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def site_path(site_id):
+        return '/sites/%s' % quote(str(site_id), safe='')
+
+    def list_sites(self):
+        return [flatten(item) for item in self.list_all('/sites')]
+
+    def get_site(self, site_id):
+        """One site, or None if there is no such site (or the user cannot see it)."""
+        return self.get(self.site_path(site_id))
+
+    def create_site(self, attributes):
+        """``POST /sites`` with ``{"site": {name, latitude, longitude}}``. After an unknown outcome the site is looked up by
+        its name (a site is only created when none has that name)."""
+        return self.create('/sites', 'site', attributes,
+                           lambda: next((site for site in self.list_sites() if site.get('name') == attributes['name']), None))
+
+    def update_site(self, site_id, attributes):
+        """``PUT /sites/{id}`` with only the attributes to change."""
+        return self.update(self.site_path(site_id), 'site', attributes)
 
     # tracking tags ---------------------------------------------------------------------------------
 
     @staticmethod
     def trackables_path(site_id, *parts):
-        return '/'.join(['/sites', quote(str(site_id), safe=''), 'nao_trackables'] + [quote(str(part), safe='') for part in parts])
+        return '/'.join([NaoCloudClient.site_path(site_id), 'nao_trackables'] + [quote(str(part), safe='') for part in parts])
 
     def list_trackables(self, site_id, filters=None):
         """Every tag of the site (all pages), as flat dicts; ``filters`` are the API's query parameters (``trackable_filters``)."""
@@ -202,28 +219,16 @@ class NaoCloudClient:
         return found[0] if found else None
 
     def get_trackable(self, site_id, trackable_id):
-        try:
-            body = self.request('GET', self.trackables_path(site_id, trackable_id)).body
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return flatten((body or {}).get('data'))
+        return self.get(self.trackables_path(site_id, trackable_id))
 
     def create_trackable(self, site_id, attributes):
         """``POST /sites/{id}/nao_trackables``; after an unknown outcome the tag is looked up by its tracking_id."""
-        body = self.request('POST', self.trackables_path(site_id), json_body={'nao_trackable': attributes}, expect=(200, 201),
-                            verify_write=lambda: self.find_trackable(site_id, attributes['tracking_id'])).body
-        return flatten((body or {}).get('data'))
+        return self.create(self.trackables_path(site_id), 'nao_trackable', attributes,
+                           lambda: self.find_trackable(site_id, attributes['tracking_id']))
 
     def update_trackable(self, site_id, trackable_id, attributes):
         """``PUT`` with only the attributes to change (NAO Cloud keeps the others)."""
-        def verify_write():
-            found = self.get_trackable(site_id, trackable_id)
-            return found if found is not None and all(found.get(k) == v for k, v in attributes.items()) else None
-        body = self.request('PUT', self.trackables_path(site_id, trackable_id), json_body={'nao_trackable': attributes},
-                            verify_write=verify_write).body
-        return flatten((body or {}).get('data'))
+        return self.update(self.trackables_path(site_id, trackable_id), 'nao_trackable', attributes)
 
     def delete_trackable(self, site_id, trackable_id):
         def verify_write():

@@ -225,19 +225,12 @@ def managed(site):
     return {key: site.get(key) for key in MANAGED} if site else {}
 
 
-def same(have, want):
-    """Whether a site's value is the wanted one; coordinates compare as numbers (48 is 48.0)."""
-    if isinstance(have, (int, float)) and not isinstance(have, bool) and isinstance(want, float):
-        return float(have) == want
-    return have == want
-
-
 def plan_site(item, have):
     """What one site of the task needs, given the site it names (``have``, None when it creates one); no request."""
     wanted = {key: item[key] for key in MANAGED if item.get(key) is not None}
     if have is None:
         return Plan(site_key(item), CREATE, before={}, after=managed(wanted), result=dict(site=dict(wanted)), attributes=wanted)
-    changes = {key: value for key, value in wanted.items() if not same(have.get(key), value)}
+    changes = {key: value for key, value in wanted.items() if have.get(key) != value}  # 48 == 48.0: numbers compare as numbers
     site = dict(have, **changes)
     return Plan(site_key(item), UPDATE if changes else NONE, before=managed(have), after=managed(site), result=dict(site=site),
                 attributes=changes, id=have.get('id'))

@@ -26,7 +26,7 @@ def tarball():
 
 @pytest.fixture(scope='session')
 def collection():
-    """The copy the tarball was built from, without the left-overs planted in the build copy."""
+    """The copy the tarball was built from (with the left-overs the session planted in it, which build_ignore keeps out)."""
     return _given('IOTOPS_RELEASE_COLLECTION')
 
 

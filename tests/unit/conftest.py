@@ -88,7 +88,7 @@ def pytest_sessionfinish(session):
     docs/api-coverage.md when IOTOPS_API_COVERAGE says so (the test command's unit session checks it)."""
     workeroutput = getattr(session.config, 'workeroutput', None)
     if workeroutput is not None:
-        workeroutput['api_calls'] = json.dumps(API_CALLS)
+        workeroutput['api_calls'] = API_CALLS  # plain dicts, which execnet carries as they are
         return
     mode = os.environ.get('IOTOPS_API_COVERAGE')
     if mode not in ('write', 'check') or not API_CALLS:
@@ -114,7 +114,7 @@ def pytest_testnodedown(node, error):
     """xdist controller: merge the API calls a worker saw."""
     calls = getattr(node, 'workeroutput', {}).get('api_calls')
     if calls:
-        _api_coverage().merge(API_CALLS, json.loads(calls))
+        _api_coverage().merge(API_CALLS, calls)
 
 
 @pytest.fixture
@@ -128,6 +128,28 @@ def mock(mock_server):
 def creds():
     """The mock's made-up test credentials."""
     return mock_credentials
+
+
+# The connection options of each cloud's modules that reach the mock at ``url`` with its made-up credentials.
+MOCK_CONNECTIONS = {
+    'nrfcloud': lambda url: dict(api_url=url + '/nrfcloud/v1', provisioning_api_url=url + '/nrfcloud-provisioning/v1',
+                                 api_key=mock_credentials.NRFCLOUD_TEAM_A_API_KEY),
+    'ublox': lambda url: dict(api_url=url + '/ublox/v1', api_key=mock_credentials.UBLOX_API_KEY,
+                              api_secret=mock_credentials.UBLOX_API_SECRET),
+    'iotcomms': lambda url: dict(api_url=url + '/iotcomms', domain=mock_credentials.IOTCOMMS_DOMAIN,
+                                 private_key_path=mock_credentials.IOTCOMMS_PRIVATE_KEY_PATH),
+    'naocloud': lambda url: dict(api_url=url + '/naocloud/api/v2', api_key=mock_credentials.NAOCLOUD_API_KEY),
+}
+
+
+@pytest.fixture
+def mock_args(mock):
+    """``mock_args(vendor, **options)`` -> a module's arguments: the connection options of ``vendor`` (nrfcloud, ublox,
+    iotcomms, naocloud) for the mock (reset, as ``mock``) and its made-up credentials, then ``options``, which win
+    (``api_key=None`` gives no API key)."""
+    def arguments(vendor, **options):
+        return dict(MOCK_CONNECTIONS[vendor](mock.url), **options)
+    return arguments
 
 
 class ModuleExit(Exception):

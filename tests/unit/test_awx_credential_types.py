@@ -10,9 +10,9 @@
 3. docs/awx/register_credential_types.yml registers them with awx.awx.credential_type, run
    against a small stand-in for the controller API (check mode sends no write; a real run
    sends the files' inputs and injectors unchanged; a second run changes nothing). This part
-   needs the awx.awx collection, which is not a dependency of this one: hacking/test-all.sh
-   (release stage) unpacks it from the `ansible` package into a scratch directory and points
-   IOTOPS_AWX_COLLECTIONS_PATH at it; without that variable these tests are skipped.
+   needs the awx.awx collection, which is not a dependency of this one: the nox session
+   `release` unpacks it from the `ansible` package into a scratch directory, points
+   IOTOPS_AWX_COLLECTIONS_PATH at it and runs these tests; the unit session runs the others.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ background job, check mode, the three auth schemes, bad input, partial failure."
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -20,10 +21,10 @@ BATCH = 'naocloud PUT /api/v2/sites/{site_id}/nao_trackables/batch'
 JOB = 'naocloud GET /api/v2/background_jobs/{job_id}'
 
 
-def args(mock, creds, **extra):
-    result = dict(api_url=mock.url + '/naocloud/api/v2', api_key=creds.NAOCLOUD_API_KEY, site_id=SITE, job_poll_interval=0.05)
-    result.update(extra)
-    return result
+@pytest.fixture
+def args(mock_args):
+    """``args(**options)``: the module's arguments for site SITE of the mock, then ``options``."""
+    return functools.partial(mock_args, 'naocloud', site_id=SITE, job_poll_interval=0.05)
 
 
 def three():
@@ -36,78 +37,70 @@ def held(mock, site=SITE):
     return {tag['tracking_id']: tag for tag in mock.admin.state()['naocloud']['trackables'][str(site)]}
 
 
-def counters(mock):
-    return mock.admin.counters()
-
-
-def writes(mock):
-    return counters(mock)['by_category']['write']
-
-
-def test_create_three_change_one_idempotent_delete(mock, creds, run):
-    result = run(naocloud_trackable, args(mock, creds, trackables=three()))
+def test_create_three_change_one_idempotent_delete(mock, run, args):
+    result = run(naocloud_trackable, args(trackables=three()))
     assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0, waiting=0)
     tags = held(mock)
     assert sorted(tags) == ['AA:BB:CC:00:00:01', 'AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
     assert tags['AA:BB:CC:00:00:03']['category'] is None and tags['AA:BB:CC:00:00:02']['name'] == 'Forklift 2'
     assert result['outcomes'][1]['item'] == 'AA:BB:CC:00:00:02' and result['outcomes'][1]['trackable']['id'] >= 1
-    assert counters(mock)['endpoints'][TAGS % 'POST'] == 3
+    assert mock.admin.counters()['endpoints'][TAGS % 'POST'] == 3
 
     mock.admin.reset_counters()
-    again = run(naocloud_trackable, args(mock, creds, trackables=three()))
-    assert again['changed'] is False and writes(mock) == 0
-    assert counters(mock)['endpoints'] == {TAGS % 'GET': 1}
+    again = run(naocloud_trackable, args(trackables=three()))
+    assert again['changed'] is False and mock.admin.writes() == 0
+    assert mock.admin.counters()['endpoints'] == {TAGS % 'GET': 1}
 
     changed = three()
     changed[2]['category'] = 'pallet'
-    result = run(naocloud_trackable, args(mock, creds, trackables=changed), diff=True)
+    result = run(naocloud_trackable, args(trackables=changed), diff=True)
     assert result['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
     assert result['diff'] == {'before': {'AA:BB:CC:00:00:03': {'name': 'Pallet jack 1', 'tracking_id': 'AA:BB:CC:00:00:03', 'category': None}},
                               'after': {'AA:BB:CC:00:00:03': {'name': 'Pallet jack 1', 'tracking_id': 'AA:BB:CC:00:00:03',
                                                               'category': 'pallet'}}}
-    assert counters(mock)['endpoints'][ITEM % 'PUT'] == 1 and held(mock)['AA:BB:CC:00:00:03']['category'] == 'pallet'
+    assert mock.admin.counters()['endpoints'][ITEM % 'PUT'] == 1 and held(mock)['AA:BB:CC:00:00:03']['category'] == 'pallet'
 
     mock.admin.reset_counters()
-    gone = run(naocloud_trackable, args(mock, creds, state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))
+    gone = run(naocloud_trackable, args(state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))
     assert gone['outcomes'][0]['action'] == 'delete' and sorted(held(mock)) == ['AA:BB:CC:00:00:02', 'AA:BB:CC:00:00:03']
-    assert counters(mock)['endpoints'][ITEM % 'DELETE'] == 1
-    assert run(naocloud_trackable, args(mock, creds, state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))['changed'] is False
+    assert mock.admin.counters()['endpoints'][ITEM % 'DELETE'] == 1
+    assert run(naocloud_trackable, args(state='absent', trackables=[dict(tracking_id='AA:BB:CC:00:00:01')]))['changed'] is False
 
 
-def test_attributes_left_out_are_kept_and_empty_category_clears(mock, creds, run):
-    run(naocloud_trackable, args(mock, creds, trackables=three()))
-    result = run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='Renamed')]))
+def test_attributes_left_out_are_kept_and_empty_category_clears(mock, run, args):
+    run(naocloud_trackable, args(trackables=three()))
+    result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='Renamed')]))
     assert result['changed'] and held(mock)['AA:BB:CC:00:00:01']['category'] == 'forklift'
-    result = run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', category='')]))
+    result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', category='')]))
     assert result['changed'] and held(mock)['AA:BB:CC:00:00:01']['category'] is None
-    assert run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', category='')]))['changed'] is False
+    assert run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', category='')]))['changed'] is False
 
 
-def test_check_mode_sends_no_write_and_predicts_exactly(mock, creds, run):
-    run(naocloud_trackable, args(mock, creds, trackables=three()))
+def test_check_mode_sends_no_write_and_predicts_exactly(mock, run, args):
+    run(naocloud_trackable, args(trackables=three()))
     changed = three()
     changed[0]['name'] = 'Forklift 1 (spare)'
     changed[1]['state'] = 'absent'
     changed.append(dict(tracking_id='AA:BB:CC:00:00:04', name='New'))
     mock.admin.reset_counters()
-    result = run(naocloud_trackable, args(mock, creds, trackables=changed), check_mode=True, diff=True)
+    result = run(naocloud_trackable, args(trackables=changed), check_mode=True, diff=True)
     assert [r['action'] for r in result['outcomes']] == ['update', 'delete', 'none', 'create']
     assert result['summary'] == dict(total=4, changed=3, ok=1, failed=0, waiting=0)
-    assert writes(mock) == 0
-    real = run(naocloud_trackable, args(mock, creds, trackables=changed))
+    assert mock.admin.writes() == 0
+    real = run(naocloud_trackable, args(trackables=changed))
     assert [r['action'] for r in real['outcomes']] == ['update', 'delete', 'none', 'create']
     # exclusive check mode: the batch endpoint is not called either
     mock.admin.reset_counters()
-    check = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three()[:1]), check_mode=True)
+    check = run(naocloud_trackable, args(exclusive=True, trackables=three()[:1]), check_mode=True)
     assert check['changed'] and [r['action'] for r in check['outcomes']] == ['update', 'delete', 'delete']
-    assert writes(mock) == 0 and JOB not in counters(mock)['endpoints']
+    assert mock.admin.writes() == 0 and JOB not in mock.admin.counters()['endpoints']
 
 
-def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, creds, run):
+def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, run, args):
     mock.admin.seed('naocloud', 'trackables', {'site_id': SITE, 'trackables': [
         dict(name='stray 1', tracking_id='AA:BB:CC:99:00:01'), dict(name='keep', tracking_id='AA:BB:CC:00:00:01', category='old')]})
     wanted = [dict(tracking_id='AA:BB:CC:00:00:01', name='Forklift 1'), dict(tracking_id='AA:BB:CC:00:00:02', name='Forklift 2')]
-    result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=wanted), diff=True)
+    result = run(naocloud_trackable, args(exclusive=True, trackables=wanted), diff=True)
     assert result['summary'] == dict(total=3, changed=3, ok=0, failed=0, waiting=0)
     assert [(r['item'], r['action']) for r in result['outcomes']] == [
         ('AA:BB:CC:00:00:01', 'update'), ('AA:BB:CC:00:00:02', 'create'), ('AA:BB:CC:99:00:01', 'delete')]
@@ -115,66 +108,66 @@ def test_exclusive_replaces_all_with_one_batch_and_waits_for_the_job(mock, creds
     tags = held(mock)
     assert sorted(tags) == ['AA:BB:CC:00:00:01', 'AA:BB:CC:00:00:02']
     assert tags['AA:BB:CC:00:00:01']['category'] == 'old'  # not given in the task: the module sent the tag's own category
-    endpoints = counters(mock)['endpoints']
+    endpoints = mock.admin.counters()['endpoints']
     assert endpoints[BATCH] == 1 and endpoints[JOB] >= 1
     # the 303 reached the module (requests did not follow it); the job was read from api_url
-    assert counters(mock)['statuses'][BATCH] == {'303': 1}
+    assert mock.admin.counters()['statuses'][BATCH] == {'303': 1}
     assert TAGS % 'POST' not in endpoints and ITEM % 'DELETE' not in endpoints
     assert result['outcomes'][1]['trackable']['id'] >= 1  # read back after the job
 
     mock.admin.reset_counters()
-    again = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=wanted))
-    assert again['changed'] is False and writes(mock) == 0 and 'job' not in again
+    again = run(naocloud_trackable, args(exclusive=True, trackables=wanted))
+    assert again['changed'] is False and mock.admin.writes() == 0 and 'job' not in again
 
 
-def test_exclusive_job_failure_fails_with_the_job_message(mock, creds, run):
+def test_exclusive_job_failure_fails_with_the_job_message(mock, run, args):
     mock.admin.seed('naocloud', 'job_failure', {'message': 'Missing graph or indoor area. Please add.'})
-    result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three()))
+    result = run(naocloud_trackable, args(exclusive=True, trackables=three()))
     assert result['failed']
     assert result['msg'].startswith('naocloud PUT /sites/101/nao_trackables/batch: background job 48145 failed: ')
     assert result['msg'].endswith('Missing graph or indoor area. Please add.')
     assert result['job']['status'] == 'failure'
     assert held(mock) == {}
-    rerun = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three()))
+    rerun = run(naocloud_trackable, args(exclusive=True, trackables=three()))
     assert rerun['changed'] and len(held(mock)) == 3
 
 
-def test_exclusive_job_timeout(mock, creds, run):
-    result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three(), job_timeout=0.01))
+def test_exclusive_job_timeout(mock, run, args):
+    result = run(naocloud_trackable, args(exclusive=True, trackables=three(), job_timeout=0.01))
     assert result['failed'] and "still 'In progress'" in result['msg'] and 'job_timeout' in result['msg']
     mock.admin.advance_clock(1)
-    assert run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=three()))['changed'] is False
+    assert run(naocloud_trackable, args(exclusive=True, trackables=three()))['changed'] is False
 
 
-def test_exclusive_with_an_empty_list_empties_the_site(mock, creds, run):
-    run(naocloud_trackable, args(mock, creds, trackables=three()))
-    result = run(naocloud_trackable, args(mock, creds, exclusive=True, trackables=[]))
+def test_exclusive_with_an_empty_list_empties_the_site(mock, run, args):
+    run(naocloud_trackable, args(trackables=three()))
+    result = run(naocloud_trackable, args(exclusive=True, trackables=[]))
     assert result['summary']['changed'] == 3 and held(mock) == {}
 
 
-def test_partial_failure_and_rerun(mock, creds, run):
+def test_partial_failure_and_rerun(mock, run, args):
     mock.admin.add_fault(vendor='naocloud', method='POST', path='nao_trackables$', kind='status', status=422, skip=1,
                          message='Tracking id is reserved by another tenant')
-    result = run(naocloud_trackable, args(mock, creds, trackables=three(), concurrency=1))
+    result = run(naocloud_trackable, args(trackables=three(), concurrency=1))
     assert result['failed'] and result['summary'] == dict(total=3, changed=2, ok=0, failed=1, waiting=0)
     assert 'HTTP 422' in result['outcomes'][1]['msg'] and 'reserved by another tenant' in result['outcomes'][1]['msg']
-    rerun = run(naocloud_trackable, args(mock, creds, trackables=three()))
+    rerun = run(naocloud_trackable, args(trackables=three()))
     assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
 
 
-def test_vendor_422_is_reported_with_its_pointer(mock, creds, run):
+def test_vendor_422_is_reported_with_its_pointer(mock, run, args):
     # another client creates the tag between the module's read (faked empty here) and its POST: the vendor's 422
     # detail and pointer reach the user
     mock.admin.seed('naocloud', 'trackables', {'site_id': SITE, 'trackables': [dict(name='x', tracking_id='AA:BB:CC:00:00:01')]})
     mock.admin.add_fault(vendor='naocloud', method='GET', path='nao_trackables$', kind='status', status=200, count=1)
-    result = run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='dup')]))
+    result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='dup')]))
     assert result['failed']
     assert 'HTTP 422' in result['outcomes'][0]['msg'] and 'has already been taken' in result['outcomes'][0]['msg']
     assert 'at /data/attributes/tracking_id' in result['outcomes'][0]['msg']
 
 
 @pytest.mark.parametrize('auth', ['api_key', 'password', 'oauth2', 'session'])
-def test_each_auth_scheme(mock, creds, run, auth):
+def test_each_auth_scheme(mock, creds, run, auth, args):
     extra = {'api_key': None}
     if auth == 'api_key':
         extra['api_key'] = creds.NAOCLOUD_API_KEY
@@ -185,7 +178,7 @@ def test_each_auth_scheme(mock, creds, run, auth):
     else:
         token = requests.post(mock.url + '/naocloud/api/v2/sessions', headers={'Authorization': creds.NAOCLOUD_API_KEY}).json()['meta']['jwt']
         extra.update(access_token=token, access_token_type='session')
-    result = run(naocloud_trackable, args(mock, creds, trackables=three()[:1], **extra))
+    result = run(naocloud_trackable, args(trackables=three()[:1], **extra))
     assert result['changed'] and not result.get('failed')
     assert creds.NAOCLOUD_PASSWORD not in json.dumps(result) and creds.NAOCLOUD_API_KEY not in json.dumps(result)
 
@@ -207,40 +200,40 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize('extra, words', BAD_INPUTS, ids=[words[:40] for _extra, words in BAD_INPUTS])
-def test_bad_input_fails_before_any_request(mock, creds, run, extra, words, monkeypatch):
+def test_bad_input_fails_before_any_request(mock, run, extra, words, monkeypatch, args):
     monkeypatch.delenv('NAOCLOUD_API_KEY', raising=False)
-    result = run(naocloud_trackable, args(mock, creds, **extra))
+    result = run(naocloud_trackable, args(**extra))
     assert result['failed'] and words in result['msg'], result['msg']
-    assert counters(mock)['total'] == 0
+    assert mock.admin.counters()['total'] == 0
 
 
-def test_missing_name_for_a_new_tag_fails_after_the_read_before_any_write(mock, creds, run):
-    result = run(naocloud_trackable, args(mock, creds, trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='ok'),
-                                                                   dict(tracking_id='AA:BB:CC:00:00:02', category='c')]))
+def test_missing_name_for_a_new_tag_fails_after_the_read_before_any_write(mock, run, args):
+    result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='ok'),
+                                                      dict(tracking_id='AA:BB:CC:00:00:02', category='c')]))
     assert result['failed'] and 'trackables[1] (AA:BB:CC:00:00:02): name is required to create a tag' in result['msg']
-    assert writes(mock) == 0 and counters(mock)['by_category']['read'] == 1
+    assert mock.admin.writes() == 0 and mock.admin.counters()['by_category']['read'] == 1
 
 
-def test_unknown_site(mock, creds, run):
-    result = run(naocloud_trackable, args(mock, creds, site_id=999, trackables=three()))
+def test_unknown_site(mock, run, args):
+    result = run(naocloud_trackable, args(site_id=999, trackables=three()))
     assert result['failed'] and 'naocloud GET /naocloud/api/v2/sites/999/nao_trackables failed: HTTP 404' in result['msg']
-    assert 'Site 999 not found' in result['msg'] and writes(mock) == 0
+    assert 'Site 999 not found' in result['msg'] and mock.admin.writes() == 0
 
 
-def test_wrong_api_key(mock, creds, run):
-    result = run(naocloud_trackable, args(mock, creds, api_key='WrongKeyWrongKey', trackables=three()))
+def test_wrong_api_key(run, args):
+    result = run(naocloud_trackable, args(api_key='WrongKeyWrongKey', trackables=three()))
     assert result['failed'] and 'HTTP 401' in result['msg'] and 'WrongKeyWrongKey' not in json.dumps(result)
 
 
 # info --------------------------------------------------------------------------------------------
 
-def test_trackable_info_filters(mock, creds, run):
-    run(naocloud_trackable, args(mock, creds, trackables=three()))
+def test_trackable_info_filters(mock, run, args, mock_args):
+    run(naocloud_trackable, args(trackables=three()))
     mock.admin.seed('naocloud', 'trackables', {'site_id': SITE, 'count': 120})
     mock.admin.reset_counters()
-    base = dict(api_url=mock.url + '/naocloud/api/v2', api_key=creds.NAOCLOUD_API_KEY, site_id=SITE)
+    base = mock_args('naocloud', site_id=SITE)
     every = run(naocloud_trackable_info, base)
-    assert every['count'] == 123 and counters(mock)['endpoints'][TAGS % 'GET'] == 2  # pages of 100
+    assert every['count'] == 123 and mock.admin.counters()['endpoints'][TAGS % 'GET'] == 2  # pages of 100
     forklifts = run(naocloud_trackable_info, dict(base, categories=['forklift']), check_mode=True)
     assert sorted(t['name'] for t in forklifts['trackables']) == ['Forklift 1', 'Forklift 2']  # created by 8 threads: any order
     two = run(naocloud_trackable_info, dict(base, tracking_ids=['aa-bb-cc-00-00-03', 'AA:BB:CC:00:00:01']))
@@ -251,7 +244,7 @@ def test_trackable_info_filters(mock, creds, run):
     assert run(naocloud_trackable_info, dict(base, tracking_ids=[]))['count'] == 0
     bad = run(naocloud_trackable_info, dict(base, tracking_ids=['nope']))
     assert bad['failed'] and "'nope' is not a MAC address" in bad['msg']
-    assert writes(mock) == 0
+    assert mock.admin.writes() == 0
 
 
 def test_site_info(mock, creds, run):
@@ -262,4 +255,4 @@ def test_site_info(mock, creds, run):
     one = run(naocloud_site_info, dict(base, site_id=101))
     assert one['sites'] == [dict(id=101, name='Mock Factory Hall', latitude=48.1374, longitude=11.5755)]
     assert run(naocloud_site_info, dict(base, site_id=999))['sites'] == []
-    assert writes(mock) == 0
+    assert mock.admin.writes() == 0
