@@ -13,6 +13,9 @@ Certificate expiry is never judged here: the info modules judge it on the cloud'
 
 from __future__ import annotations
 
+import functools
+import time
+
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import parse_date
 
 HOUR = 3600.0
@@ -29,10 +32,15 @@ REMEDIES = {
     (EXPIRING, 'nrfcloud'): 'Rotate its client certificate: run the certificate_rotation role (rotate_certificates.yml).',
     (EXPIRING, 'ublox'): 'Renew its device certificate: run the certificate_rotation role (rotate_certificates.yml).',
     (STUCK, 'ERROR'): 'Read the failed command in its history (nrfcloud_provisioning_info), fix the cause on the device, then '
-                      'recover it (recover_nrfcloud_devices.yml) and run the onboarding again.',
-    (STUCK, 'BLOCKED'): 'nRF Cloud blocked its provisioning: look at the device in the nRF Cloud portal and unblock or replace it.',
+                      'recover it: recover_nrfcloud_devices.yml claims it again and provisions it (check mode first).',
+    (STUCK, 'BLOCKED'): 'nRF Cloud blocked its provisioning: find out why (nRF Cloud portal), then unblock it with '
+                        'recover_nrfcloud_devices.yml -e recover_conditions=blocked, or replace it.',
     (STUCK, 'AWAITING'): 'The device has not connected to take its commands: check that it is powered and has coverage.',
     (STUCK, 'ALLOCATED'): 'It bootstrapped before it was whitelisted, so it has no features: whitelist it and bootstrap it again.',
+    (STUCK, 'BOOTSTRAP'): 'It is whitelisted but has not bootstrapped: check that it is powered, has coverage and runs the ZTP '
+                          'bootstrap.',
+    (DRIFT, 'WHITELIST'): 'Run the onboarding of its batch again (onboard.yml): it whitelists the module before its bootstrap.',
+    (DRIFT, 'nowhere'): 'Onboard it (onboard.yml); if it was decommissioned, take it out of the manifest.',
     (DRIFT, None): 'Run the onboarding of its batch again (onboard.yml): it adds what is missing and leaves the rest as it is.',
     (CLONE, None): 'Treat it as compromised: run the incident response (revoke its certificate, remove it from the whitelist).',
     (SUSPICIOUS, None): 'Look into its activity with u-blox; if it is compromised, run the incident response.',
@@ -92,25 +100,28 @@ class Finder:
         return outcomes
 
 
-def nrfcloud_since(device):
+def nrfcloud_since(device, commands=None):
     """When an nRF Cloud device entered its status, as far as the Provisioning Service says: the newest time of its
-    command history (``updatedAt``/``createdAt`` when the history carries them), else when it was claimed."""
-    stamps = [parse_date(command.get(key)) for command in device.get('commands') or [] for key in ('updatedAt', 'createdAt')]
+    command history (``commands``, the views of nrfcloud_provisioning_info, when they carry times), else when it was
+    claimed."""
+    stamps = [parse_date(command.get(key)) for command in commands or [] for key in ('updated_at', 'created_at')]
     stamps = [stamp for stamp in stamps if stamp is not None]
     if stamps:
         return max(stamps), 'its last command'
     return parse_date(device.get('claimedAt')), 'its claim'
 
 
-def judge_nrfcloud(finder, claimed, expiring, onboarded, wanted, now, stuck_hours):
-    """Status, stuck and expiry findings of the claimed nRF Cloud devices; ``wanted`` the manifest's device ids."""
+def judge_nrfcloud(finder, claimed, expiring, onboarded, wanted, now, stuck_hours, stuck=None):
+    """Status, stuck and expiry findings of the claimed nRF Cloud devices; ``wanted`` the manifest's device ids;
+    ``stuck`` the read of the command histories of the devices in a stuck status (since when they are in it)."""
     devices = dict((d.get('id'), d) for d in claimed.get('devices') or [] if d.get('id') in wanted)
+    histories = dict((d.get('id'), d.get('commands')) for d in (stuck or {}).get('devices') or [])
     in_management = set(d.get('id') for d in (onboarded or {}).get('devices') or [])
     for ident, device in devices.items():
         status = device.get('status') or 'unknown'
         finder.phase('nrfcloud', ident, status.lower() if status != 'PROVISIONED' else 'provisioned', status == 'AWAITING')
         if status in STUCK_STATUSES:
-            since, what = nrfcloud_since(device)
+            since, what = nrfcloud_since(device, histories.get(ident))
             age = now - since if since is not None else None
             if age is None or age >= stuck_hours * HOUR:
                 finder.add('nrfcloud', ident, STUCK, '%s for %s (since %s)' % (status, age_words(age), what) if age is not None
@@ -193,29 +204,65 @@ def judge_activity(finder, security, devices, known, now, not_seen_days):
         finder.add('ublox', rot, NOT_SEEN, reason, remedy(NOT_SEEN))
 
 
-def judge_presence(finder, manifest, present, retired=frozenset()):
+def judge_bootstrap(finder, rot, whitelisted=None, now=0.0, stuck_hours=0.0, report=True):
+    """A u-blox module u-blox does not know has not bootstrapped: waiting while whitelisted (stuck ``stuck_hours`` after it
+    was whitelisted), drift when the whitelist was read and does not have it. ``whitelisted`` is None when the whitelist
+    was not read, else {rot: when it was whitelisted (epoch, or None when u-blox does not say)}. ``report`` False: the
+    phase only (the device's one finding is elsewhere)."""
+    if whitelisted is not None and rot not in whitelisted:
+        finder.phase('ublox', rot, 'not whitelisted')
+        if report:
+            finder.add('ublox', rot, DRIFT, 'neither whitelisted nor bootstrapped in u-blox', remedy(DRIFT, 'WHITELIST'))
+        return
+    finder.phase('ublox', rot, 'waiting for bootstrap', True)
+    since = (whitelisted or {}).get(rot)
+    if report and since is not None and now - since >= stuck_hours * HOUR:
+        finder.add('ublox', rot, STUCK, 'waiting for its bootstrap for %s (whitelisted %s)' % (age_words(max(now - since, 0)), epoch_words(since)),
+                   remedy(STUCK, 'BOOTSTRAP'))
+
+
+def epoch_words(stamp):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(stamp))
+
+
+def judge_presence(finder, manifest, present, retired=frozenset(), bootstrap=judge_bootstrap):
     """Drift: per manifest row, a cloud the row has an identity for that does not know it, while another cloud does.
 
     ``present`` is {cloud: set of ids known there} for the clouds that were read. A u-blox module u-blox does not know has
-    not bootstrapped yet: that is waiting, not drift. A row whose u-blox module is ``retired`` and that no other cloud
-    knows was decommissioned: gone, not drift."""
+    not bootstrapped yet: ``bootstrap`` judges it (judge_bootstrap). A row whose u-blox module is ``retired`` and that no
+    other cloud knows was decommissioned: gone, not drift. A row no cloud read knows is one finding, not one per cloud: it
+    was never onboarded, or it was decommissioned and is still in the manifest."""
     for row in manifest.get('devices') or []:
         idents = row_identities(row)
         seen = [cloud for cloud, ident in idents.items() if cloud in present and ident in present[cloud]]
         decommissioned = not seen and idents.get('ublox') in retired
-        for cloud, ident in idents.items():
-            if cloud not in present or ident in present[cloud] or (cloud == 'ublox' and ident in retired):
-                continue    # a retired module keeps the phase judge_ublox gave it
+        missing = [cloud for cloud, ident in idents.items()
+                   if cloud in present and ident not in present[cloud] and not (cloud == 'ublox' and ident in retired)]
+        drifted = [cloud for cloud in missing if cloud != 'ublox']
+        for cloud in missing:
             if decommissioned:
-                finder.phase(cloud, ident, 'gone (decommissioned)')
-                continue
-            if cloud == 'ublox':
-                finder.phase('ublox', ident, 'waiting for bootstrap', True)
-                continue
-            finder.phase(cloud, ident, 'missing')
+                finder.phase(cloud, idents[cloud], 'gone (decommissioned)')
+            elif cloud == 'ublox':
+                bootstrap(finder, idents[cloud], report=bool(seen) or not drifted)
+            else:
+                finder.phase(cloud, idents[cloud], 'missing')
+        if decommissioned or not drifted:
+            continue
+        if seen:
             where = ', '.join(LABELS[c] for c in seen)
-            finder.add(cloud, ident, DRIFT, 'missing in %s%s' % (LABELS[cloud], ' (present in %s)' % where if where else ' and in every other cloud read'),
-                       remedy(DRIFT))
+            for cloud in drifted:
+                finder.add(cloud, idents[cloud], DRIFT, 'missing in %s (present in %s)' % (LABELS[cloud], where), remedy(DRIFT))
+        else:
+            nowhere = ', '.join(LABELS[c] for c in missing)
+            finder.add(drifted[0], idents[drifted[0]], DRIFT, 'in none of the clouds read (%s)' % nowhere, remedy(DRIFT, 'nowhere'))
+
+
+def whitelisted_since(devices):
+    """{rot: epoch or None} of the whitelist that ublox_device_info returned with include_whitelist, or None without it."""
+    if not was_read(devices) or devices.get('whitelist') is None:
+        return None
+    return dict((str(entry.get('id')).lower(), parse_date(entry.get('created_date')))
+                for entry in devices['whitelist'] if entry.get('type') == 'ROTPublicUID')
 
 
 def row_identities(row):
@@ -244,7 +291,7 @@ def step_for(cloud, name, finder, reads):
 def audit(reads, manifest, now, expiry_days, stuck_hours, not_seen_days):
     """The audit of one fleet: (steps for batch_report, findings, counts).
 
-    ``reads`` holds the registered results of the info modules by name (``nrfcloud_claimed``, ``nrfcloud_expiring``,
+    ``reads`` holds the registered results of the info modules by name (``nrfcloud_claimed``, ``nrfcloud_stuck``, ``nrfcloud_expiring``,
     ``nrfcloud_onboarded``, ``ublox_devices``, ``ublox_expiring``, ``ublox_security``, ``iotcomms_devices``,
     ``naocloud_trackables``); a cloud whose reads did not run is not judged (and gets no drift findings)."""
     finder, present, retired = Finder(), {}, set()
@@ -254,14 +301,18 @@ def audit(reads, manifest, now, expiry_days, stuck_hours, not_seen_days):
             wanted.setdefault(cloud, set()).add(ident)
     if was_read(reads.get('nrfcloud_claimed')):
         present['nrfcloud'] = judge_nrfcloud(finder, reads['nrfcloud_claimed'], reads.get('nrfcloud_expiring'),
-                                             reads.get('nrfcloud_onboarded'), wanted.get('nrfcloud', set()), now, stuck_hours)
+                                             reads.get('nrfcloud_onboarded'), wanted.get('nrfcloud', set()), now, stuck_hours,
+                                             reads.get('nrfcloud_stuck'))
+    bootstrap = judge_bootstrap
     if was_read(reads.get('ublox_devices')):
-        known, retired = judge_ublox(finder, reads['ublox_devices'], reads.get('ublox_expiring'), wanted.get('ublox', set()), now,
-                                     stuck_hours)
+        devices = reads['ublox_devices']
+        ublox_now = parse_date(devices.get('cloud_time')) or now   # u-blox's dates are judged on u-blox's clock
+        known, retired = judge_ublox(finder, devices, reads.get('ublox_expiring'), wanted.get('ublox', set()), ublox_now, stuck_hours)
         # a retired module is out of service: what it did before (clone, silence) is no longer a finding, and its record
         # no longer counts as present for the drift of the device's other identities
-        judge_activity(finder, reads.get('ublox_security'), reads['ublox_devices'], known - retired, now, not_seen_days)
+        judge_activity(finder, reads.get('ublox_security'), devices, known - retired, ublox_now, not_seen_days)
         present['ublox'] = known - retired
+        bootstrap = functools.partial(judge_bootstrap, whitelisted=whitelisted_since(devices), now=ublox_now, stuck_hours=stuck_hours)
     for cloud, name, key, field in (('iotcomms', 'iotcomms_devices', 'devices', 'deviceId'),
                                     ('naocloud', 'naocloud_trackables', 'trackables', 'tracking_id')):
         if was_read(reads.get(name)):
@@ -269,7 +320,7 @@ def audit(reads, manifest, now, expiry_days, stuck_hours, not_seen_days):
             present[cloud] = ids & wanted.get(cloud, set())
             for ident in present[cloud]:
                 finder.phase(cloud, ident, 'present')
-    judge_presence(finder, manifest, present, retired)
+    judge_presence(finder, manifest, present, retired, bootstrap)
     steps = [step_for(cloud, 'audit', finder, [reads.get(name) for name in sorted(reads) if name.startswith(cloud)])
              for cloud, dummy in CLOUDS]
     serials = manifest.get('serials') or {}

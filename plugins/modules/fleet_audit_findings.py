@@ -16,12 +16,19 @@ description:
     into the audit report. Talks to no cloud and changes nothing.
   - "Certificates expiring: the devices the info modules returned with C(expires_within_days) (judged there, on the cloud's
     clock). Stuck: nRF Cloud devices in C(ERROR), C(BLOCKED) or C(AWAITING), and u-blox devices C(ALLOCATED) (bootstrapped
-    before they were whitelisted), for at least O(stuck_hours). Drift: a manifest identity that its cloud does not know while
-    another cloud knows the device, and nRF Cloud devices provisioned but not in device management. u-blox: devices u-blox
-    reports as clones or suspicious, and devices not seen for O(not_seen_days)."
-  - A u-blox module that u-blox does not know yet has not bootstrapped; it is reported as waiting, not as drift.
-  - "How long a device is stuck counts from: nRF Cloud, the newest time in its command history when the history carries one,
-    else its C(claimedAt); u-blox, its C(BootstrapDate)."
+    before they were whitelisted) or whitelisted and not bootstrapped, for at least O(stuck_hours). Drift: a manifest
+    identity that its cloud does not know while another cloud knows the device, and nRF Cloud devices provisioned but not
+    in device management. u-blox: devices u-blox reports as clones or suspicious, and devices not seen for
+    O(not_seen_days)."
+  - A u-blox module that u-blox does not know yet has not bootstrapped; it is reported as waiting, not as drift. When
+    C(ublox_devices) was read with C(include_whitelist), such a module is stuck once it has waited O(stuck_hours) since it
+    was whitelisted, and drift when it is not whitelisted at all.
+  - u-blox's dates are judged on u-blox's clock (the C(cloud_time) of C(ublox_devices)), the others on O(now).
+  - A manifest row that no cloud read knows is one finding (never onboarded, or decommissioned and still in the manifest),
+    not one per cloud.
+  - "How long a device is stuck counts from: nRF Cloud, the newest time in its command history (C(nrfcloud_stuck)) when the
+    history carries one, else its C(claimedAt); u-blox, its C(BootstrapDate), or when it waits for its bootstrap, the
+    whitelist entry's C(CreatedDate)."
   - Used by the C(fleet_audit) role.
 extends_documentation_fragment:
   - iotops.provisioning.attributes
@@ -43,9 +50,12 @@ options:
       - The registered results of the info modules, by name. A read that was skipped or left out is not judged; a read that
         failed is reported as a failed step of its cloud.
       - C(nrfcloud_claimed) - M(iotops.provisioning.nrfcloud_provisioning_info) of the manifest's devices (with their commands).
+      - C(nrfcloud_stuck) - the same with the command histories of the devices in C(ERROR), C(BLOCKED) or C(AWAITING), so
+        that they count as stuck from their last command rather than from their claim.
       - C(nrfcloud_expiring) - the same with C(expires_within_days).
       - C(nrfcloud_onboarded) - M(iotops.provisioning.nrfcloud_device_info) of the manifest's devices.
-      - C(ublox_devices) - M(iotops.provisioning.ublox_device_info) of the manifest's devices with C(CORE).
+      - C(ublox_devices) - M(iotops.provisioning.ublox_device_info) of the manifest's devices with C(CORE), and
+        C(include_whitelist) to judge modules that do not bootstrap.
       - C(ublox_expiring) - the same with C(ZTP) and C(expires_within_days).
       - C(ublox_security) - M(iotops.provisioning.ublox_device_security_info) with C(clones), C(suspicious) and C(activity).
       - C(iotcomms_devices) - M(iotops.provisioning.iotcomms_device_info).
@@ -143,7 +153,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._fleet_audit import audit
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import run
 
-READS = ('nrfcloud_claimed', 'nrfcloud_expiring', 'nrfcloud_onboarded', 'ublox_devices', 'ublox_expiring', 'ublox_security',
+READS = ('nrfcloud_claimed', 'nrfcloud_stuck', 'nrfcloud_expiring', 'nrfcloud_onboarded', 'ublox_devices', 'ublox_expiring', 'ublox_security',
          'iotcomms_devices', 'naocloud_trackables')
 
 

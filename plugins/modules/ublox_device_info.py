@@ -62,6 +62,13 @@ options:
         certificate is left out.
       - Needs V(ZTP) in O(options). RV(missing) still lists only the devices u-blox does not know.
     type: int
+  include_whitelist:
+    description:
+      - Also return RV(whitelist), the whitelist entries (every page of C(/device/whitelist/get)) of the devices named, or
+        the whole whitelist when none is named.
+      - With RV(devices) it tells a module that is whitelisted but has not bootstrapped yet, and since when it waits.
+    type: bool
+    default: false
 seealso:
   - module: iotops.provisioning.ublox_device_certificate
   - module: iotops.provisioning.ublox_device_provisioning
@@ -98,6 +105,17 @@ EXAMPLES = r'''
   iotops.provisioning.ublox_device_info:
     filter: blacklisted
     options: [CORE]
+
+- name: Modules of a batch that are whitelisted but have not bootstrapped (not in devices, in the whitelist)
+  iotops.provisioning.ublox_device_info:
+    rot_public_uids: "{{ batch_rots }}"
+    options: [CORE]
+    include_whitelist: true
+  register: batch_ublox
+
+- name: Since when each of them waits, on u-blox's clock
+  ansible.builtin.debug:
+    msg: "{{ batch_ublox.whitelist | rejectattr('id', 'in', batch_ublox.devices | map(attribute='rot_public_uid')) }}"
 '''
 
 RETURN = r'''
@@ -182,6 +200,30 @@ missing:
   returned: always
   type: list
   elements: str
+whitelist:
+  description: The whitelist entries of the devices named (ROTPublicUIDs only), or every entry when none is named.
+  returned: when O(include_whitelist=true)
+  type: list
+  elements: dict
+  contains:
+    type:
+      description: V(ROTPublicUID) or V(IMEI).
+      type: str
+    id:
+      description: The ROTPublicUID (lowercase) or IMEI.
+      type: str
+    created_date:
+      description: When it was whitelisted (ISO 8601 UTC, as u-blox gives it).
+      type: str
+  sample: [{type: ROTPublicUID, id: '0002000089280087', created_date: '2026-05-01T10:00:00Z'}]
+cloud_time:
+  description:
+    - The u-blox cloud's time at the end of the read (ISO 8601 UTC), from the C(Date) header of its last answer; the
+      controller's time when u-blox does not send one. Ages such as how long a module waits since it was whitelisted are
+      judged on this clock.
+  returned: always
+  type: str
+  sample: '2026-05-28T20:26:40Z'
 '''
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
@@ -192,6 +234,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import (
     INFO_OPTIONS,
     ARGSPEC,
     device_view,
+    epoch_iso,
     normalize_rot,
     tag_name_problem,
     ublox_client,
@@ -250,10 +293,21 @@ class DeviceInfo(InfoModule):
         if 'ZTP' in options:
             for device in devices:
                 device['root_ca'] = root_ca(device)
+        result = dict(missing=sorted(self.rots - set(records)))
+        if params['include_whitelist']:
+            result['whitelist'] = self.whitelist(rots if self.named() else None)
+        now = client.http.now()  # after the reads: the cloud's clock from its last answer (see _http.ServerClock)
         if params['expires_within_days'] is not None:
-            now = client.http.now()  # after the reads: the cloud's clock from its last answer (see _http.ServerClock)
             devices = [device for device in devices if expires_within(device['certificate'], params['expires_within_days'], now)]
-        return dict(devices=devices, missing=sorted(self.rots - set(records)))
+        return dict(result, devices=devices, cloud_time=epoch_iso(now))
+
+    def whitelist(self, rots):
+        """The whitelist entries, only the ROTPublicUIDs in ``rots`` unless it is None."""
+        entries = [dict(type=entry.get('Type'), id=str(entry.get('Id')).lower(), created_date=entry.get('CreatedDate'))
+                   for entry in self.client.whitelist()]
+        if rots is None:
+            return entries
+        return [entry for entry in entries if entry['type'] == 'ROTPublicUID' and entry['id'] in rots]
 
 
 def main():
@@ -265,6 +319,7 @@ def main():
         filter=dict(type='str', choices=['all', 'whitelisted', 'blacklisted'], default='all'),
         options=dict(type='list', elements='str', choices=list(INFO_OPTIONS), default=list(INFO_OPTIONS)),
         expires_within_days=dict(type='int'),
+        include_whitelist=dict(type='bool', default=False),
     )
 
 

@@ -12,7 +12,9 @@ The fleet (serial: what is wrong with it):
 - FA-0004 its nRF91 fails the CSR command: ERROR (stuck);
 - FA-0005 claimed but BLOCKED by nRF Cloud (seeded): stuck;
 - FA-0006 a u-blox module that bootstrapped earlier, its device certificate expiring in 5 days;
-- FA-0007 a u-blox module reported as a clone (the mock's admin API of ublox_device_security_info).
+- FA-0007 a u-blox module reported as a clone (the mock's admin API of ublox_device_security_info);
+- FA-0008 a u-blox module reported as suspicious;
+- FA-0009 a u-blox module whitelisted that never bootstraps: stuck waiting for its bootstrap (with stuck hours 0).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 
 import pytest
 
-from ansible_collections.iotops.provisioning.plugins.modules import iotcomms_device, ublox_rootca
+from ansible_collections.iotops.provisioning.plugins.modules import iotcomms_device, ublox_device_whitelist, ublox_rootca
 
 from . import harness
 from .conftest import run_module
@@ -30,9 +32,6 @@ from .conftest import run_module
 PROFILE = 'AuditModuleProfile0001'
 CA = 'audit.devices.example.com'
 SIM = dict(connect_delay=0.05, command_delay=0.01, bulk_delay=0.05)
-SECURITY_MODULE = os.path.join(harness.ROOT, 'plugins', 'modules', 'ublox_device_security_info.py')
-HAS_SECURITY = os.path.exists(SECURITY_MODULE)
-needs_security = pytest.mark.skipif(not HAS_SECURITY, reason='ublox_device_security_info is not there yet (another helper writes it)')
 
 
 def ublox_args(mock, **extra):
@@ -45,7 +44,6 @@ class AuditedFleet:
 
     def __init__(self, mock, workdir):
         self.mock, self.workdir = mock, workdir
-        self.clone_marked = False  # set once the mock's admin API for u-blox clones exists (see mark_clone)
         mock.admin.reset()
         mock.admin.nrfcloud_simulator(**SIM)
         run_module(ublox_rootca, ublox_args(mock, cas=[dict(name=CA, ca_validity_days=3650, device_certificate_validity_days=365)]))
@@ -69,12 +67,9 @@ class AuditedFleet:
     def onboard(self, name, rows, validity):
         manifest = os.path.join(self.workdir, 'onboard-%s.csv' % name)
         harness.write_manifest(rows, manifest)
-        with open(self.ca[0], encoding='ascii') as cert, open(self.ca[1], encoding='ascii') as key:
-            variables = dict(factory_onboarding_manifest=manifest, factory_onboarding_batch_name='audit-' + name,
-                             factory_onboarding_report_dir=self.reports, factory_onboarding_wait=20,
-                             factory_onboarding_wait_interval=0.5, factory_onboarding_nrfcloud_ca_certificate=cert.read(),
-                             factory_onboarding_nrfcloud_ca_private_key=key.read(), factory_onboarding_nrfcloud_validity_days=validity,
-                             factory_onboarding_ublox_device_profile=PROFILE, factory_onboarding_naocloud_site_id=harness.SITE_ID)
+        variables = harness.onboarding_variables(manifest, 'audit-' + name, self.reports, self.ca, wait=20, wait_interval=0.5,
+                                                 nrfcloud_validity_days=validity, ublox_device_profile=PROFILE,
+                                                 naocloud_site_id=harness.SITE_ID)
         inventory = harness.write_inventory(os.path.join(self.workdir, 'onboard-%s.json' % name), variables)
         # FA-0004 fails (ERROR): that run fails, as it should; the audit is what this suite tests
         return harness.run_playbook(['-i', inventory, os.path.join(harness.PLAYBOOKS, 'onboard.yml')], self.env, self.workdir,
@@ -91,16 +86,16 @@ class AuditedFleet:
         self.rows.append(dict(serial='FA-0006', ublox_rot_public_uid='00000000000a0006'))
         self.rows.append(dict(serial='FA-0007', ublox_rot_public_uid='00000000000a0007'))
         self.rows.append(dict(serial='FA-0008', ublox_rot_public_uid='00000000000a0008'))
-        if HAS_SECURITY:
-            self.mock.admin.seed('ublox', 'clone', {'ROTPublicUIDs': ['00000000000a0007'], 'DaysAgo': 1})
-            self.mock.admin.seed('ublox', 'suspicious', {'ROTPublicUIDs': ['00000000000a0008']})
-            self.clone_marked = True
+        run_module(ublox_device_whitelist, ublox_args(self.mock, rot_public_uids=['00000000000a0009']))
+        self.rows.append(dict(serial='FA-0009', ublox_rot_public_uid='00000000000a0009'))
+        self.mock.admin.seed('ublox', 'clone', {'ROTPublicUIDs': ['00000000000a0007'], 'DaysAgo': 1})
+        self.mock.admin.seed('ublox', 'suspicious', {'ROTPublicUIDs': ['00000000000a0008']})
 
     def audit(self, name, rows, check=False, extra=(), **variables):
         manifest = os.path.join(self.workdir, 'audit-%s.csv' % name)
         harness.write_manifest(rows, manifest)
         base = dict(fleet_audit_manifest=manifest, fleet_audit_report_dir=self.reports, fleet_audit_naocloud_site_id=harness.SITE_ID,
-                    fleet_audit_ublox_security_enabled=HAS_SECURITY)
+                    fleet_audit_ublox_security_enabled=True)
         base.update(variables)
         inventory = harness.write_inventory(os.path.join(self.workdir, 'audit-%s.json' % name), base)
         self.mock.admin.reset_counters()
@@ -132,26 +127,28 @@ def attention(report):
     return found
 
 
-def findings_rows(fleet):
-    """FA-0001 to FA-0006, and FA-0007 and FA-0008 once the mock can report a clone and a suspicious device."""
-    return [row for row in fleet.rows if row['serial'] not in ('FA-0007', 'FA-0008') or fleet.clone_marked]
+@pytest.fixture(scope='module')
+def full_audit(fleet):
+    """The audit of every row, run once: the check-mode test compares its findings with this run's."""
+    result, counters = fleet.audit('all', fleet.rows, fleet_audit_stuck_hours=0)
+    return result, counters, fleet.report('all')
 
 
-def test_the_audit_lists_exactly_what_needs_attention_and_writes_nothing(fleet):
-    result, counters = fleet.audit('all', findings_rows(fleet), fleet_audit_stuck_hours=0)
+def test_the_audit_lists_exactly_what_needs_attention_and_writes_nothing(fleet, full_audit):
+    result, counters, report = full_audit
     assert result.rc != 0, result.stdout[-3000:]
     assert counters['by_category']['write'] == 0, counters['endpoints']
-    found = attention(fleet.report('all'))
-    expected = {'FA-0002', 'FA-0003', 'FA-0004', 'FA-0005', 'FA-0006'} | ({'FA-0007', 'FA-0008'} if fleet.clone_marked else set())
+    found = attention(report)
+    expected = {'FA-0002', 'FA-0003', 'FA-0004', 'FA-0005', 'FA-0006', 'FA-0007', 'FA-0008', 'FA-0009'}
     assert set(found) == expected, found
     assert 'client certificate expires' in found['FA-0002']['nrfcloud']
     assert 'missing in iotcomms.io' in found['FA-0003']['iotcomms'] and set(found['FA-0003']) == {'iotcomms'}
-    assert found['FA-0004']['nrfcloud'].startswith('ERROR for')
+    assert found['FA-0004']['nrfcloud'].startswith('ERROR for') and found['FA-0004']['nrfcloud'].endswith('(since its last command)')
     assert found['FA-0005']['nrfcloud'].startswith('BLOCKED for')
     assert 'device certificate expires' in found['FA-0006']['ublox']
-    if fleet.clone_marked:
-        assert found['FA-0007'] == {'ublox': 'reported as a clone by u-blox'}
-        assert found['FA-0008'] == {'ublox': 'reported as suspicious by u-blox'}
+    assert found['FA-0007'] == {'ublox': 'reported as a clone by u-blox'}
+    assert found['FA-0008'] == {'ublox': 'reported as suspicious by u-blox'}
+    assert found['FA-0009']['ublox'].startswith('waiting for its bootstrap for '), found['FA-0009']
     assert 'Fleet audit: %d device(s) need attention' % len(expected) in result.stdout
 
 
@@ -163,11 +160,11 @@ def test_the_stuck_threshold_is_honoured(fleet):
     assert attention(fleet.report('threshold')) == {}
 
 
-def test_check_mode_writes_nothing_and_finds_the_same(fleet):
-    result, counters = fleet.audit('all', findings_rows(fleet), check=True, fleet_audit_stuck_hours='0')
+def test_check_mode_writes_nothing_and_finds_the_same(fleet, full_audit):
+    result, counters = fleet.audit('all', fleet.rows, check=True, fleet_audit_stuck_hours='0')
     assert result.rc != 0
     assert counters['by_category']['write'] == 0, counters['endpoints']
-    assert set(attention(fleet.report('all', check=True))) == set(attention(fleet.report('all')))
+    assert set(attention(fleet.report('all', check=True))) == set(attention(full_audit[2]))
 
 
 def test_a_clean_fleet_passes_with_rc_0(fleet):
@@ -186,7 +183,6 @@ def test_findings_do_not_fail_the_play_when_told_so(fleet):
     assert set(attention(fleet.report('nofail'))) == {'FA-0002'}
 
 
-@needs_security
 def test_devices_not_seen_for_days_on_ubloxs_clock(fleet):
     """u-blox's clock moves 10 days on (no heartbeat meanwhile): with not_seen_days 7 every u-blox device is silent; the
     security module judges it on u-blox's clock."""

@@ -60,10 +60,16 @@ def test_nrfcloud_stuck_since_its_claim_against_the_threshold():
 
 
 def test_a_newer_command_time_counts_before_the_claim():
-    device = nrf_device(NRF[0], 'ERROR', DAYS_AGO_10)
-    device['commands'] = [dict(createdAt=DAYS_AGO_10, updatedAt=HOURS_AGO_2)]
-    dummy, findings, dummy2 = run_audit(dict(nrfcloud_claimed=dict(devices=[device])), [('SN-1', dict(nrfcloud_device_id=NRF[0]))])
-    assert findings == []
+    """The history read of the stuck devices (nrfcloud_stuck, command views) says since when: 2 hours, not 10 days."""
+    rows = [('SN-1', dict(nrfcloud_device_id=NRF[0])), ('SN-2', dict(nrfcloud_device_id=NRF[1]))]
+    claimed = dict(devices=[nrf_device(NRF[0], 'ERROR', DAYS_AGO_10), nrf_device(NRF[1], 'ERROR', DAYS_AGO_10)])
+    stuck = dict(devices=[dict(id=NRF[0], commands=[dict(created_at=DAYS_AGO_10, updated_at=HOURS_AGO_2)]),
+                          dict(id=NRF[1], commands=[dict(created_at=DAYS_AGO_10, updated_at=HOURS_AGO_30)])])
+    dummy, findings, dummy2 = run_audit(dict(nrfcloud_claimed=claimed, nrfcloud_stuck=stuck), rows)
+    assert findings_by_id(findings) == {NRF[1]: (['stuck'], 'ERROR for 30.0 hours (since its last command)')}
+    # without the history read: since the claim
+    dummy, findings, dummy2 = run_audit(dict(nrfcloud_claimed=claimed), rows)
+    assert findings_by_id(findings)[NRF[0]] == (['stuck'], 'ERROR for 10 days (since its claim)')
 
 
 def test_expiring_certificates_are_those_the_modules_returned():
@@ -194,3 +200,38 @@ def test_bad_input_is_refused(params, words):
     options.update(params)
     with pytest.raises(Exception, match=words):
         fleet_audit_findings.validate(options)
+
+
+def test_a_device_no_cloud_knows_is_one_finding_not_one_per_cloud():
+    """Decommissioned without a u-blox identity (or never onboarded), still in the manifest: one finding that says both."""
+    rows = [('SN-1', dict(nrfcloud_device_id=NRF[0], iotcomms_device_id='4720001', naocloud_mac='AA:00:00:00:00:01')),
+            ('SN-2', dict(nrfcloud_device_id=NRF[1], ublox_rot_public_uid=ROTS[1], iotcomms_device_id='4720002'))]
+    reads = dict(nrfcloud_claimed=dict(devices=[]), ublox_devices=dict(devices=[]), iotcomms_devices=dict(devices=[]),
+                 naocloud_trackables=dict(trackables=[]))
+    steps, findings, counts = run_audit(reads, rows)
+    assert [(f['serial'], f['cloud'], f['reason']) for f in findings] == [
+        ('SN-1', 'nrfcloud', 'in none of the clouds read (nRF Cloud, iotcomms.io, NAO Cloud)'),
+        ('SN-2', 'nrfcloud', 'in none of the clouds read (nRF Cloud, u-blox, iotcomms.io)')]
+    assert all('take it out of the manifest' in f['remedy'] for f in findings)
+    assert counts['devices'] == 2 and counts['drift'] == 2
+    assert phases(steps, 'iotcomms')['4720001'] == ('missing', False, False)
+    assert phases(steps, 'ublox')[ROTS[1]] == ('waiting for bootstrap', False, True)
+
+
+def test_a_whitelisted_module_that_does_not_bootstrap_is_stuck_after_the_threshold_on_ubloxs_clock():
+    """u-blox's clock (cloud_time) is 30 hours past the controller's: the module whitelisted 'now' on the controller's
+    clock has waited 30 hours on u-blox's, which is what counts."""
+    rows = [('SN-1', dict(ublox_rot_public_uid=ROTS[0])), ('SN-2', dict(ublox_rot_public_uid=ROTS[1])),
+            ('SN-3', dict(ublox_rot_public_uid=ROTS[2]))]
+    whitelist = [dict(type='ROTPublicUID', id=ROTS[0], created_date='2026-05-28T20:26:40Z'),
+                 dict(type='ROTPublicUID', id=ROTS[1], created_date='2026-05-30T00:26:40Z')]
+    reads = dict(ublox_devices=dict(devices=[], whitelist=whitelist, cloud_time='2026-05-30T02:26:40Z'))
+    steps, findings, counts = run_audit(reads, rows)
+    found = findings_by_id(findings)
+    assert found[ROTS[0]] == (['stuck'], 'waiting for its bootstrap for 30.0 hours (whitelisted 2026-05-28T20:26:40Z)')
+    assert found[ROTS[2]] == (['drift'], 'neither whitelisted nor bootstrapped in u-blox')
+    assert ROTS[1] not in found
+    assert phases(steps, 'ublox')[ROTS[1]] == ('waiting for bootstrap', False, True)
+    # without the whitelist read, a module u-blox does not know only waits
+    steps, findings, counts = run_audit(dict(ublox_devices=dict(devices=[])), rows)
+    assert findings == [] and all(phase == ('waiting for bootstrap', False, True) for phase in phases(steps, 'ublox').values())

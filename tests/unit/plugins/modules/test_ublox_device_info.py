@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from ansible_collections.iotops.provisioning.plugins.modules import ublox_device_info, ublox_rootca
-from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import expires_within
+from ansible_collections.iotops.provisioning.plugins.modules import ublox_device_info, ublox_device_whitelist, ublox_rootca
+from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import expires_within, parse_date
 from ansible_collections.iotops.provisioning.plugins.modules.ublox_device_info import root_ca
 
 CA = 'devices.example.com'
@@ -97,6 +99,24 @@ def test_the_window_is_on_the_clouds_clock(seeded, creds, run):
     # on u-blox's clock the year-long certificate has 20 days left; on the controller's it would have 360
     assert rots(result) == ['00a1', '00a2', '00a3', '00a4', '00a5']
     assert "The clock of ublox is ahead of the controller's by 340.0 days" in str(result.get('warnings')), result.get('warnings')
+
+
+def test_the_whitelist_of_the_named_devices_and_the_clouds_time(seeded, creds, run):
+    """00b1 is whitelisted and has not bootstrapped (u-blox does not know it); 00a1 is whitelisted and known; the IMEI entry
+    and 00a2 (not named) are left out. cloud_time is u-blox's clock, 2 days ahead of the controller's."""
+    mock = seeded
+    added = run(ublox_device_whitelist, ublox_args(mock, creds, rot_public_uids=['00b1', '00a1', '00a2'], imeis=['352656100000002']))
+    assert added['changed'], added
+    mock.admin.advance_clock(2 * DAY)
+    mock.admin.reset_counters()
+    result = run(ublox_device_info, ublox_args(mock, creds, rot_public_uids=['00b1', '00a1'], options=['CORE'], include_whitelist=True))
+    assert rots(result) == ['00a1'] and result['missing'] == ['00b1']
+    assert sorted(entry['id'] for entry in result['whitelist']) == ['00a1', '00b1']
+    assert all(entry['type'] == 'ROTPublicUID' and entry['created_date'].endswith('Z') for entry in result['whitelist'])
+    ahead = parse_date(result['cloud_time']) - time.time()
+    assert 2 * DAY - 120 < ahead < 2 * DAY + 120, result['cloud_time']
+    assert mock.admin.counters()['endpoints'].get('ublox POST /v1/device/whitelist/get') == 1, mock.admin.counters()['endpoints']
+    assert 'whitelist' not in run(ublox_device_info, ublox_args(mock, creds, rot_public_uids=['00a1'], options=['CORE']))
 
 
 @pytest.mark.parametrize('extra, words', [
