@@ -48,6 +48,9 @@ WARNING = 'warning'
 CLOUDS = (('nrfcloud', 'nRF Cloud'), ('ublox', 'u-blox'), ('iotcomms', 'iotcomms.io'), ('naocloud', 'NAO Cloud'),
           ('ublox_tag', 'u-blox tag'), ('ublox_rootca', 'u-blox Root CA'))
 CLOUD_LABELS = dict(CLOUDS)
+# columns of resources shared by many devices: their rows are not devices, so the verdict does not count them as such (a
+# failed one counts as a failed step)
+SHARED = ('ublox_tag', 'ublox_rootca')
 CLOUD_ORDER = dict((key, index) for index, (key, dummy) in enumerate(CLOUDS))
 
 # the verdict of a row (machine words in the JSON; the HTML shows the done word of the report for DONE)
@@ -368,10 +371,14 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
     outside = dict((cloud, Outside()) for cloud in clouds)
     failures, warnings, waiting, devices = list(step_failures), [], [], []
     tally = {DONE: 0, WAITING: 0, ATTENTION: 0}
+    shared_failures = 0
     for row in rows:
         cells = row['cells']
         verdict = row_verdict(cells.values())
-        tally[verdict] += 1
+        if all(cloud in SHARED for cloud in cells):
+            shared_failures += verdict == ATTENTION
+        else:
+            tally[verdict] += 1
         for cloud, cell in cells.items():
             count = counts[cloud]
             count['total'] += 1
@@ -396,11 +403,12 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
             waiting.append(dict(serial=row['serial'], device=row['device'], clouds=dict((c, cell.phase) for c, cell in ordered)))
         devices.append(dict(serial=row['serial'], device=row['device'], verdict=verdict, changed=any(c.changed for dummy, c in ordered),
                             clouds=dict((c, cell_view(cell, rotation)) for c, cell in ordered)))
-    total = len(rows)
+    total = sum(tally.values())
     attention = failures + warnings
-    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], len(step_failures), len(warnings), done_word),
+    failed_steps = len(step_failures) + shared_failures
+    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], failed_steps, len(warnings), done_word),
                    total=total, done=tally[DONE], waiting=tally[WAITING], needs_attention=tally[ATTENTION],
-                   step_failures=len(step_failures), warnings=len(warnings),
+                   step_failures=failed_steps, warnings=len(warnings),
                    changed=sum(1 for row in rows if any(cell.changed for cell in row['cells'].values())))
     report = dict(verdict=verdict, complete=tally[WAITING] == 0, clouds=[dict(key=c, label=cloud_label(c)) for c in clouds],
                   counts=counts, needs_attention=attention, attention_causes=causes(attention), waiting=waiting, devices=devices)

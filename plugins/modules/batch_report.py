@@ -314,7 +314,8 @@ report:
           type: str
           sample: 57 of 60 onboarded · 2 waiting for the device · 1 needs attention
         total:
-          description: Devices in the report.
+          description: Devices in the report. A row of a resource many devices share (a u-blox tag or Root CA column) is not
+            a device and not counted here.
           type: int
         done:
           description: Devices neither waiting nor needing attention.
@@ -326,7 +327,8 @@ report:
           description: Devices that need a person in some cloud.
           type: int
         step_failures:
-          description: Steps that failed as a whole (they are in RV(report.needs_attention) too).
+          description: Steps that failed as a whole, and rows of shared resources (u-blox tags, Root CAs) that need attention
+            (they are in RV(report.needs_attention) too).
           type: int
         warnings:
           description: Warnings (outcomes with C(attention)); the devices they are about count as done or waiting as usual.

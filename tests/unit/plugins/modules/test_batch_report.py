@@ -196,11 +196,25 @@ def test_plain_words_for_results_without_phase(run, tmp_path):
         'u-added': 'whitelisted', '4680001': 'created', 'nrf-1': 'provisioned', 'old.example.com': 'kept',
         'fleet.example.com': 'changed'}
     assert phases['u-pending']['waiting'] and phases['u-pending']['note'] == 'renew pending until the next security heartbeat'
-    assert result['report']['verdict']['text'] == '8 of 9 up to date · 1 waiting for the device'
+    # the two Root CA rows are shown but are not devices: the verdict counts the 7 devices
+    assert result['report']['verdict']['text'] == '6 of 7 up to date · 1 waiting for the device'
     assert [c['label'] for c in result['report']['clouds']] == ['nRF Cloud', 'u-blox', 'iotcomms.io', 'u-blox Root CA']
     html = read(result['html_path'])
     for jargon in ('none', 'create', 'added', 'PROVISIONED', 'acted', 'pending'):
         assert '>%s<' % jargon not in html, jargon
+
+
+def test_a_shared_tag_is_no_device_and_its_failure_is_a_failed_step(run, tmp_path):
+    """Decommissioning one device also takes it out of a u-blox tag: the tag's row is shown, the verdict counts one device."""
+    steps = [dict(vendor='ublox', step='revoke certificate', results=[dict(item='00a1', changed=True)]),
+             dict(vendor='ublox_tag', step='take devices out of the tag', results=[dict(item='line-1', changed=True)])]
+    result = report_of(run, tmp_path, steps, serials=dict(ublox={'00a1': 'SN-1'}), done_word='decommissioned', return_devices=True)
+    verdict = result['report']['verdict']
+    assert verdict['text'] == '1 of 1 decommissioned' and verdict['total'] == 1
+    assert [row['device'] for row in result['report']['devices']] == ['SN-1', 'line-1']
+    steps[1]['results'] = [dict(item='line-1', failed=True, msg='HTTP 503')]
+    verdict = report_of(run, tmp_path, steps, serials=dict(ublox={'00a1': 'SN-1'}), done_word='decommissioned')['report']['verdict']
+    assert verdict['text'] == '1 of 1 decommissioned · 1 step failed' and verdict['step_failures'] == 1
 
 
 def stamped(directory, name):
