@@ -4,7 +4,8 @@
 """The demo: onboard a factory-fresh batch across the four vendor clouds of the mock (mock_cloud/) as its devices come online - a
 first run that leaves the devices not yet powered on waiting, a second run 20 minutes later that completes them, a third that
 changes nothing - then rotate the certificates that expire within the window; then day 2: an audit finds the devices the demo
-made misbehave, one of them is decommissioned, and a second audit shows it gone.
+made misbehave, one of them is decommissioned, the other is taken out of trust by the incident response, and a last
+audit shows the first gone and the second out of service.
 
 Run through `bash hacking/demo.sh` (which prepares the virtualenv). Everything it makes goes to
 `.demo/` in the repository: the mock's endpoints file and private CA, the factory CA of the demo,
@@ -148,7 +149,8 @@ def first_line(text):
 
 def day_two(mock, rows, env, common, workdir):
     """Day 2: two u-blox modules misbehave (u-blox flags one as a clone, the other as suspicious); the audit finds them, the
-    clone is decommissioned (check mode first), and the audit run again shows it gone from every cloud."""
+    clone is decommissioned and the suspicious one taken out of trust by the incident response (each in check mode first,
+    which must send no write), and the audit run again shows the clone gone from every cloud and the other out of service."""
     modules = [row for row in rows if row.get('ublox_rot_public_uid')]
     clone, suspicious = modules[0], modules[1]
     mock.admin.seed('ublox', 'clone', {'ROTPublicUIDs': [clone['ublox_rot_public_uid']], 'DaysAgo': 1})
@@ -159,14 +161,23 @@ def day_two(mock, rows, env, common, workdir):
     text = play('fleet_audit.yml', audit, env, os.path.join(workdir, 'audit-1.log'))
     print('  %s' % first_line(text))
     decommission = [os.path.join(PLAYBOOKS, 'decommission.yml'), '-e', 'decommission_serials=%s' % clone['serial']] + common
-    writes = mock.admin.counters()['by_category']['write']
-    play('decommission.yml --check', decommission + ['--check'], env, os.path.join(workdir, 'decommission-check.log'))
-    if mock.admin.counters()['by_category']['write'] != writes:
-        raise SystemExit('decommission.yml --check sent a write; see %s' % os.path.join(workdir, 'decommission-check.log'))
-    text = play('decommission.yml', decommission + ['-e', 'decommission_confirm=true'], env, os.path.join(workdir, 'decommission.log'))
-    print('  %s' % first_line(text))
+    runbook(mock, 'decommission', decommission, env, workdir)
+    incident = [os.path.join(PLAYBOOKS, 'incident_response.yml'), '-e', 'incident_response_serials=%s' % suspicious['serial'],
+                '-e', 'incident_response_ticket=SEC-0001', '-e', "incident_response_reason='reported as suspicious by u-blox'"] + common
+    runbook(mock, 'incident_response', incident, env, workdir)
     text = play('fleet_audit.yml (again)', audit, env, os.path.join(workdir, 'audit-2.log'))
     print('  %s' % first_line(text))
+
+
+def runbook(mock, role, args, env, workdir):
+    """A runbook that changes the fleet: in check mode first (no write may reach the mock), then confirmed."""
+    writes = mock.admin.counters()['by_category']['write']
+    check_log = os.path.join(workdir, '%s-check.log' % role)
+    play('%s.yml --check' % role, args + ['--check'], env, check_log)
+    if mock.admin.counters()['by_category']['write'] != writes:
+        raise SystemExit('%s.yml --check sent a write; see %s' % (role, check_log))
+    text = play('%s.yml' % role, args + ['-e', '%s_confirm=true' % role], env, os.path.join(workdir, '%s.log' % role))
+    print('  %s (%d writes)' % (first_line(text), mock.admin.counters()['by_category']['write'] - writes))
 
 
 def main():
