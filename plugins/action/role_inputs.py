@@ -372,6 +372,16 @@ class Typing:
         return False
 
 
+def cut_extra_vars(task_vars):
+    """The problem of an ``-e key=value`` whose value had spaces, or None. Ansible splits such an -e at the spaces, keeps the
+    first word as the value and the rest as ``_raw_params``, silently: a reason or a name would reach the role cut."""
+    leftover = task_vars.get('_raw_params')
+    if not isinstance(leftover, str) or not leftover.strip():
+        return None
+    return ("an -e value with spaces was cut at the first space by ansible-playbook (%r was left over): quote the value, as in "
+            "-e \"name='two words'\", or give JSON, as in -e '{\"name\": \"two words\"}'" % leftover)
+
+
 class ActionModule(ActionBase):
     """Types and checks a role's variables; returns them by their names without the prefix, and every problem."""
 
@@ -393,6 +403,9 @@ class ActionModule(ActionBase):
         if mistakes:
             return self._failed(result, ['role_inputs: %s' % mistake for mistake in mistakes])
         values = typing.typed(task_vars, self._templar.template)
+        cut = cut_extra_vars(task_vars)
+        if cut:
+            typing.problems.insert(0, cut)
         if typing.problems and args['fail_on_problems']:
             # a failed result is shown whole: leave the secrets out
             for name in typing.secret_options:

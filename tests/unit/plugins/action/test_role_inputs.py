@@ -213,6 +213,12 @@ def run_fixture_bad(work, collections_root):
     return ansible_playbook(work, collections_root, FIXTURE_ROLES, play(work, 'typed', validate=False), args)
 
 
+def run_fixture_cut(work, collections_root):
+    """The name typed on the command line without quotes, as an operator does: ansible-playbook cuts it at the space."""
+    args = source_kv(work) + ['-e', 'typed_name=line 7']
+    return ansible_playbook(work, collections_root, FIXTURE_ROLES, play(work, 'typed', validate=False), args)
+
+
 def run_real(work, collections_root, answers):
     roles = real_role(work)
     args = ['-e', '@' + write(os.path.join(work, 'extravars'), json.dumps(answers))]
@@ -237,6 +243,8 @@ def runs(tmp_path_factory, collections_root):
                    for name, path in ((name, work()) for name in SOURCES)}
         bad = work()
         futures['bad'] = (pool.submit(run_fixture_bad, bad, collections_root), bad, BAD)
+        cut = work()
+        futures['cut'] = (pool.submit(run_fixture_cut, cut, collections_root), cut, None)
         for name, (path, answers) in real.items():
             futures[name] = (pool.submit(run_real, path, collections_root, answers), path, answers)
         return {name: future.result() + (path, answers) for name, (future, path, answers) in futures.items()}
@@ -264,6 +272,14 @@ def test_bad_values_fail_one_task_with_every_problem_and_no_secret(runs):
         dir='/srv/x', label='line/7-report', report_dir=os.path.join(work, 'reports'), level=3, note=None)
     assert not set(result) & {'enabled', 'count', 'ratio', 'name', 'numbers', 'kinds', 'settings', 'token', 'mode', 'site'}
     assert 'hunter2-secret' not in stdout and 'bad token!' not in stdout
+
+
+def test_a_value_cut_at_a_space_is_refused_not_taken_short(runs):
+    rc, stdout, _work, _answers = runs['cut']
+    assert rc == 2, stdout
+    result = task_result(stdout, FIXTURE_TASK, 'fatal')
+    assert result['problems'] == ["an -e value with spaces was cut at the first space by ansible-playbook ('7' was left over): "
+                                  "quote the value, as in -e \"name='two words'\", or give JSON, as in -e '{\"name\": \"two words\"}'"]
 
 
 def real_spec_names():
