@@ -167,6 +167,9 @@ def day_two(mock, rows, env, common, workdir):
     runbook(mock, 'incident_response', incident, env, workdir)
     text = play('fleet_audit.yml (again)', audit, env, os.path.join(workdir, 'audit-2.log'))
     print('  %s' % first_line(text))
+    # neither device is a finding any more, and neither is counted healthy
+    if not re.search(r'\d+ of \d+ healthy · 2 out of service', first_line(text)) or 'attention' in first_line(text):
+        raise SystemExit('the last audit does not show the two devices out of service; see %s' % os.path.join(workdir, 'audit-2.log'))
 
 
 def runbook(mock, role, args, env, workdir):

@@ -80,8 +80,8 @@ class Finder:
     def add(self, cloud, ident, kind, reason, what_to_do):
         self.found.setdefault(cloud, {}).setdefault(ident, []).append((kind, reason, what_to_do))
 
-    def phase(self, cloud, ident, phase, waiting=False):
-        self.phases.setdefault(cloud, {})[ident] = (phase, waiting)
+    def phase(self, cloud, ident, phase, waiting=False, out_of_service=False):
+        self.phases.setdefault(cloud, {})[ident] = (phase, waiting, out_of_service)
 
     def outcomes(self, cloud):
         """The outcomes of ``cloud``: one per id that has a phase or a finding, the findings of one id joined."""
@@ -89,10 +89,12 @@ class Finder:
         idents += [ident for ident in self.found.get(cloud, {}) if ident not in idents]
         outcomes = []
         for ident in idents:
-            phase, waiting = self.phases.get(cloud, {}).get(ident, ('not found', False))
+            phase, waiting, out_of_service = self.phases.get(cloud, {}).get(ident, ('not found', False, False))
             found = self.found.get(cloud, {}).get(ident, [])
             outcome = dict(item=ident, changed=False, failed=bool(found), phase=phase, waiting=waiting and not found,
                            findings=[kind for kind, dummy, dummy2 in found])
+            if out_of_service:
+                outcome['out_of_service'] = True
             if found:
                 outcome['msg'] = '; '.join(reason for dummy, reason, dummy2 in found)
                 outcome['remedy'] = ' '.join(dict.fromkeys(what for dummy, dummy2, what in found))
@@ -165,7 +167,8 @@ def judge_ublox(finder, devices, expiring, wanted, now, stuck_hours):
             continue
         if certificate.get('revoked') or pending == 'DELETE':
             retired.add(rot)
-            finder.phase('ublox', rot, 'out of service (certificate %s)' % ('revoked' if certificate.get('revoked') else 'deletion pending'))
+            finder.phase('ublox', rot, 'out of service (certificate %s)' % ('revoked' if certificate.get('revoked') else 'deletion pending'),
+                         out_of_service=True)
         elif pending in RENEWING:
             # the rotation has sent the renewal; u-blox applies it at the device's next security heartbeat
             finder.phase('ublox', rot, 'renewal pending (next heartbeat)', True)
@@ -241,7 +244,7 @@ def judge_presence(finder, manifest, present, retired=frozenset(), bootstrap=jud
         drifted = [cloud for cloud in missing if cloud != 'ublox']
         for cloud in missing:
             if decommissioned:
-                finder.phase(cloud, idents[cloud], 'gone (decommissioned)')
+                finder.phase(cloud, idents[cloud], 'gone (decommissioned)', out_of_service=True)
             elif cloud == 'ublox':
                 bootstrap(finder, idents[cloud], report=bool(seen) or not drifted)
             else:

@@ -31,7 +31,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._phases import
 # due, a warning that fails nothing (``attention``) and, for nRF Cloud, the command budget left
 ROTATION_FIELDS = ('policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due', 'attention', 'commands_left', 'rotations_left')
 # the fields of a per-device result the report uses
-REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'remedy', 'status', 'action', 'reason') + ROTATION_FIELDS
+REPORT_FIELDS = ('item', 'changed', 'failed', 'msg', 'phase', 'waiting', 'out_of_service', 'remedy', 'status', 'action',
+                 'reason') + ROTATION_FIELDS
 
 # the kinds of report: a batch (phases per cloud) and a certificate rotation (dates, policy, the window)
 BATCH = 'batch'
@@ -57,6 +58,9 @@ CLOUD_ORDER = dict((key, index) for index, (key, dummy) in enumerate(CLOUDS))
 DONE = 'done'
 WAITING = 'waiting'
 ATTENTION = NEEDS_ATTENTION
+# a device taken out of service on purpose (decommissioned, or its certificate revoked by an incident response): neither done
+# (healthy, onboarded) nor a finding - the audit counts it apart
+OUT_OF_SERVICE = 'out of service'
 
 CHANGED = 'changed'
 PENDING = 'pending (next heartbeat)'
@@ -146,7 +150,8 @@ class Cell:
     Of the rotation fields, the first old expiry stays (the certificate before the run), the last new expiry, policy and
     budget win, the cell was due when any step found it due, and the first warning stays with its remedy."""
 
-    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'waited', 'changed', 'failed', 'failed_id', 'failed_step', 'reason', 'remedy', 'note',
+    __slots__ = ('ids', 'steps', 'reached', 'waiting', 'waited', 'out_of_service', 'changed', 'failed', 'failed_id', 'failed_step',
+                 'reason', 'remedy', 'note',
                  'policy', 'old_expiry', 'new_expiry', 'new_expiry_pending', 'due', 'commands_left', 'rotations_left',
                  'attention', 'attention_id', 'attention_step', 'attention_remedy')
 
@@ -154,6 +159,7 @@ class Cell:
         self.ids, self.steps = [], []
         self.reached, self.waiting, self.changed, self.failed = '', False, False, False
         self.waited = False  # whether a step waited for the device (a decommission keeps it)
+        self.out_of_service = False
         self.failed_id = self.failed_step = self.reason = self.remedy = self.note = None
         self.policy = self.old_expiry = self.new_expiry = self.due = self.commands_left = self.rotations_left = None
         self.new_expiry_pending = False
@@ -174,6 +180,7 @@ class Cell:
             return
         self.reached, self.waiting = result_phase(result)
         self.waited = self.waited or self.waiting
+        self.out_of_service = self.out_of_service or bool(result.get('out_of_service'))
         note = result.get('reason') or result.get('msg')
         self.note = str(note) if note else None
 
@@ -212,6 +219,8 @@ class Cell:
         """The cell in the JSON file and the module's result."""
         view = dict(phase=self.phase, waiting=self.waiting and not self.failed, failed=self.failed, changed=self.changed,
                     ids=self.ids, steps=self.steps)
+        if self.out_of_service and not self.failed:
+            view['out_of_service'] = True
         if self.failed:
             view.update(reached=self.reached, reason=self.reason, remedy=self.remedy)
         elif self.note:
@@ -240,6 +249,8 @@ def row_verdict(cells):
         return ATTENTION
     if any(cell.waiting for cell in cells):
         return WAITING
+    if any(cell.out_of_service for cell in cells):
+        return OUT_OF_SERVICE
     return DONE
 
 
@@ -271,8 +282,10 @@ def merge(steps, serials):
     return list(rows.values()), order, step_failures
 
 
-def verdict_text(done, total, waiting, attention, step_failures, warnings, done_word):
+def verdict_text(done, total, waiting, attention, step_failures, warnings, done_word, out_of_service=0):
     parts = ['{:,} of {:,} {}'.format(done, total, done_word)]
+    if out_of_service:
+        parts.append('{:,} {}'.format(out_of_service, OUT_OF_SERVICE))
     if waiting:
         parts.append('{:,} waiting for the device'.format(waiting))
     if attention:
@@ -355,6 +368,15 @@ def cell_view(cell, rotation):
 ROTATION_OUTCOMES = (FAILED, 'rotated', 'requested', 'pending', 'skipped')
 
 
+def verdict_of(tally, failed_steps, warnings, done_word, changed):
+    """The verdict of the devices counted in ``tally`` (by row verdict), with its line."""
+    total = sum(tally.values())
+    return dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], failed_steps, warnings, done_word,
+                                  tally[OUT_OF_SERVICE]),
+                total=total, done=tally[DONE], waiting=tally[WAITING], needs_attention=tally[ATTENTION],
+                out_of_service=tally[OUT_OF_SERVICE], step_failures=failed_steps, warnings=warnings, changed=changed)
+
+
 def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
     """The report of ``steps`` (flattened by lean_step) without its run facts: verdict, counts, what needs attention, rows.
 
@@ -370,7 +392,7 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
     outcomes = dict((cloud, dict((word, 0) for word in ROTATION_OUTCOMES + ('warnings',))) for cloud in clouds)
     outside = dict((cloud, Outside()) for cloud in clouds)
     failures, warnings, waiting, devices = list(step_failures), [], [], []
-    tally = {DONE: 0, WAITING: 0, ATTENTION: 0}
+    tally = {DONE: 0, WAITING: 0, ATTENTION: 0, OUT_OF_SERVICE: 0}
     shared_failures = 0
     for row in rows:
         cells = row['cells']
@@ -403,13 +425,9 @@ def build(steps, serials, done_word=DONE, kind=BATCH, window_days=None):
             waiting.append(dict(serial=row['serial'], device=row['device'], clouds=dict((c, cell.phase) for c, cell in ordered)))
         devices.append(dict(serial=row['serial'], device=row['device'], verdict=verdict, changed=any(c.changed for dummy, c in ordered),
                             clouds=dict((c, cell_view(cell, rotation)) for c, cell in ordered)))
-    total = sum(tally.values())
     attention = failures + warnings
-    failed_steps = len(step_failures) + shared_failures
-    verdict = dict(text=verdict_text(tally[DONE], total, tally[WAITING], tally[ATTENTION], failed_steps, len(warnings), done_word),
-                   total=total, done=tally[DONE], waiting=tally[WAITING], needs_attention=tally[ATTENTION],
-                   step_failures=failed_steps, warnings=len(warnings),
-                   changed=sum(1 for row in rows if any(cell.changed for cell in row['cells'].values())))
+    verdict = verdict_of(tally, len(step_failures) + shared_failures, len(warnings), done_word,
+                         sum(1 for row in rows if any(cell.changed for cell in row['cells'].values())))
     report = dict(verdict=verdict, complete=tally[WAITING] == 0, clouds=[dict(key=c, label=cloud_label(c)) for c in clouds],
                   counts=counts, needs_attention=attention, attention_causes=causes(attention), waiting=waiting, devices=devices)
     if rotation:

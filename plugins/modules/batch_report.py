@@ -112,8 +112,8 @@ options:
             whole (for example bad input, before any device was worked) and is reported as a failure of the step. Skipped
             runs are left out.
           - Taking the registered results as they are spares the play from flattening thousands of outcomes in Jinja. Only
-            C(item), C(changed), C(failed), C(msg), C(phase), C(waiting), C(remedy), C(status), C(action) and C(reason) of
-            each outcome are used, with the rotation's C(policy), C(old_expiry), C(new_expiry), C(new_expiry_pending),
+            C(item), C(changed), C(failed), C(msg), C(phase), C(waiting), C(out_of_service), C(remedy), C(status), C(action)
+            and C(reason) of each outcome are used, with the rotation's C(policy), C(old_expiry), C(new_expiry), C(new_expiry_pending),
             C(due), C(attention), C(commands_left) and C(rotations_left); the module's action plugin drops the rest
             (certificates, command histories, invocations) on the controller before the module runs.
         type: list
@@ -318,13 +318,19 @@ report:
             a device and not counted here.
           type: int
         done:
-          description: Devices neither waiting nor needing attention.
+          description: Devices neither waiting, needing attention nor out of service.
           type: int
         waiting:
           description: Devices waiting for the device in some cloud, none needing attention.
           type: int
         needs_attention:
           description: Devices that need a person in some cloud.
+          type: int
+        out_of_service:
+          description:
+            - Devices taken out of service on purpose (a result with C(out_of_service), as M(iotops.provisioning.fleet_audit_findings)
+              gives for a decommissioned device or a module whose certificate is revoked), none waiting or needing attention. They
+              are not counted in RV(report.verdict.done).
           type: int
         step_failures:
           description: Steps that failed as a whole, and rows of shared resources (u-blox tags, Root CAs) that need attention
@@ -418,8 +424,9 @@ report:
       type: int
     devices:
       description:
-        - One row per device - C(serial), C(device), C(verdict) (V(done), V(waiting) or V(needs attention)), C(changed), and
-          C(clouds) (per cloud its C(phase), C(waiting), C(failed), C(changed), C(ids), the C(steps) that reported it, and
+        - One row per device - C(serial), C(device), C(verdict) (V(done), V(waiting), V(needs attention) or V(out of service)),
+          C(changed), and C(clouds) (per cloud its C(phase), C(waiting), C(failed), C(changed), C(ids), the C(steps) that reported
+          it, C(out_of_service) when a result said so, and
           C(note), or C(reached), C(reason) and C(remedy) when it failed; the rotation fields the outcomes gave, C(attention)
           with C(attention_remedy), and with O(kind=rotation) C(outcome) - V(rotated), V(requested) (the new certificate comes
           at the next heartbeat), V(pending) (requested by an earlier run), V(skipped), V(failed) or V(outside)).
@@ -490,7 +497,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
 from ansible_collections.iotops.provisioning.plugins.module_utils._report import (
-    ATTENTION, BATCH, DECOMMISSION, DONE, FAILED, ROTATION, WAITING, WARNING, build, lean_step)
+    ATTENTION, BATCH, DECOMMISSION, DONE, FAILED, OUT_OF_SERVICE, ROTATION, WAITING, WARNING, build, lean_step)
 
 RETURNED_ENTRIES = 100  # of needs_attention and waiting in the task result; the files hold all
 CONSOLE_ENTRIES = 20  # of each in the lines for the play's output
@@ -530,7 +537,7 @@ STYLE = (
     '@media (max-width:900px){.facts{grid-template-columns:max-content 1fr}}'
 )
 
-CELL_CLASS = {ATTENTION: 'b', WAITING: 'w', DONE: 'o'}
+CELL_CLASS = {ATTENTION: 'b', WAITING: 'w', DONE: 'o', OUT_OF_SERVICE: 'n'}
 SEVERITY_BADGE = {FAILED: '<b class="sev f">failed</b>', WARNING: '<b class="sev w">warning</b>'}
 VERDICT_CLASS = {ATTENTION: 'v-bad', WAITING: 'v-wait', DONE: 'v-done'}
 NO_IDENTITY = '–'
@@ -584,7 +591,8 @@ def when_text(stamp):
 def cell_html(cell):
     if cell is None:
         return '<td class=n>%s</td>' % NO_IDENTITY
-    state = ATTENTION if cell['failed'] else WAITING if cell['waiting'] else DONE
+    state = (ATTENTION if cell['failed'] else WAITING if cell['waiting'] else OUT_OF_SERVICE if cell.get('out_of_service')
+             else DONE)
     return '<td class=%s>%s</td>' % (CELL_CLASS[state], esc(cell['phase']))
 
 

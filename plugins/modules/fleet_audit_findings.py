@@ -26,6 +26,10 @@ description:
   - u-blox's dates are judged on u-blox's clock (the C(cloud_time) of C(ublox_devices)), the others on O(now).
   - A manifest row that no cloud read knows is one finding (never onboarded, or decommissioned and still in the manifest),
     not one per cloud.
+  - A device taken out of service on purpose is not a finding and not healthy either - its outcomes carry C(out_of_service),
+    which M(iotops.provisioning.batch_report) counts apart (V(35 of 50 healthy · 2 out of service)) - a u-blox module whose
+    certificate is revoked or its deletion pending (incident response, decommission), and the other identities of a device
+    whose u-blox module is retired and that no cloud knows any more (C(gone (decommissioned))).
   - "How long a device is stuck counts from: nRF Cloud, the newest time in its command history (C(nrfcloud_stuck)) when the
     history carries one, else its C(claimedAt); u-blox, its C(BootstrapDate), or when it waits for its bootstrap, the
     whitelist entry's C(CreatedDate)."
@@ -126,7 +130,9 @@ steps:
   type: list
   elements: dict
   sample: [{vendor: nrfcloud, step: audit, results: [{item: 50434d44-3635-4137-80a1-0c1d2e3f4a5b, failed: true, phase: error,
-            msg: ERROR for 30.2 hours (since its claim), remedy: Read the failed command ..., findings: [stuck]}]}]
+            msg: ERROR for 30.2 hours (since its claim), remedy: Read the failed command ..., findings: [stuck]}]},
+           {vendor: ublox, step: audit, results: [{item: "0003000000000001", failed: false, phase: out of service (certificate
+            revoked), waiting: false, out_of_service: true, findings: []}]}]
 findings:
   description: What needs attention, one entry per device and cloud - C(serial), C(cloud), C(id), C(findings) (the kinds),
     C(reason) and C(remedy).

@@ -112,6 +112,8 @@ def test_a_decommissioned_device_is_gone_not_drift_and_its_old_clone_report_is_n
     assert findings == []
     assert phases(steps, 'ublox')[ROTS[0]] == ('out of service (certificate revoked)', False, False)
     assert phases(steps, 'iotcomms')['4670001'] == ('gone (decommissioned)', False, False)
+    retired = [(step['vendor'], outcome['item']) for step in steps for outcome in step['results'] if outcome.get('out_of_service')]
+    assert sorted(retired) == [('iotcomms', '4670001'), ('ublox', ROTS[0])]  # the report counts them apart, not as healthy
     # the same record, while another cloud still knows the device, is drift there: decommissioning was not finished
     reads['iotcomms_devices'] = dict(devices=[dict(deviceId='4670001'), dict(deviceId='4670002')])
     reads['naocloud_trackables'] = dict(trackables=[])

@@ -109,7 +109,7 @@ def test_verdict_counts_and_text(run, tmp_path):
     result = report_of(run, tmp_path, factory_steps(), serials=SERIALS, done_word='onboarded')
     report = result['report']
     assert report['verdict'] == dict(text='1 of 3 onboarded · 1 waiting for the device · 1 needs attention', total=3, done=1,
-                                     waiting=1, needs_attention=1, step_failures=0, warnings=0, changed=3)
+                                     waiting=1, needs_attention=1, out_of_service=0, step_failures=0, warnings=0, changed=3)
     assert report['complete'] is False
     assert report['counts']['nrfcloud'] == dict(total=3, changed=2, waiting=1, needs_attention=1,
                                                 phases={'onboarded': 1, 'waiting for the device': 1, 'needs attention': 1})
@@ -215,6 +215,30 @@ def test_a_shared_tag_is_no_device_and_its_failure_is_a_failed_step(run, tmp_pat
     steps[1]['results'] = [dict(item='line-1', failed=True, msg='HTTP 503')]
     verdict = report_of(run, tmp_path, steps, serials=dict(ublox={'00a1': 'SN-1'}), done_word='decommissioned')['report']['verdict']
     assert verdict['text'] == '1 of 1 decommissioned · 1 step failed' and verdict['step_failures'] == 1
+
+
+def test_a_device_out_of_service_is_counted_apart_not_healthy(run, tmp_path):
+    """An audit after a decommission and an incident response: the retired devices are neither healthy nor findings."""
+    steps = [dict(vendor='ublox', step='audit', results=[
+        out('0002000000000001', 'bootstrapped'),
+        out('0002000000000002', 'out of service (certificate revoked)', out_of_service=True),
+        out('0002000000000003', 'out of service (certificate deletion pending)', out_of_service=True)]),
+        dict(vendor='iotcomms', step='audit', results=[
+            out('4680001', 'present'), out('4680002', 'present'), out('4680003', 'gone (decommissioned)', out_of_service=True)])]
+    result = report_of(run, tmp_path, steps, serials=SERIALS, done_word='healthy', return_devices=True)
+    report = result['report']
+    assert report['verdict']['text'] == '1 of 3 healthy · 2 out of service'
+    assert (report['verdict']['done'], report['verdict']['out_of_service']) == (1, 2)
+    assert report['complete'] and report['needs_attention'] == []
+    assert [(row['device'], row['verdict']) for row in report['devices']] == [
+        ('SN-1', 'done'), ('SN-2', 'out of service'), ('SN-3', 'out of service')]
+    assert report['devices'][2]['clouds']['iotcomms']['out_of_service'] is True
+    page = read(result['html_path'])
+    assert '<td class=n>out of service</td>' in page and '<td class=n>gone (decommissioned)</td>' in page
+    # waiting comes first: a retired module whose other identities still wait is waiting
+    steps[1]['results'][2] = out('4680003', 'waiting', waiting=True)
+    verdict = report_of(run, tmp_path, steps, serials=SERIALS, done_word='healthy')['report']['verdict']
+    assert verdict['text'] == '1 of 3 healthy · 1 out of service · 1 waiting for the device'
 
 
 def stamped(directory, name):
