@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import time
 
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import GONE, MISSING, NOT_WHITELISTED
 from ansible_collections.iotops.provisioning.plugins.module_utils.ublox import parse_date
 
 HOUR = 3600.0
@@ -213,7 +214,7 @@ def judge_bootstrap(finder, rot, whitelisted=None, now=0.0, stuck_hours=0.0, rep
     was not read, else {rot: when it was whitelisted (epoch, or None when u-blox does not say)}. ``report`` False: the
     phase only (the device's one finding is elsewhere)."""
     if whitelisted is not None and rot not in whitelisted:
-        finder.phase('ublox', rot, 'not whitelisted')
+        finder.phase('ublox', rot, NOT_WHITELISTED)
         if report:
             finder.add('ublox', rot, DRIFT, 'neither whitelisted nor bootstrapped in u-blox', remedy(DRIFT, 'WHITELIST'))
         return
@@ -244,11 +245,11 @@ def judge_presence(finder, manifest, present, retired=frozenset(), bootstrap=jud
         drifted = [cloud for cloud in missing if cloud != 'ublox']
         for cloud in missing:
             if decommissioned:
-                finder.phase(cloud, idents[cloud], 'gone (decommissioned)', out_of_service=True)
+                finder.phase(cloud, idents[cloud], GONE, out_of_service=True)
             elif cloud == 'ublox':
                 bootstrap(finder, idents[cloud], report=bool(seen) or not drifted)
             else:
-                finder.phase(cloud, idents[cloud], 'missing')
+                finder.phase(cloud, idents[cloud], MISSING)
         if decommissioned or not drifted:
             continue
         if seen:

@@ -51,15 +51,25 @@ REGISTERED = 'registered'
 # any cloud
 NEEDS_ATTENTION = 'needs attention'
 
+# the fleet audit's words for an identity a cloud does not hold (not a step reached: the report shows them greyed)
+MISSING = 'missing'
+NOT_WHITELISTED = 'not whitelisted'
+GONE = 'gone (decommissioned)'
+
 IOTCOMMS_ACTIONS = {'create': CREATED, 'update': UPDATED, 'none': UP_TO_DATE, 'delete': DELETED}
 NAOCLOUD_ACTIONS = {'create': REGISTERED, 'update': REGISTERED, 'none': REGISTERED, 'delete': DELETED}
 
 # the phases in which the next step is the device's own
 WAITING = frozenset((WAITING_FOR_DEVICE, CSR_SIGNED, WAITING_FOR_BOOTSTRAP, FEATURES_PENDING))
+ABSENT = frozenset((MISSING, NOT_WHITELISTED, GONE))
 
 
 def is_waiting(phase):
     return phase in WAITING
+
+
+def is_absent(phase):
+    return phase in ABSENT
 
 
 def phases_by_action(results, phases):

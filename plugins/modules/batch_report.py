@@ -496,6 +496,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._files import validate_mode
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import is_absent
 from ansible_collections.iotops.provisioning.plugins.module_utils._report import (
     ATTENTION, BATCH, DECOMMISSION, DONE, FAILED, OUT_OF_SERVICE, ROTATION, WAITING, WARNING, build, lean_step)
 
@@ -591,8 +592,11 @@ def when_text(stamp):
 def cell_html(cell):
     if cell is None:
         return '<td class=n>%s</td>' % NO_IDENTITY
-    state = (ATTENTION if cell['failed'] else WAITING if cell['waiting'] else OUT_OF_SERVICE if cell.get('out_of_service')
-             else DONE)
+    if cell['failed'] or cell['waiting']:
+        state = ATTENTION if cell['failed'] else WAITING
+    else:
+        # out of service, or an identity the cloud does not hold (the audit's "missing"): greyed, not shown as reached
+        state = OUT_OF_SERVICE if cell.get('out_of_service') or is_absent(cell['phase']) else DONE
     return '<td class=%s>%s</td>' % (CELL_CLASS[state], esc(cell['phase']))
 
 

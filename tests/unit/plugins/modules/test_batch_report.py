@@ -239,6 +239,12 @@ def test_a_device_out_of_service_is_counted_apart_not_healthy(run, tmp_path):
     steps[1]['results'][2] = out('4680003', 'waiting', waiting=True)
     verdict = report_of(run, tmp_path, steps, serials=SERIALS, done_word='healthy')['report']['verdict']
     assert verdict['text'] == '1 of 3 healthy · 1 out of service · 1 waiting for the device'
+    # an identity a cloud does not hold is greyed too, not shown green as a step reached (a device no cloud knows has one
+    # finding, in its first cloud; its other cells are only "missing")
+    steps[1]['results'][1] = failed('4680002', 'in none of the clouds read')
+    steps.append(dict(vendor='naocloud', step='audit', results=[out('AA:CC:00:00:00:02', 'missing')]))
+    page = read(report_of(run, tmp_path, steps, serials=SERIALS, done_word='healthy')['html_path'])
+    assert '<td class=n>missing</td>' in page and '<td class=o>missing</td>' not in page
 
 
 def stamped(directory, name):
