@@ -5,9 +5,9 @@
 #   bash hacking/test-all.sh unit molecule      # only these sessions (names or tags, see `nox -l`)
 #
 # It makes .venv (hacking/venv.sh: requirements.txt and requirements-dev.txt, again only when they changed), then runs the nox
-# sessions of noxfile.py and antsibull-nox.toml in two lanes at once (noxfile.py plans them by their measured
-# durations), each lane's output prefixed with its letter, and ends with the table of sessions and
-# `test-all: N passed, N failed`. A session that skips counts as failed unless noxfile.py lists it with a reason.
+# sessions of noxfile.py and antsibull-nox.toml two at a time (IOTOPS_TEST_SLOTS changes it), the longest first by
+# their measured durations, each line of output prefixed with its session, and ends with the table of sessions
+# and `test-all: N passed, N failed`. A session that skips counts as failed unless noxfile.py lists it with a reason.
 # It needs nothing from the network but the package index.
 set -euo pipefail
 
@@ -24,15 +24,6 @@ unset PYTHONHOME
 
 sessions=$(python noxfile.py select "$@")
 started=$(date +%s)
-letters=(A B)
-lane=0
 # shellcheck disable=SC2086  # one word per session
-while IFS= read -r lane_sessions; do
-    letter=${letters[$lane]}
-    lane=$((lane + 1))
-    [[ -n "$lane_sessions" ]] || continue
-    echo "=== lane $letter: $lane_sessions"
-    (nox --report "$REPORTS/lane-$letter.json" -s $lane_sessions </dev/null 2>&1 | sed -u "s/^/[$letter] /") &
-done < <(python noxfile.py plan $sessions)
-wait
-python noxfile.py summary "$sessions" $(($(date +%s) - started)) "$REPORTS"/lane-*.json
+python -u noxfile.py run "$REPORTS" $sessions
+python noxfile.py summary "$sessions" $(($(date +%s) - started)) "$REPORTS"/*.json

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The test harness's own rules (noxfile.py): which sessions a word selects, how they are split into two lanes, and
+"""The test harness's own rules (noxfile.py): which sessions a word selects, how they run two at a time, and
 that the summary counts a session that skipped or never ran as failed."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 
 import pytest
 
@@ -39,14 +40,58 @@ def test_every_core_has_a_sanity_session_and_tags_select_them(noxfile):
         noxfile.select(['nosuch'])
 
 
-def test_the_lanes_hold_every_session_once_and_the_sanity_sessions_together(noxfile):
+def test_every_session_is_one_job_the_sanity_sessions_one_job_the_longest_first(noxfile):
     names = noxfile.select([])
-    lanes = noxfile.plan(names)
-    assert sorted(lanes[0] + lanes[1]) == sorted(names)
-    sanity = [lane for lane in lanes if any(name.startswith('sanity-') for name in lane)]
-    assert len(sanity) == 1
-    load = [sum(noxfile.DURATIONS.get(name, 60) for name in lane) for lane in lanes]
-    assert max(load) - min(load) <= max(noxfile.DURATIONS.values())
+    jobs = noxfile.jobs(names)
+    assert sorted(name for job in jobs for name in job) == sorted(names)
+    assert [job for job in jobs if len(job) > 1] == [['sanity-2.16', 'sanity-2.17', 'sanity-2.18', 'sanity-2.19']]
+    lengths = [sum(noxfile.DURATIONS.get(name, 60) for name in job) for job in jobs]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+# a stand-in for nox: `nox --report FILE -s NAME...` logs when it starts and ends, sleeps as FAKE_NOX_SLEEPS says, and
+# writes its report
+FAKE_NOX = """import json, os, sys, time
+report, names = sys.argv[2], sys.argv[4:]
+def log(kind):
+    with open(os.environ['FAKE_NOX_LOG'], 'a') as handle:
+        handle.write('%s %s %f\\n' % (kind, names[0], time.time()))
+log('start')
+print('running ' + ' '.join(names), flush=True)
+time.sleep(json.loads(os.environ['FAKE_NOX_SLEEPS']).get(names[0], 0.3))
+log('end')
+with open(report, 'w') as handle:
+    json.dump(dict(sessions=[dict(name=name, result='success', duration=1) for name in names]), handle)
+"""
+
+
+def test_the_jobs_run_two_at_a_time_and_a_freed_slot_takes_the_longest_waiting(noxfile, tmp_path, capsys, monkeypatch):
+    """With a stand-in for nox on PATH: never more than two at once; when the short job ends, the longest waiting starts
+    while the long one still runs; every job's report is written and its lines carry its name."""
+    log = tmp_path / 'log'
+    fake = tmp_path / 'bin' / 'nox'
+    fake.parent.mkdir()
+    fake.write_text('#!%s\n%s' % (sys.executable, FAKE_NOX), encoding='utf-8')
+    fake.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s%s%s' % (fake.parent, os.pathsep, os.environ['PATH']))
+    monkeypatch.setenv('FAKE_NOX_LOG', str(log))
+    monkeypatch.setenv('FAKE_NOX_SLEEPS', json.dumps({'long': 4.0}))
+    monkeypatch.setattr(noxfile, 'DURATIONS', {'long': 500, 'short': 10, 'middle': 100, 'tiny': 5})
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    noxfile.run(['tiny', 'short', 'long', 'middle'], 2, str(reports))
+    out = capsys.readouterr().out
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith('=== start')] == ['long', 'middle', 'short', 'tiny']
+    assert '[long] running long' in out and '[tiny] running tiny' in out
+    events = [line.split() for line in log.read_text(encoding='utf-8').splitlines()]
+    running, most = set(), 0
+    for kind, name, _when in sorted(events, key=lambda event: float(event[2])):
+        running = running | {name} if kind == 'start' else running - {name}
+        most = max(most, len(running))
+    assert most == 2
+    ended = dict((name, float(when)) for kind, name, when in events if kind == 'end')
+    assert ended['tiny'] < ended['long']   # the short jobs ran beside the long one, not after it
+    assert sorted(path.name for path in reports.iterdir()) == ['long.json', 'middle.json', 'short.json', 'tiny.json']
 
 
 def test_a_skipped_or_missing_session_fails_the_run(noxfile, tmp_path, capsys, monkeypatch):
@@ -62,3 +107,27 @@ def test_a_skipped_or_missing_session_fails_the_run(noxfile, tmp_path, capsys, m
     monkeypatch.setitem(noxfile.ALLOWED_SKIPS, 'unit', 'listed for the test')
     assert noxfile.summary(['unit', 'suites'], 120, [str(report)]) == 0
     assert capsys.readouterr().out.rstrip().endswith('test-all: 2 passed, 0 failed')
+
+
+def test_the_older_cores_sanity_copy_keeps_only_what_the_tarball_ships(noxfile, tmp_path, monkeypatch):
+    copy = tmp_path / 'ansible_collections' / 'iotops' / 'provisioning'
+    kept = ['plugins/modules/ublox_tag.py', 'plugins/module_utils/_http.py', 'roles/fleet_audit/tasks/main.yml',
+            'playbooks/onboard.yml', 'meta/runtime.yml', 'changelogs/fragments/13-harness.yml', 'docs/testing.md', 'galaxy.yml',
+            'tests/config.yml']   # ansible-test's own configuration stays
+    dropped = ['mock_cloud/iotops_mock/server.py', 'tests/unit/test_harness.py', 'tests/suites/harness.py', 'hacking/test-all.sh',
+               'benchmarks/factory_scale.py', 'extensions/molecule/config.yml', 'noxfile.py', 'plugins/modules/__pycache__/x.pyc']
+    for rel in kept + dropped:
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (copy / rel).write_text('x\n', encoding='utf-8')
+    monkeypatch.chdir(copy)
+    noxfile._keep_only_what_ships()
+    left = sorted(str(path.relative_to(copy)) for path in copy.rglob('*') if path.is_file())
+    assert left == sorted(kept)
+    assert not (copy / 'mock_cloud').exists() and not (copy / 'tests' / 'unit').exists()
+
+
+def test_the_sanity_copy_is_never_the_checkout(noxfile, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(RuntimeError, match='not in the session copy'):
+        noxfile._keep_only_what_ships()
+    assert os.path.exists(os.path.join(ROOT, 'mock_cloud'))
