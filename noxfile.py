@@ -37,9 +37,9 @@ ALLOWED_SKIPS: dict[str, str] = {}
 # How long each session took in the last clean-clone run of the test command (seconds; docs/testing.md): hacking/test-all.sh
 # starts the longest first by these figures (see run).
 DURATIONS = {
-    'unit': 60, 'suites': 600, 'benchmark': 30, 'ansible-lint': 70, 'docs-check': 25, 'extra-checks': 5,
-    'build-import-check': 35, 'molecule': 250, 'molecule-roles': 400, 'molecule-tls': 70, 'release': 120,
-    'sanity-2.16': 100, 'sanity-2.17': 100, 'sanity-2.18': 100, 'sanity-2.19': 160,
+    'unit': 65, 'suites': 619, 'benchmark': 30, 'ansible-lint': 76, 'docs-check': 27, 'extra-checks': 4,
+    'build-import-check': 38, 'molecule': 184, 'molecule-roles': 445, 'molecule-tls': 106, 'release': 122,
+    'sanity-2.16': 80, 'sanity-2.17': 61, 'sanity-2.18': 58, 'sanity-2.19': 126,
 }
 
 # Molecule over HTTPS runs these scenarios (the whole suite runs over HTTP): the role that calls every vendor's client
@@ -76,7 +76,8 @@ def _get_pip_shim(session_name):
 def _keep_only_what_ships():
     """Before ansible-test on an older core: remove from the session's copy what galaxy.yml's build_ignore keeps out
     of the tarball (the mock, the test suites, the harness, benchmarks). What ships runs on every core and is checked
-    on each; the rest runs only on the core of .venv, and the newest core's session checks all of it."""
+    on each; the rest runs only on the core of .venv, and the newest core's session checks all of it. A pattern
+    matches a file's or a directory's path relative to the collection root with fnmatch, as ansible-galaxy matches."""
     if Path.cwd().resolve() == ROOT or Path.cwd().parts[-3:] != ('ansible_collections', 'iotops', 'provisioning'):
         raise RuntimeError('not in the session copy of the collection: %s' % Path.cwd())
     with open(ROOT / 'galaxy.yml', encoding='utf-8') as handle:
@@ -406,7 +407,7 @@ def summary(wanted, seconds, report_files):
             with open(path, encoding='utf-8') as handle:
                 results.update((entry['name'], entry) for entry in json.load(handle)['sessions'])
         except (OSError, ValueError):
-            pass   # a lane whose nox died before its report: its sessions count as not run
+            pass   # a job whose nox died before its report: its sessions count as not run
     print('\n=== summary ===\n%-20s %-40s %s' % ('session', 'result', 'time'))
     failed = 0
     for name in wanted:

@@ -592,11 +592,14 @@ def when_text(stamp):
 def cell_html(cell):
     if cell is None:
         return '<td class=n>%s</td>' % NO_IDENTITY
-    if cell['failed'] or cell['waiting']:
-        state = ATTENTION if cell['failed'] else WAITING
+    if cell['failed']:
+        state = ATTENTION
+    elif cell['waiting']:
+        state = WAITING
+    elif cell.get('out_of_service') or is_absent(cell['phase']):
+        state = OUT_OF_SERVICE   # greyed: out of service, or an identity the cloud does not hold (not a step reached)
     else:
-        # out of service, or an identity the cloud does not hold (the audit's "missing"): greyed, not shown as reached
-        state = OUT_OF_SERVICE if cell.get('out_of_service') or is_absent(cell['phase']) else DONE
+        state = DONE
     return '<td class=%s>%s</td>' % (CELL_CLASS[state], esc(cell['phase']))
 
 

@@ -95,7 +95,7 @@ def test_the_jobs_run_two_at_a_time_and_a_freed_slot_takes_the_longest_waiting(n
 
 
 def test_a_skipped_or_missing_session_fails_the_run(noxfile, tmp_path, capsys, monkeypatch):
-    report = tmp_path / 'lane-A.json'
+    report = tmp_path / 'suites.json'
     report.write_text(json.dumps(dict(result=0, sessions=[
         dict(name='unit', result='skipped', reason='no tests', duration=3),
         dict(name='suites', result='success', duration=100),
