@@ -15,6 +15,10 @@ Rules (DESIGN.md, HTTP):
   did not happen is the request sent again. Without ``verify_write`` it raises OutcomeUnknownError;
 - ``Retry-After`` (seconds or an HTTP date) is honoured and capped by ``retry_max_wait``; otherwise
   the wait is an exponential backoff with jitter;
+- a 429 does not use up ``retries``: it has an allowance of its own, ``THROTTLED_PER_RETRY`` times ``retries``,
+  so that a storm of throttling slows a batch down instead of failing its items (the server refused the request
+  unprocessed, so sending it again is always safe); a ``rate_limit`` (``_rate.py``) paces every attempt, halves
+  its rate on a 429 and holds all threads for its Retry-After, which keeps a storm's 429s few;
 - a 401 lets the auth object log in again, once per request;
 - ``now()`` is the vendor's clock (its ``Date`` header) when it differs from the controller's by an
   hour or more: a certificate expires when the cloud's clock says so, and a controller whose clock
@@ -37,6 +41,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
     Redactor,
     TransportError,
 )
+from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
 
 try:
     import requests
@@ -45,7 +50,9 @@ try:
 except ImportError:  # pragma: no cover - reported by the module through missing_required_lib
     requests = None
 
-RETRY_SAFE_STATUSES = frozenset((408, 429, 503))
+TOO_MANY_REQUESTS = 429
+RETRY_SAFE_STATUSES = frozenset((408, 503))  # and 429, which has an allowance of its own (THROTTLED_PER_RETRY)
+THROTTLED_PER_RETRY = 4  # 429s a request may get per retry it is allowed: 20 with the default 5 retries
 RETRY_GATEWAY_STATUSES = frozenset((502, 504))
 READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 BACKOFF_BASE = 0.5
@@ -101,6 +108,7 @@ class WriteLedger:
 
 
 WRITES = WriteLedger()
+_THROTTLED = object()  # _after_response: a 429, send again without using up an attempt
 
 
 class ServerClock:
@@ -189,7 +197,7 @@ def _was_not_sent(exc):
 class _Call:
     """One request and its attempts so far; ``path`` is what errors show (never the query string: it may carry credentials)."""
 
-    __slots__ = ('method', 'path', 'read_only', 'verify_write', 'authenticated', 'attempt')
+    __slots__ = ('method', 'path', 'read_only', 'verify_write', 'authenticated', 'attempt', 'throttled', 'ticket')
 
     def __init__(self, method, path, read_only, verify_write, authenticated):
         self.method = method
@@ -198,18 +206,22 @@ class _Call:
         self.verify_write = verify_write
         self.authenticated = authenticated
         self.attempt = 0
+        self.throttled = 0   # 429 answers so far (they do not count as attempts)
+        self.ticket = None   # the rate limiter's slot of the attempt in flight
 
 
 class HttpClient:
     """One vendor endpoint: base URL, session, auth and error parsing.
 
     ``error_parser(body) -> (code, message)`` turns a vendor error body into its code and message.
-    Thread-safe for concurrent requests (the batch runner shares one client).
+    Thread-safe for concurrent requests (the batch runner shares one client). ``rate_limit`` (requests/s, None or 0 for
+    none) is the budget of the vendor account for this client, shared by all its threads; ``clock`` and ``sleep`` are the
+    limiter's and the retries' time.
     """
 
     def __init__(self, vendor, base_url, auth=None, error_parser=None, timeout=30.0, validate_certs=True,
                  ca_path=None, use_proxy=True, retries=5, retry_max_wait=60.0, redactor=None, warn=None,
-                 pool_size=16, sleep=time.sleep, user_agent='iotops.provisioning'):
+                 pool_size=16, sleep=time.sleep, user_agent='iotops.provisioning', rate_limit=None, clock=time.monotonic):
         self.vendor = vendor
         self.base_url = base_url.rstrip('/')
         self.auth = auth
@@ -219,6 +231,7 @@ class HttpClient:
         self.retry_max_wait = retry_max_wait
         self.redact = redactor or Redactor()
         self._sleep = sleep
+        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
         self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
@@ -263,7 +276,9 @@ class HttpClient:
         while True:
             send_headers = dict(headers or {})
             if authenticated and self.auth is not None:
-                self.auth.apply(self, send_headers)
+                self.auth.apply(self, send_headers)  # may log in first: that request takes a slot of its own
+            if self.limiter is not None:
+                call.ticket = self.limiter.acquire()
             try:
                 resp = self.session.request(method, url, json=json_body, data=data, params=params, headers=send_headers,
                                             timeout=self.timeout)
@@ -279,6 +294,8 @@ class HttpClient:
                         reauthenticated = True
                         continue
                 answer = self._after_response(call, resp, expect)
+            if answer is _THROTTLED:
+                continue  # a 429 does not use up an attempt (see _throttled)
             if answer is not None:
                 return answer
             call.attempt += 1
@@ -308,8 +325,15 @@ class HttpClient:
         return None
 
     def _after_response(self, call, resp, expect):
-        """The server answered: the ApiResponse, or None to send the request again (or raise the vendor's error)."""
+        """The server answered: the ApiResponse, None to send the request again, _THROTTLED to send it again after a 429
+        (or raise the vendor's error)."""
         status = resp.status_code
+        if status == TOO_MANY_REQUESTS:
+            if call.throttled < self.retries * THROTTLED_PER_RETRY:
+                return self._throttled(call, resp)
+            raise self.api_error(call.method, call.path, resp)
+        if self.limiter is not None:
+            self.limiter.speed_up(call.ticket)
         retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and call.read_only)
         if retry_safe and call.attempt < self.retries:
             delay = parse_retry_after(resp.headers.get('Retry-After'))
@@ -323,6 +347,24 @@ class HttpClient:
         if not call.read_only:
             self._record_write(call.authenticated)
         return ApiResponse.from_requests(resp)
+
+    def _throttled(self, call, resp):
+        """Wait after a 429, then send again.
+
+        A 429 means the server refused the request unprocessed, so it is always safe to send again, and in a storm of them
+        (a vendor throttling the account) every request of a batch meets several: counted against ``retries`` they would
+        fail items that only needed to wait. So 429s have their own allowance (THROTTLED_PER_RETRY x retries); with a rate
+        limiter the slowdown and the shared pause make them rare. With a limiter, the Retry-After pause is the limiter's,
+        for every thread of the account (this one waits for its next slot); without one, this thread waits."""
+        delay = parse_retry_after(resp.headers.get('Retry-After'))
+        wait = backoff_delay(call.throttled, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
+        call.throttled += 1
+        if self.limiter is not None:
+            self.limiter.slow_down(call.ticket, pause=None if delay is None else wait)
+            if delay is not None:
+                return _THROTTLED
+        self._sleep(wait)
+        return _THROTTLED
 
     @staticmethod
     def _record_write(authenticated):

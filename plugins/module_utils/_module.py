@@ -9,6 +9,7 @@ FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice
 from __future__ import annotations
 
 import datetime
+import math
 import os
 
 from ansible.module_utils.basic import env_fallback
@@ -26,7 +27,10 @@ CONNECTION_ARGSPEC = dict(
     use_proxy=dict(type='bool', default=True, fallback=(env_fallback, ['IOTOPS_USE_PROXY'])),
     retries=dict(type='int', default=5, fallback=(env_fallback, ['IOTOPS_RETRIES'])),
     retry_max_wait=dict(type='float', default=60.0, fallback=(env_fallback, ['IOTOPS_RETRY_MAX_WAIT'])),
+    # requests/s of the module run's vendor account, all its threads together; unset or 0: no limit (_rate.py)
+    rate_limit=dict(type='float', fallback=(env_fallback, ['IOTOPS_RATE_LIMIT'])),
 )
+MAX_RATE_LIMIT = 100000.0
 
 
 def argument_spec(vendor_spec, **module_spec):
@@ -76,6 +80,9 @@ def validate_connection(params):
         raise ConfigError('retries must be from 0 to 20, got %s' % params['retries'])
     if not 0 <= params['retry_max_wait'] <= 3600:
         raise ConfigError('retry_max_wait must be from 0 to 3600 seconds, got %s' % params['retry_max_wait'])
+    rate_limit = params.get('rate_limit')
+    if rate_limit is not None and not (math.isfinite(rate_limit) and 0 <= rate_limit <= MAX_RATE_LIMIT):
+        raise ConfigError('rate_limit must be from 0 (no limit) to %d requests per second, got %s' % (MAX_RATE_LIMIT, rate_limit))
     ca_path = params.get('ca_path')
     if ca_path and not os.access(ca_path, os.R_OK):
         raise ConfigError('ca_path: cannot read the CA bundle %s' % ca_path)
@@ -115,7 +122,7 @@ def http_client(module, vendor, base_url, auth, error_parser, redactor, concurre
     return HttpClient(vendor, base_url, auth=auth, error_parser=error_parser, timeout=params['timeout'],
                       validate_certs=params['validate_certs'], ca_path=params['ca_path'], use_proxy=params['use_proxy'],
                       retries=params['retries'], retry_max_wait=params['retry_max_wait'], redactor=redactor, warn=module.warn,
-                      pool_size=max(10, concurrency), user_agent=user_agent(module))
+                      pool_size=max(10, concurrency), user_agent=user_agent(module), rate_limit=params.get('rate_limit') or None)
 
 
 def run(module, main):

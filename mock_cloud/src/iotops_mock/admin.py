@@ -1,4 +1,5 @@
-"""The /_mock admin API: health, credentials, reset, state dump, counters, faults, token expiry, clock, seeding, device timing and vendor extras."""
+"""The /_mock admin API: health, credentials, reset, state dump, counters, faults, rate limits and traffic, token expiry, clock,
+seeding, device timing and vendor extras."""
 
 import inspect
 
@@ -30,6 +31,10 @@ class Admin:
             Route('/faults', self.list_faults, methods=['GET']),
             Route('/faults', self.add_fault, methods=['POST']),
             Route('/faults', self.clear_faults, methods=['DELETE']),
+            Route('/ratelimits', self.list_ratelimits, methods=['GET']),
+            Route('/ratelimits', self.add_ratelimit, methods=['POST']),
+            Route('/ratelimits', self.clear_ratelimits, methods=['DELETE']),
+            Route('/traffic', self.get_traffic, methods=['GET']),
             Route('/tokens/expire', self.expire_tokens, methods=['POST']),
             Route('/clock', self.get_clock, methods=['GET']),
             Route('/clock', self.move_clock, methods=['POST']),
@@ -68,6 +73,8 @@ class Admin:
         self.state.reset()
         self.counters.reset()
         self.faults.clear()
+        self.faults.limits.clear()
+        self.faults.limits.traffic.reset()
         return json_response({'reset': True})
 
     async def dump_state(self, request):
@@ -88,6 +95,7 @@ class Admin:
 
     async def reset_counters(self, request):
         self.counters.reset()
+        self.faults.limits.traffic.reset()
         return json_response({'reset': True})
 
     async def list_faults(self, request):
@@ -100,6 +108,31 @@ class Admin:
     async def clear_faults(self, request):
         self.faults.clear()
         return json_response({'cleared': True})
+
+    async def list_ratelimits(self, request):
+        return json_response({'ratelimits': [rule.describe() for rule in self.faults.limits.rules]})
+
+    async def add_ratelimit(self, request):
+        rule = self.faults.limits.add(await read_json_object(request))
+        return json_response({'id': rule.id, 'ratelimit': rule.describe()}, status=201)
+
+    async def clear_ratelimits(self, request):
+        self.faults.limits.clear()
+        return json_response({'cleared': True})
+
+    async def get_traffic(self, request):
+        """When each account's requests arrived: ``?window=`` seconds of the peak (default 1), ``?timestamps=true`` for every
+        arrival, ``?vendor=`` and ``?account=`` to pick."""
+        query = request.query_params
+        try:
+            window = float(query.get('window', '1'))
+        except ValueError:
+            raise BadRequest('window must be a number of seconds') from None
+        if not 0 < window <= 3600:
+            raise BadRequest('window must be from 0 to 3600 seconds')
+        view = self.faults.limits.traffic.view(window, timestamps=query.get('timestamps') in ('1', 'true'),
+                                               vendor=query.get('vendor'), account=query.get('account'))
+        return json_response(view)
 
     async def expire_tokens(self, request):
         data = await read_json_object(request)

@@ -1,11 +1,13 @@
-"""Fault rules and the outermost ASGI middleware that counts vendor calls and injects faults."""
+"""Fault rules and the outermost ASGI middleware that counts vendor calls, enforces rate limits and injects faults."""
 
 import asyncio
 import http
 import logging
 import re
+import time
 
 from .common import BadRequest
+from .ratelimit import RateLimits
 
 KINDS = ('status', 'latency', 'drop_before', 'drop_after')
 CACHE_LIMIT = 20000
@@ -21,7 +23,8 @@ class FaultRule:
     """One rule of POST /_mock/faults."""
 
     def __init__(self, rule_id, spec, vendors):
-        unknown = set(spec) - {'vendor', 'method', 'path', 'kind', 'status', 'retry_after', 'message', 'seconds', 'count', 'skip'}
+        unknown = set(spec) - {'vendor', 'method', 'path', 'kind', 'status', 'retry_after', 'message', 'seconds', 'count', 'skip',
+                               'duration'}
         if unknown:
             raise BadRequest('unknown fault fields: %s' % ', '.join(sorted(unknown)))
         self.id = rule_id
@@ -58,23 +61,47 @@ class FaultRule:
         self.skip = spec.get('skip', 0)
         if not isinstance(self.skip, int) or isinstance(self.skip, bool) or self.skip < 0:
             raise BadRequest('skip must be a non-negative integer')
+        # a storm: once the rule first fires it fires for ``duration`` seconds (and at most ``count`` times), then never again
+        self.duration = spec.get('duration')
+        if self.duration is not None and (not isinstance(self.duration, (int, float)) or isinstance(self.duration, bool)
+                                          or not 0 < self.duration <= 3600):
+            raise BadRequest('duration must be null or a number of seconds from 0 to 3600')
         self.fired = 0
         self.skipped = 0
         self.delayed = 0.0      # seconds of latency served, so that a test reads the delay instead of timing it
+        self.first_fired = None  # monotonic, for the storm's end
+        self.fired_at = None     # wall clock of the first and the last firing, so that a test splits traffic at the storm
+        self.last_fired_at = None
+
+    def over(self, now):
+        """True once a storm's ``duration`` has passed since it first fired."""
+        return self.duration is not None and self.first_fired is not None and now >= self.first_fired + self.duration
+
+    def fire(self, now):
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.fired += 1
+        if self.first_fired is None:
+            self.first_fired, self.fired_at = now, time.time()
+        self.last_fired_at = time.time()
 
     def describe(self):
         return {'id': self.id, 'vendor': self.vendor, 'method': self.method, 'path': self.path, 'kind': self.kind,
                 'status': self.status, 'retry_after': self.retry_after, 'message': self.message, 'seconds': self.seconds,
-                'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired, 'remaining': self.remaining, 'delayed': self.delayed}
+                'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired, 'remaining': self.remaining, 'delayed': self.delayed,
+                'duration': self.duration, 'fired_at': self.fired_at, 'last_fired_at': self.last_fired_at}
 
 
 class FaultBook:
-    """Ordered fault rules; a rule still skipping lets the request on to the next rule."""
+    """Ordered fault rules; a rule still skipping lets the request on to the next rule. ``limits`` are the per-account
+    rate limits (ratelimit.py), checked before the rules: a refused request never reaches a fault or the vendor."""
 
-    def __init__(self, vendors):
+    def __init__(self, vendors, clock=time.monotonic):
         self.vendors = tuple(vendors)
         self.rules = []
         self.next_id = 1
+        self.clock = clock
+        self.limits = RateLimits(self.vendors)
 
     def add(self, spec):
         if not isinstance(spec, dict):
@@ -88,8 +115,9 @@ class FaultBook:
         self.rules = []
 
     def match(self, vendor, method, path):
+        now = self.clock()
         for rule in self.rules:
-            if rule.remaining == 0:
+            if rule.remaining == 0 or rule.over(now):
                 continue
             if (rule.vendor is not None and rule.vendor != vendor) or (rule.method is not None and rule.method != method):
                 continue
@@ -99,9 +127,7 @@ class FaultBook:
                 rule.skip -= 1
                 rule.skipped += 1
                 continue
-            if rule.remaining is not None:
-                rule.remaining -= 1
-            rule.fired += 1
+            rule.fire(now)
             return rule
         return None
 
@@ -141,12 +167,18 @@ async def _read_body(receive):
     return b''.join(chunks)
 
 
+def header(scope, wanted):
+    """The raw value of a request header (lower-case bytes name), None without one."""
+    for name, value in scope['headers']:
+        if name == wanted:
+            return value
+    return None
+
+
 def user_agent(scope):
     """The request's User-Agent (None without one)."""
-    for name, value in scope['headers']:
-        if name == b'user-agent':
-            return value.decode('latin-1')
-    return None
+    value = header(scope, b'user-agent')
+    return None if value is None else value.decode('latin-1')
 
 
 def _replay(body, receive):
@@ -228,6 +260,10 @@ class FaultMiddleware:
                     log.info('%s %s -> %s', method, scope['path'], message['status'])
             await send(message)
 
+        retry_after = self.faults.limits.arrive(table.prefix, header(scope, b'authorization'))
+        if retry_after is not None:
+            await self.refuse(table, retry_after, scope, receive, counting_send)
+            return
         rule = self.faults.match(table.prefix, method, subpath) if self.faults.rules else None
         if rule is None:
             await self.app(scope, receive, counting_send)
@@ -236,6 +272,12 @@ class FaultMiddleware:
         if self.log_requests:
             log.info('fault %d (%s) on %s %s', rule.id, rule.kind, method, scope['path'])
         await self.fire(rule, table, key, scope, receive, send, counting_send)
+
+    async def refuse(self, table, retry_after, scope, receive, counting_send):
+        """A request over its account's rate limit: 429 in the vendor's error shape, not processed."""
+        response = table.vendor.error_response(429, 'Too Many Requests', table.prefix)
+        response.headers['Retry-After'] = retry_after
+        await response(scope, receive, counting_send)
 
     async def fire(self, rule, table, key, scope, receive, send, counting_send):
         if rule.kind == 'status':

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: iotops.provisioning contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A requests-per-second budget for one vendor account, shared by every worker thread of a module run.
+
+FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
+
+- Pacing: evenly spaced slots, 1/rate apart (a token bucket of one token). Each request attempt takes the next slot; a
+  slot is never in the past, so an idle spell saves up no burst. A thread that wakes late for its slot (a loaded machine)
+  would send right before the next thread's slot, so a request also starts no sooner than 1/rate after the one before it
+  really started. Any 1 s window holds at most ``rate`` + 1 starts, however late the threads wake.
+- AIMD: a 429 halves the rate (not below ``floor``), once per round: a 429 for a slot handed out before the last cut
+  was already in flight when the rate was cut, and does not cut again (16 threads hit by one 429 storm cut once, not 16
+  times). Every other answer to a slot handed out after the cut adds back ``RECOVERY`` of the budget per second of
+  answers (``RECOVERY * budget / rate`` each), so the rate climbs back linearly, whatever the budget.
+- Retry-After: a 429 with Retry-After holds every thread of the account, not only the one that got it: no slot starts
+  before then, and threads already waiting for a slot take a new one after the pause (as Azure DPS advises: honour
+  Retry-After, then stagger; the slots are the stagger).
+- ``clock`` and ``sleep`` are injectable, so the tests move a fake clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+DECREASE = 0.5    # a 429 halves the rate
+RECOVERY = 0.1    # of the budget, per second of answers that were not 429
+FLOOR_SHARE = 0.05  # the rate never falls below 5 % of the budget
+SLACK = 1e-6        # seconds: slot times are float sums, a start that early is on time
+
+
+class RateLimiter:
+    """``acquire()`` before every request attempt; ``slow_down(ticket, pause)`` on a 429, ``speed_up(ticket)`` on any other answer."""
+
+    def __init__(self, budget, floor=None, clock=time.monotonic, sleep=time.sleep):
+        budget = float(budget)
+        if math.isnan(budget) or budget <= 0:
+            raise ValueError('a rate budget is a positive number of requests per second, got %r' % budget)
+        self.budget = budget
+        self.rate = budget
+        self.floor = min(budget, budget * FLOOR_SHARE if floor is None else float(floor))
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = float('-inf')         # the next free slot
+        self._resume_at = float('-inf')    # no slot before this (the latest Retry-After)
+        self._pauses = 0                   # how many Retry-After pauses so far: a waiting thread checks it
+        self._issued = 0                   # slots handed out
+        self._last_start = float('-inf')   # when the latest request really started
+        self._cut_upto = 0                 # 429s of slots up to this one are answered by the last cut
+        self.cuts = 0
+
+    def _reserve(self):
+        """The next slot: (when, ticket, pauses so far)."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next, self._resume_at)
+            self._next = slot + 1.0 / self.rate
+            self._issued += 1
+            return slot, self._issued, self._pauses
+
+    def acquire(self):
+        """Wait for this thread's slot and return its ticket (for ``slow_down``/``speed_up``)."""
+        while True:
+            slot, ticket, pauses = self._reserve()
+            while slot is not None:
+                wait = slot - self._clock()
+                if wait > 0:
+                    self._sleep(wait)
+                if self._pauses != pauses:
+                    break  # a 429 with Retry-After while this thread waited: its slot is void, take a new one
+                slot = self._start()
+            if slot is None:
+                return ticket
+
+    def _start(self):
+        """Start now (None), or when to try again: the request before started less than 1/rate ago."""
+        with self._lock:
+            now = self._clock()
+            earliest = self._last_start + 1.0 / self.rate
+            if now < earliest - SLACK:
+                return earliest
+            self._started(now)
+            return None
+
+    def _started(self, now):
+        """Called under the lock for each request that starts (a seam for tests)."""
+        self._last_start = now
+
+    def slow_down(self, ticket, pause=None):
+        """A 429 answered the request of ``ticket``: halve the rate once per round; hold every thread ``pause`` seconds."""
+        with self._lock:
+            if pause is not None and pause > 0:
+                resume_at = self._clock() + pause
+                if resume_at > self._resume_at:
+                    self._resume_at = resume_at
+                    self._next = resume_at     # the slots handed out before the pause are void
+                    self._pauses += 1
+            if ticket is None or ticket > self._cut_upto:
+                self.rate = max(self.floor, self.rate * DECREASE)
+                self._cut_upto = self._issued
+                self.cuts += 1
+
+    def speed_up(self, ticket):
+        """An answer that was not a 429: climb back towards the budget, for slots handed out after the last cut."""
+        if self.rate >= self.budget or (ticket is not None and ticket <= self._cut_upto):
+            return
+        with self._lock:
+            self.rate = min(self.budget, self.rate + RECOVERY * self.budget / self.rate)
