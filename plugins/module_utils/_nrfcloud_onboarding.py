@@ -103,6 +103,11 @@ class BulkOnboarding:
 
     def _settle(self, request_id, chunk, operation):
         errors = self.client.bulk_row_errors(operation, len(chunk)) if operation.get('status') == 'FAILED' else {}
+        if errors:
+            # a row refused because the device is onboarded now was onboarded by another job on the account since this run
+            # read the list (nRF Cloud has no "onboard unless there"): the device is where the run takes it
+            now = set(d['id'] for d in self.client.list_devices())
+            errors = dict((index, text) for index, text in errors.items() if chunk[index]['device_id'] not in now)
         for index, device in enumerate(chunk):
             outcome = dict(bulk_ops_request_id=request_id)
             if index in errors:

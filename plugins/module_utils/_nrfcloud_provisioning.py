@@ -68,6 +68,7 @@ class Device:
         self.renew = False           # with rotate: sign a new certificate for the key of its latest CSR now
         self.failure = None
         self.remedy = None
+        self.generation = 0          # the device's lock generation when it was read (see _device_locks)
         self.result = self.fresh_result()
 
     @staticmethod
@@ -127,6 +128,17 @@ def unfinished_tail(device, sign):
 
 def latest_csr_command(history):
     return next((c for c in reversed(history) if command_kind(c.get('request') or {}) == CSR), None)
+
+
+def signed_since_csr(history):
+    """True when a client certificate for the security tag of the newest CSR follows it: someone (another job on the account)
+    signed it since this run decided to."""
+    newest = max((i for i, c in enumerate(history) if command_kind(c.get('request') or {}) == CSR), default=None)
+    if newest is None:
+        return False
+    sec_tag = history[newest]['request'][CSR].get('secTag')
+    return any(command_kind(c.get('request') or {}) == 'clientCertificate' and c['request']['clientCertificate'].get('secTag') == sec_tag
+               for c in history[newest + 1:])
 
 
 def csr_ready(device):
@@ -244,7 +256,8 @@ def settle_step(device):
         return SETTLE
     if device.status in CLAIMED_STUCK_STATUSES:
         return STUCK
-    if device.needs_signing and not device.signed and device.status == 'AWAITING':
+    # PROVISIONED too: another job may have signed the CSR, and the device run it all, between two rounds of this one
+    if device.needs_signing and not device.signed and device.status in ('AWAITING', 'PROVISIONED'):
         return SIGN
     return SETTLE
 

@@ -32,6 +32,7 @@ ROWS_PER_REQUEST = 1000  # rows of one bulk onboarding request (the most nRF Clo
 BULK_DONE = ('SUCCEEDED', 'FAILED')
 # answers of the claim dry run that say "not claimable" (anything else is an error of the call itself)
 CLAIM_REFUSALS = (400, 403, 404, 409, 422)
+ALREADY_CLAIMED_BY_TEAM = 40901  # the 409 code of a claim of a device this team holds already
 ROW_ERROR = re.compile(r'^\[(\d+)\]:\s*(.*)$', re.S)
 DEVICE_ID = re.compile(r'^[a-z0-9:_-]{1,128}$', re.I)  # nRF Cloud's device id rule
 
@@ -221,12 +222,24 @@ class NrfCloudClient:
         return self.list_all('/claimed-devices/%s/provisioning' % quote(device_id, safe=''), service='provisioning')
 
     def claim(self, claim_token, tags, device_id):
-        """Claim a device; after an unknown outcome the device is looked up instead of claiming twice."""
+        """Claim a device: (its record, True). After an unknown outcome the device is looked up instead of claiming twice.
+
+        (its record, False) when this team holds it already: another job on the same account claimed it since this run read
+        the claimed list, and nRF Cloud answered 409 with code 40901. That is the goal reached, not a failure."""
         body = {'claimToken': claim_token}
         if tags:
             body['tags'] = list(tags)
-        return self.request('POST', '/claimed-devices', service='provisioning', json_body=body, expect=(200, 201),
-                            verify_write=lambda: self.claimed_device(device_id)).body
+        try:
+            return self.request('POST', '/claimed-devices', service='provisioning', json_body=body, expect=(200, 201),
+                                verify_write=lambda: self.claimed_device(device_id)).body, True
+        except ApiError as exc:
+            if not (exc.status == 409 and str(exc.code) == str(ALREADY_CLAIMED_BY_TEAM)):
+                raise
+        record = self.claimed_device(device_id)
+        if record is None:
+            raise IotopsError('nRF Cloud answered that this team has claimed device %s already, but it is not in the team\'s claimed '
+                              'devices; run the task again' % device_id)
+        return record, False
 
     def claim_dry_run(self, claim_token):
         """None when the device of ``claim_token`` can be claimed, else {status, code, message} of the refusal. The dry run

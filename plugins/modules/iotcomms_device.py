@@ -298,7 +298,7 @@ bulk:
 
 import re
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._jsonpatch import apply_managed, make_patch, without_none
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import IOTCOMMS_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, Plan, ResourceModule, run_module
@@ -420,7 +420,7 @@ def plan_device(item, have, update_password='on_create'):
         if password:
             body['password'] = password
         after = _with_defaults(wanted)
-        return Plan(device_id, CREATE, before={}, after=after, result=dict(device=after), body=body)
+        return Plan(device_id, CREATE, before={}, after=after, result=dict(device=after), body=body, spec=item)
     current = public(have)
     ops = make_patch(current, wanted)
     switching = wanted.get('authType') == 'credentials' and have.get('authType') != 'credentials'
@@ -503,18 +503,45 @@ class DeviceModule(ResourceModule):
             failure = dict(changed=False, failed=True, bulk_id=bulk_id, msg='bulk job %s: %s' % (bulk_id, exc.msg))
             return dict((plan.item, dict(failure)) for plan in plans)
         self.extra['bulk'] = status
-        return bulk_results(plans, bulk_id, status)
+        results = bulk_results(plans, bulk_id, status)
+        for plan in plans:
+            # a row refused because the device exists now: another job created it meanwhile (see created_meanwhile)
+            if results.get(plan.item, {}).get('failed') and self.client.get_device(plan.item) is not None:
+                try:
+                    results[plan.item] = dict(self.created_meanwhile(plan, None), bulk_id=bulk_id)
+                except IotopsError as exc:
+                    results[plan.item].update(msg='%s; then: %s' % (results[plan.item]['msg'], self.redact(exc.msg)))
+        return results
 
     def apply(self, plan):
         if plan.action == DELETE:
             return self.client.delete_device(plan.item)
         if plan.action == CREATE:
-            device = public(self.client.create_device(plan.data['body'])) or plan.result['device']
+            try:
+                device = public(self.client.create_device(plan.data['body'])) or plan.result['device']
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                return self.created_meanwhile(plan, exc)
             plan.after = _managed(device, plan.after)
             return dict(device=device)
+        return self.update(plan)
+
+    def update(self, plan):
         wanted = plan.data['wanted']
         sent = self.client.patch_device(plan.item, plan.data['ops'], verify=lambda found: not make_patch(public(found), wanted))
         return dict(device=public(sent) or plan.result['device'])
+
+    def created_meanwhile(self, plan, conflict):
+        """iotcomms.io has the device although it had not when the run read the domain: another job on the domain created
+        it since. From here on it is the device that exists: patched by delta where it differs, left alone where not."""
+        have = self.client.get_device(plan.item)
+        if have is None:
+            raise conflict
+        again = plan_device(plan.data['spec'], have, self.params['update_password'])
+        if again.action == UPDATE:
+            return self.update(again)
+        return dict(device=again.result['device'])
 
     def outcomes(self, results):
         return phases_by_action(results, IOTCOMMS_ACTIONS)

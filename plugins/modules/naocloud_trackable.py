@@ -234,7 +234,7 @@ job:
 
 import re
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NAOCLOUD_ACTIONS, phases_by_action
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
     BATCH_ARGSPEC, Plan, ResourceModule, run_module, validate_items)
@@ -303,7 +303,7 @@ def plan_trackable(item, have):
         if attributes.get('category') is None:
             attributes.pop('category', None)
         tag = dict({'category': None}, **attributes)
-        return Plan(mac, CREATE, before={}, after=managed(tag), result=dict(trackable=tag), attributes=attributes, tag=tag)
+        return Plan(mac, CREATE, before={}, after=managed(tag), result=dict(trackable=tag), attributes=attributes, tag=tag, spec=item)
     changes = {key: value for key, value in wanted.items() if have.get(key) != value}
     tag = dict(have, **changes)
     return Plan(mac, UPDATE if changes else NONE, before=managed(have), after=managed(tag), result=dict(trackable=tag),
@@ -382,8 +382,24 @@ class TrackableModule(ResourceModule):
         if plan.action == DELETE:
             return self.client.delete_trackable(site_id, plan.data['id'])
         if plan.action == CREATE:
-            return dict(trackable=self.client.create_trackable(site_id, plan.data['attributes']))
+            try:
+                return dict(trackable=self.client.create_trackable(site_id, plan.data['attributes']))
+            except ApiError as exc:
+                if exc.status != 422:
+                    raise
+                return self.created_meanwhile(plan, exc)
         return dict(trackable=self.client.update_trackable(site_id, plan.data['id'], plan.data['attributes']))
+
+    def created_meanwhile(self, plan, refusal):
+        """NAO Cloud refused the tag because the site holds its tracking id now: another job on the site (a line sharing it,
+        or the same batch twice) registered it since the read. From here on it is that tag: updated where it differs."""
+        have = self.client.find_trackable(self.params['site_id'], plan.item)
+        if have is None:
+            raise refusal
+        again = plan_trackable(plan.data['spec'], have)
+        if again.action == UPDATE:
+            return dict(trackable=self.client.update_trackable(self.params['site_id'], again.data['id'], again.data['attributes']))
+        return dict(trackable=have)
 
     def outcomes(self, results):
         return phases_by_action(results, NAOCLOUD_ACTIONS)

@@ -311,8 +311,9 @@ class ClaimModule(ResourceModule):
             return {}
         if self.bulk is None:
             device = plan.data['device']
-            self.client.claim(device['claim_token'], device.get('tags'), device['device_id'])
-            return dict(via='single')
+            _record, claimed_now = self.client.claim(device['claim_token'], device.get('tags'), device['device_id'])
+            # another job on the account may have claimed it since the read: the device is claimed, by this team, either way
+            return dict(via='single') if claimed_now else dict(via='single', claimed=False)
         outcome = dict(self.bulk.get(plan.item) or {})
         if outcome.get('failed'):
             raise IotopsError(outcome['msg'])

@@ -499,6 +499,7 @@ summary:
 import datetime
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
@@ -506,7 +507,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_comm
     latest_csr, pending_commands, validate_command, validate_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
     PROVISION, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
-    plan_item, rotation_view, settle_step, settled, signed_tail, stuck_failure)
+    plan_device, plan_item, rotation_view, settle_step, settled, signed_since_csr, signed_tail, stuck_failure)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
@@ -585,6 +586,7 @@ class Provisioning(ResourceModule):
     def __init__(self, module):
         super().__init__(module)
         self.ca = None
+        self.locks = None
         self.statuses = None
         self.by_id = {}
         # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
@@ -626,11 +628,16 @@ class Provisioning(ResourceModule):
         item.desired = [(build_request(c, item.device_id), c.get('description')) for c in item.commands]
 
     def connect(self):
-        return nrfcloud_client(self.module, concurrency=self.params['concurrency'])
+        client = nrfcloud_client(self.module, concurrency=self.params['concurrency'])
+        self.locks = DeviceLocks(account_name(self.params['provisioning_api_url'], self.params.get('api_key')))
+        return client
 
     # 2. read the current state once ---------------------------------------------------------
 
     def read(self, items):
+        for device in items:
+            # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
+            device.generation = self.locks.generation(device.device_id)
         team = [d for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d]
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
@@ -667,13 +674,23 @@ class Provisioning(ResourceModule):
     def apply(self, plan):
         device = plan.data['device']
         device.predicted = False
+        # nRF Cloud has no conditional append: every write to a device is made holding its lock (see _device_locks)
+        with self.locks.writing(device.device_id, device.generation) as written_meanwhile:
+            device.history, device.result = plan.data.get('history', device.history), Device.fresh_result()
+            if written_meanwhile:
+                self.read_again(device)
+            return self._apply_device(device)
+
+    def _apply_device(self, device):
         if device.state == 'absent':
-            return self.client.unclaim(device.device_id)
-        device.history, device.result = plan.data['history'], Device.fresh_result()
+            device.result['unclaimed'] = device.result['changed'] = device.claimed
+            return self.client.unclaim(device.device_id) if device.claimed else None
         if not device.claimed:
-            device.record = self.client.claim(device.claim_token, device.tags, device.device_id)
+            device.record, claimed_now = self.client.claim(device.claim_token, device.tags, device.device_id)
             device.status = (device.record or {}).get('status')
-            device.result['claimed'] = device.result['changed'] = True
+            device.result['claimed'] = device.result['changed'] = claimed_now
+            if not claimed_now:
+                self.read_again(device)  # another job claimed it meanwhile, maybe from another machine: decide again
         if device.missing:
             device.status_at_write = device.status
         for request, description in device.missing:
@@ -700,9 +717,24 @@ class Provisioning(ResourceModule):
             plan.after = diff_view(True, history_after(device, self.params['sign_csr']))
         return applied
 
+    def read_again(self, device):
+        """Another job wrote to the device since it was read: read its record and history again and decide its commands
+        again, so that nothing it appended is appended twice."""
+        device.record = self.client.claimed_device(device.device_id)
+        device.claimed = device.record is not None
+        device.status = (device.record or {}).get('status')
+        device.history = self.client.commands(device.device_id) if device.claimed else []
+        device.renew, device.rotation = False, None
+        if device.state == 'present':
+            plan_device(device, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now())
+            if device.failure:
+                raise IotopsError(device.failure)
+
     def _refresh(self, devices):
-        """Read the histories again where this run wrote (its stand-ins have no id)."""
-        stale = [d for d in devices if (d.result['changed'] or d.signed) and any(c.get('id') is None for c in d.history)]
+        """Read the histories again where this run wrote (its stand-ins have no id), and where the device is PROVISIONED
+        while the history read still has commands pending (another job's commands, which the device ran since)."""
+        stale = [d for d in devices if ((d.result['changed'] or d.signed) and any(c.get('id') is None for c in d.history))
+                 or (d.status == 'PROVISIONED' and pending_commands(d.history))]
         histories = map_concurrently(lambda d: self.client.commands(d.device_id), stale, self.params['concurrency'])
         for device, history in zip(stale, histories):
             device.history = history
@@ -713,6 +745,9 @@ class Provisioning(ResourceModule):
         Returns False while the CSR command has not run yet (the device has not connected)."""
         history = self.client.commands(device.device_id) if history is None else history
         device.history = history
+        if not device.renew and signed_since_csr(history):
+            device.needs_signing = False  # another job signed it and appends the rest: this run follows the device
+            return True
         csr_command = csr_to_sign(device, history)
         if csr_command is None:
             return False
@@ -743,7 +778,8 @@ class Provisioning(ResourceModule):
             if step == STUCK:
                 self._stuck(device)
             elif step == SIGN:
-                self.sign_device(device)
+                with self.locks.writing(device.device_id, device.generation):
+                    self.sign_device(device)  # reads the history again under the lock: always current
             done = settled(device, self.targets())
             if done is None:
                 # the status was already there before this run's commands: only the history tells whether they ran

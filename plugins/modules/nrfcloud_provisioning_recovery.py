@@ -264,7 +264,8 @@ class RecoveryModule(ResourceModule):
             return None
         if plan.action == RECLAIM:
             self.client.unclaim(device_id)
-        record = self.client.claim(plan.data['claim_token'], plan.data['tags'], device_id) or {}
+        record, _claimed_now = self.client.claim(plan.data['claim_token'], plan.data['tags'], device_id)
+        record = record or {}
         return dict(status=record.get('status'))
 
 

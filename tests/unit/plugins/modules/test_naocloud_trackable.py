@@ -155,15 +155,20 @@ def test_partial_failure_and_rerun(mock, run, args):
     assert rerun['summary'] == dict(total=3, changed=1, ok=2, failed=0, waiting=0)
 
 
-def test_vendor_422_is_reported_with_its_pointer(mock, run, args):
-    # another client creates the tag between the module's read (faked empty here) and its POST: the vendor's 422
-    # detail and pointer reach the user
+def test_a_tag_another_client_registered_meanwhile_is_taken_and_updated(mock, run, args):
+    # another client creates the tag between the module's read (faked empty here) and its POST: NAO Cloud answers 422
+    # (tracking id taken); the module reads the tag and changes only what differs
     mock.admin.seed('naocloud', 'trackables', {'site_id': SITE, 'trackables': [dict(name='x', tracking_id='AA:BB:CC:00:00:01')]})
     mock.admin.add_fault(vendor='naocloud', method='GET', path='nao_trackables$', kind='status', status=200, count=1)
     result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='dup')]))
-    assert result['failed']
-    assert 'HTTP 422' in result['outcomes'][0]['msg'] and 'has already been taken' in result['outcomes'][0]['msg']
-    assert 'at /data/attributes/tracking_id' in result['outcomes'][0]['msg']
+    assert not result.get('failed') and result['outcomes'][0]['trackable']['name'] == 'dup', result
+    assert [t['name'] for t in mock.admin.state()['naocloud']['trackables'][str(SITE)]] == ['dup']
+
+
+def test_a_vendor_422_for_another_reason_is_reported(mock, run, args):
+    mock.admin.add_fault(vendor='naocloud', method='POST', path='nao_trackables$', kind='status', status=422, count=1)
+    result = run(naocloud_trackable, args(trackables=[dict(tracking_id='AA:BB:CC:00:00:02', name='refused')], retries=0))
+    assert result['failed'] and 'HTTP 422' in result['outcomes'][0]['msg'], result
 
 
 @pytest.mark.parametrize('auth', ['api_key', 'password', 'oauth2', 'session'])
