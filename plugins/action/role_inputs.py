@@ -32,7 +32,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import ArgumentTypeError, ArgumentValueError, RequiredError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import load_private_key
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import key_belongs_to, load_certificate
 
@@ -57,9 +57,10 @@ UNSUPPORTED_SPEC_KEYS = ('aliases', 'apply_defaults', 'fallback', 'mutually_excl
                          'required_together', 'required_by')
 # What ansible-core checks of one value; 'elements' and 'options' are descended into here.
 CORE_KEYS = ('type', 'required', 'default', 'choices')
-RULE_KEYS = frozenset(('min', 'max', 'pattern', 'rule', 'pem', 'passphrase', 'certificate'))
+RULE_KEYS = frozenset(('min', 'max', 'pattern', 'rule', 'pem', 'passphrase', 'certificate', 'exclusive'))
 NUMBER_TYPES = ('int', 'float')
 TEXT_TYPES = ('str', 'path')
+PEM_FILE_MAX = 1024 * 1024  # a CA's PEM is a few kB: a bigger file is the wrong file, and is not read whole
 
 TYPE_WORDS = {
     'str': 'a string',
@@ -142,6 +143,23 @@ def range_words(rule):
     return 'at least %s' % rule['min'] if 'min' in rule else 'at most %s' % rule['max']
 
 
+def names_of(rule_value):
+    """The variable names a rule key gives: one name, or a list of them."""
+    return [rule_value] if isinstance(rule_value, str) else list(rule_value or [])
+
+
+def pem_file_text(path, option):
+    """The text of the PEM file a path variable names; ConfigError naming the variable and the file when it cannot be read."""
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(PEM_FILE_MAX + 1)
+    except OSError as exc:
+        raise ConfigError('%s: cannot read the file %s (%s)' % (option, path, exc.strerror or type(exc).__name__)) from None
+    if len(data) > PEM_FILE_MAX:
+        raise ConfigError('%s: the file %s is larger than 1 MB, which no PEM certificate or key is' % (option, path))
+    return data.decode('utf-8', 'replace')
+
+
 class Typing:
     """Types the variables of one spec entry point and collects every problem: the types' in the spec's order, then the rules'."""
 
@@ -214,18 +232,23 @@ class Typing:
             found.extend(self._pem_rule_problems(where, rule, kind))
         elif 'passphrase' in rule or 'certificate' in rule:
             found.append('%s: passphrase and certificate go with pem: private_key' % where)
+        if 'exclusive' in rule and (not isinstance(rule['exclusive'], str) or self._kind(rule['exclusive']) is None):
+            found.append('%s.exclusive must name a variable of the spec' % where)
         return found
 
     def _pem_rule_problems(self, where, rule, kind):
+        """A pem rule checks the text of a str variable, or the file a path variable names."""
         found = []
-        if rule['pem'] not in ('certificate', 'private_key') or kind != 'str':
-            found.append('%s.pem must be certificate or private_key, for a variable of type str' % where)
+        if rule['pem'] not in ('certificate', 'private_key') or kind not in TEXT_TYPES:
+            found.append('%s.pem must be certificate or private_key, for a variable of type str or path' % where)
         if rule['pem'] != 'private_key' and ('passphrase' in rule or 'certificate' in rule):
             found.append('%s: passphrase and certificate go with pem: private_key' % where)
         if 'passphrase' in rule and self._kind(rule['passphrase']) != 'str':
             found.append('%s.passphrase must name a variable of type str' % where)
-        if 'certificate' in rule and (self.rules.get(rule['certificate']) or {}).get('pem') != 'certificate':
-            found.append('%s.certificate must name a variable whose rule is pem: certificate' % where)
+        certificates = names_of(rule.get('certificate'))
+        if 'certificate' in rule and (not certificates or not all(
+                isinstance(name, str) and (self.rules.get(name) or {}).get('pem') == 'certificate' for name in certificates)):
+            found.append('%s.certificate must name a variable whose rule is pem: certificate (or a list of them)' % where)
         return found
 
     # the values
@@ -323,13 +346,18 @@ class Typing:
     # the rules, on the typed values
 
     def _apply_rules(self, values):
+        given = set(name for name, value in values.items() if not is_empty(value))  # before a rule takes any value out
         for name, rule in self.rules.items():
-            if name not in values or is_empty(values[name]):
+            if name not in given:
                 continue
-            option = self.prefix + name
+            option, value = self.prefix + name, values[name]
+            if rule.get('exclusive') in given:
+                self._problem(option, 'given together with %s%s: they are two ways to give the same thing, give one of them'
+                              % (self.prefix, rule['exclusive']))
+                values.pop(name, None)
             secret = bool(self.options[option].get('no_log'))
-            items = values[name] if isinstance(values[name], list) else [values[name]]
-            paths = ['%s[%d]' % (option, index) for index in range(len(items))] if isinstance(values[name], list) else [option]
+            items = value if isinstance(value, list) else [value]
+            paths = ['%s[%d]' % (option, index) for index in range(len(items))] if isinstance(value, list) else [option]
             for path, item in zip(paths, items):
                 if not is_empty(item) and not self._rule_holds(path, rule, item, secret, values):
                     values.pop(name, None)
@@ -345,30 +373,41 @@ class Typing:
             return self._pem_holds(path, rule, value, values)
         return True
 
+    def _pem_text(self, name, path, value):
+        """(the PEM text of a variable, the words that name it): its value, or for a path the content of its file."""
+        if self._kind(name) != 'path':
+            return value, path
+        return pem_file_text(value, path), '%s (the file %s)' % (path, value)
+
     def _pem_holds(self, path, rule, value, values):
         passphrase_name = rule.get('passphrase')
+        name = path[len(self.prefix):].split('[', 1)[0]
         try:
+            text, words = self._pem_text(name, path, value)
             if rule['pem'] == 'certificate':
-                load_certificate(value, path)
+                load_certificate(text, words)
                 return True
-            key = load_private_key(value, path, values.get(passphrase_name) or None,
+            key = load_private_key(text, words, values.get(passphrase_name) or None,
                                    self.prefix + passphrase_name if passphrase_name else 'a passphrase variable, which this role has not')
         except IotopsError as exc:  # its words name the variable and the rule, never the value
             self.problems.append(str(exc))
             return False
         return self._key_matches(path, key, rule.get('certificate'), values)
 
-    def _key_matches(self, path, key, certificate_name, values):
-        if not certificate_name or is_empty(values.get(certificate_name)):
+    def _key_matches(self, path, key, certificate_names, values):
+        """Whether the key belongs to the certificate of the first of ``certificate_names`` that is given."""
+        given = [name for name in names_of(certificate_names) if not is_empty(values.get(name))]
+        if not given:
             return True
         try:
-            certificate = load_certificate(values[certificate_name], self.prefix + certificate_name)
+            text, words = self._pem_text(given[0], self.prefix + given[0], values[given[0]])
+            certificate = load_certificate(text, words)
         except IotopsError:
             return True  # the certificate's own pem rule says what is wrong with it
         if key_belongs_to(certificate, key):
             return True
         self._problem(path, 'the private key does not belong to the certificate in %s%s (their public keys differ)'
-                      % (self.prefix, certificate_name))
+                      % (self.prefix, given[0]))
         return False
 
 

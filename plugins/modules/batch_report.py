@@ -17,11 +17,15 @@ description:
   - "Per device and cloud, the phase of the last step that reported the device wins, a failure stays (its reason and remedy
     are those of the first failure), and the device changed when any step changed it. A device's verdict is V(needs attention)
     when any cloud failed, V(waiting) when any cloud waits for the device and none failed, else O(done_word)."
-  - Writes C(<name>-<UTC time>.json) and C(<name>-<UTC time>.html) into O(path) on the controller, for example
-    C(onboarding-b47-20260512T081403Z.html); a name already taken gets C(-2), C(-3). No report is ever overwritten.
+  - Writes C(<name>-<UTC time>-<run>.json) and C(<name>-<UTC time>-<run>.html) into O(path) on the controller, where C(<run>)
+    is C(job<id>) in an AWX or Automation Controller job (O(awx_job_id), else the environment variable C(JOB_ID) the
+    controller sets) and six random hexadecimal digits otherwise, for example C(onboarding-b47-20260512T081403Z-job4711.html).
+    Two jobs of one batch that end in the same second, even on two execution nodes sharing the directory, write files of
+    their own; a name already taken all the same gets C(-2), C(-3). No report is ever overwritten.
   - After a real run, C(<name>.json) and C(<name>.html) point at the newest report (relative symbolic links; a copy where the
-    file system refuses links). A regular file of that name left by an earlier version of the collection is kept under a
-    timestamped name first.
+    file system refuses links). Each is replaced in one rename of a temporary file of the run's own, so a reader, or a job
+    that points it at its own report at the same moment, never finds a half-written file. A regular file of that name left
+    by an earlier version of the collection is kept under a timestamped name first.
   - The HTML page needs nothing else to open (no network, no script). It starts with the verdict line and the run facts, then
     lists what needs attention with what to do about it, then the devices waiting for the device, then every device.
   - Results of steps without phases (the C(certificate_rotation) role) are shown in plain words, for example C(acted) as
@@ -42,7 +46,7 @@ attributes:
     support: full
     details:
       - Check mode never changes the managed state. The module then writes the report of the check as new files named
-        C(<name>-<UTC time>-check.json) and C(.html), which change nothing that exists, and leaves the latest links alone.
+        C(<name>-<UTC time>-<run>-check.json) and C(.html), which change nothing that exists, and leaves the latest links alone.
   diff_mode:
     support: none
 options:
@@ -76,9 +80,9 @@ options:
     type: float
   awx_job_id:
     description:
-      - The AWX or Automation Controller job that ran the play, shown in the run facts.
+      - The AWX or Automation Controller job that ran the play, shown in the run facts and part of the report's file names.
       - The module's action plugin fills it in from the job's variables C(awx_job_id) or C(tower_job_id); give it only to
-        override them.
+        override them. Without it the file names take the environment variable C(JOB_ID), which the controller sets.
     type: str
   collection_version:
     description:
@@ -451,12 +455,12 @@ json_path:
   description: The JSON file written by this run (the C(-check) file in check mode).
   returned: always
   type: str
-  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z.json
+  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z-job4711.json
 html_path:
   description: The HTML page written by this run (the C(-check) page in check mode).
   returned: always
   type: str
-  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z.html
+  sample: /srv/factory/reports/onboarding-b47-20260512T081815Z-job4711.html
 latest_json_path:
   description: The latest link to the JSON file, C(<name>.json).
   returned: unless check mode
@@ -489,6 +493,7 @@ import html
 import json
 import os
 import re
+import secrets
 import shutil
 import time
 
@@ -922,7 +927,17 @@ def render_html(report):
 # --------------------------------------------------------------------------- the files
 
 def stem_pattern(name):
-    return re.compile(r'^%s-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$' % re.escape(name))
+    """The JSON file of a kept real-run report of ``name``: its UTC time, then the job's tag (older reports have none) and the
+    number of a clash."""
+    return re.compile(r'^%s-(\d{8}T\d{6}Z)(?:-(?:job[A-Za-z0-9]+|[0-9a-f]{6}))?(?:-(\d+))?\.json$' % re.escape(name))
+
+
+def run_tag(job_id):
+    """What makes the file names of a run its own: the AWX job's id (``job4711``), else a short random suffix. Two jobs of one
+    batch may start in the same second, on two execution nodes that share the report directory, where a file created
+    exclusively is not a lock either."""
+    job = re.sub(r'[^A-Za-z0-9]', '', str(job_id or os.environ.get('JOB_ID') or ''))
+    return 'job' + job if job else secrets.token_hex(3)
 
 
 def create_new(directory, stem, tail):
@@ -959,8 +974,11 @@ def newest_kept(directory, name, exclude):
         match = pattern.match(entry)
         path = os.path.join(directory, entry)
         if match and path != exclude:
-            found.append((match.group(1), int(match.group(2) or 1), path))
-    return max(found)[2] if found else None
+            try:
+                found.append((match.group(1), os.stat(path).st_mtime_ns, int(match.group(2) or 1), path))
+            except FileNotFoundError:
+                continue  # removed meanwhile (a person tidying up the directory)
+    return max(found)[3] if found else None
 
 
 def keep_unlinked_latest(directory, name, written):
@@ -978,28 +996,40 @@ def keep_unlinked_latest(directory, name, written):
     files = create_new(directory, stem, '')
     for ext, (path, handle) in files.items():
         os.close(handle)
-        if os.path.isfile(latest[ext]) and not os.path.islink(latest[ext]):
-            os.replace(latest[ext], path)
-        else:
-            os.unlink(path)
+        try:
+            if os.path.isfile(latest[ext]) and not os.path.islink(latest[ext]):
+                os.replace(latest[ext], path)
+                continue
+        except FileNotFoundError:
+            pass  # another job kept it first
+        os.unlink(path)
 
 
-def point_latest(module, directory, name, written):
-    """Make ``<name>.<ext>`` a relative link to the report just written (a copy where links are refused): {ext: path}."""
-    keep_unlinked_latest(directory, name, written)
-    latest = {}
-    for ext, target in written.items():
-        path = os.path.join(directory, '%s.%s' % (name, ext))
-        temporary = os.path.join(directory, '.%s.%s.new' % (name, ext))
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
+def replace_atomically(module, path, target):
+    """Make ``path`` a relative link to ``target`` (a copy where links are refused) in one rename: a reader, or another job
+    pointing it at its own report at the same moment, sees the old file or the new one, never a half-written one."""
+    directory = os.path.dirname(path)
+    # a name of this run's own: two jobs never write into each other's temporary file
+    temporary = os.path.join(directory, '.%s.%s.new' % (os.path.basename(path), secrets.token_hex(4)))
+    try:
         try:
             os.symlink(os.path.basename(target), temporary)
         except OSError:
             shutil.copyfile(target, temporary)
             module.set_mode_if_different(temporary, module.params['mode'], False)
         os.replace(temporary, path)
-        latest[ext] = path
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+
+
+def point_latest(module, directory, name, written):
+    """Make ``<name>.<ext>`` point at the report just written (see replace_atomically): {ext: path}."""
+    keep_unlinked_latest(directory, name, written)
+    latest = {}
+    for ext, target in written.items():
+        latest[ext] = os.path.join(directory, '%s.%s' % (name, ext))
+        replace_atomically(module, latest[ext], target)
     return latest
 
 
@@ -1017,7 +1047,7 @@ def write_files(module, report, now):
         module.fail_json(msg='path: cannot use %s as the report directory (%s)' % (directory, exc.strerror or exc))
     # compact: at 5,000 devices indentation adds half again to the file; jq shows it indented
     texts = dict(json=json.dumps(report, separators=(',', ':'), ensure_ascii=False) + '\n', html=render_html(report))
-    stem = '%s-%s' % (name, time.strftime(STAMP, time.gmtime(now)))
+    stem = '%s-%s-%s' % (name, time.strftime(STAMP, time.gmtime(now)), run_tag(module.params['awx_job_id']))
     try:
         written = write_new(module, directory, stem, '-check' if module.check_mode else '', texts)
         result = dict(json_path=written['json'], html_path=written['html'])

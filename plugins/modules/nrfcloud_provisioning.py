@@ -517,7 +517,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import F
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, StatusReader, nrfcloud_client
 
 DEVICE_SPEC = dict(
-    claim_token=dict(type='str', no_log=False),
+    claim_token=dict(type='str', no_log=True),
     device_id=dict(type='str'),
     tags=dict(type='list', elements='str'),
     state=dict(type='str', choices=['present', 'absent']),

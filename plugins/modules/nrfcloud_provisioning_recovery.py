@@ -213,7 +213,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud impor
 
 DEVICE_SPEC = dict(
     device_id=dict(type='str'),
-    claim_token=dict(type='str', no_log=False),
+    claim_token=dict(type='str', no_log=True),
     tags=dict(type='list', elements='str'),
 )
 

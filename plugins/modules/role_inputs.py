@@ -61,8 +61,13 @@ options:
       - V(min) and V(max) - bounds of a number.
       - V(pattern) (a regular expression the whole text must match) with V(rule) (the pattern in words, for the message).
       - V(pem) - V(certificate) for a PEM certificate; V(private_key) for a PEM private key, opened with the passphrase in
-        the variable V(passphrase) names, and, when V(certificate) names a variable whose rule is a certificate, belonging
-        to that certificate.
+        the variable V(passphrase) names, and, when V(certificate) names a variable whose rule is a certificate (or a list of
+        such variables, of which the first that is given counts), belonging to that certificate.
+      - On a variable of type V(path), V(pem) checks the file the path names, on the controller - that it can be read and
+        holds what the rule says -, so a wrong path is refused before the role's first write with the variable's name and the
+        path. The content of the file is never shown.
+      - V(exclusive) - the name of another variable that must not be given together with this one, such as the PEM of a
+        certificate and the path of a file with it.
     type: dict
     default: {}
   fail_on_problems:
@@ -124,11 +129,18 @@ EXAMPLES = r'''
       batch_name:
         pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
         rule: 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit
-      nrfcloud_ca_certificate: {pem: certificate}
+      nrfcloud_ca_certificate: {pem: certificate, exclusive: nrfcloud_ca_certificate_path}
+      nrfcloud_ca_certificate_path: {pem: certificate}
       nrfcloud_ca_private_key:
         pem: private_key
         passphrase: nrfcloud_ca_private_key_passphrase
-        certificate: nrfcloud_ca_certificate
+        certificate: [nrfcloud_ca_certificate, nrfcloud_ca_certificate_path]
+        exclusive: nrfcloud_ca_private_key_path
+      # a path: the file it names is read and checked on the controller
+      nrfcloud_ca_private_key_path:
+        pem: private_key
+        passphrase: nrfcloud_ca_private_key_passphrase
+        certificate: [nrfcloud_ca_certificate, nrfcloud_ca_certificate_path]
   register: factory_onboarding_in
 
 - name: Use the typed values (-e factory_onboarding_naocloud_enabled=false is false here)

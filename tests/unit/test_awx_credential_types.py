@@ -4,9 +4,12 @@
 """The AWX / Automation Controller credential types in docs/awx/ against the modules.
 
 1. Their injected environment variables are exactly the environment fallbacks of the vendor's
-   credential and URL options (vendor ARGSPEC), secrets are secret fields, defaults agree.
+   credential and URL options (vendor ARGSPEC), secrets are secret fields, defaults agree. The
+   fifth type, the factory CA, injects exactly the variables the roles' defaults read, each file
+   by the path of a file injector.
 2. Rendered the way the controller renders them (sandboxed Jinja, empty fields left out, the
-   file injector written to a 0600 file), the environment logs a module in to the mock.
+   file injectors written to 0600 files), the environment logs a module in to the mock, and the
+   factory CA's files pass the roles' own checks of the CA.
 3. docs/awx/register_credential_types.yml registers them with awx.awx.credential_type, run
    against a small stand-in for the controller API (check mode sends no write; a real run
    sends the files' inputs and injectors unchanged; a second run changes nothing). This part
@@ -30,7 +33,9 @@ import pytest
 import yaml
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from iotops_mock.factory_ca import factory_ca_pems
 
+from ansible_collections.iotops.provisioning.plugins.action.role_inputs import Typing
 from ansible_collections.iotops.provisioning.plugins.module_utils import iotcomms, naocloud, nrfcloud, ublox
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import CONNECTION_ARGSPEC
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC
@@ -43,6 +48,11 @@ AWX_DIR = os.path.join(REPO_ROOT, 'docs', 'awx')
 PLAYBOOK = os.path.join(AWX_DIR, 'register_credential_types.yml')
 
 VENDOR_ARGSPECS = {'nrfcloud': nrfcloud.ARGSPEC, 'ublox': ublox.ARGSPEC, 'iotcomms': iotcomms.ARGSPEC, 'naocloud': naocloud.ARGSPEC}
+# The factory CA of the roles that sign nRF Cloud CSRs: its variables are the defaults of these roles, not module fallbacks.
+CA_TYPE = 'factory_ca'
+CA_ROLES = ('factory_onboarding', 'certificate_rotation')
+TYPES = sorted(list(VENDOR_ARGSPECS) + [CA_TYPE])
+ENV_LOOKUP = re.compile(r"lookup\('ansible\.builtin\.env', '([A-Z0-9_]+)'")
 # Secrets a type delivers as a file instead: the option holding the content -> the path variable.
 DELIVERED_AS_FILE = {'IOTCOMMS_PRIVATE_KEY': 'IOTCOMMS_PRIVATE_KEY_PATH'}
 # What the controller accepts in a field of `inputs` (AWX docs/credentials/custom_credential_types.md).
@@ -79,22 +89,39 @@ class _Tower:
     """The ``tower`` namespace of the controller's injector templates."""
 
 
+def write_private(path, text):
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
+        handle.write(text)
+    return path
+
+
 def render(ctype, inputs, workdir):
     """The environment the controller gives a job for a credential with these inputs.
 
-    As AWX's CredentialType.inject_credential: empty inputs are left out of the namespace,
-    file injectors are written to a 0600 file first and their path is ``tower.filename``.
+    As AWX's CredentialType.inject_credential: empty inputs are left out of the namespace, each file injector is written to a
+    0600 file first and its path is ``tower.filename`` (one file, ``template``) or ``tower.filename.<name>``
+    (``template.<name>``, several files).
     """
     tower = _Tower()
     namespace = {'tower': tower}
     namespace.update((key, value) for key, value in inputs.items() if value != '')
     for label, template in ctype['injectors'].get('file', {}).items():
-        assert label == 'template', 'one file per type here: the single-file syntax'
-        path = os.path.join(str(workdir), 'awx-env-%s' % ctype['name'].replace(' ', '-'))
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
-            handle.write(JINJA.from_string(template).render(**namespace))
-        tower.filename = path
+        name = label.partition('.')[2]
+        path = write_private(os.path.join(str(workdir), 'awx-env-%s-%s' % (ctype['name'].replace(' ', '-'), name or 'file')),
+                             JINJA.from_string(template).render(**namespace))
+        if name:
+            if not isinstance(getattr(tower, 'filename', None), _Tower):
+                tower.filename = _Tower()
+            setattr(tower.filename, name, path)
+        else:
+            tower.filename = path
     return {name: JINJA.from_string(template).render(**namespace) for name, template in ctype['injectors'].get('env', {}).items()}
+
+
+def role_env_names(role):
+    """The environment variables a role's defaults read."""
+    with open(os.path.join(REPO_ROOT, 'roles', role, 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        return set(ENV_LOOKUP.findall(handle.read()))
 
 
 @pytest.fixture(params=sorted(VENDOR_ARGSPECS))
@@ -102,10 +129,11 @@ def vendor(request):
     return request.param
 
 
-def test_one_file_per_vendor_and_the_shape_the_controller_accepts(vendor):
-    assert sorted(name for name in os.listdir(AWX_DIR) if name.startswith('credential_type_')) == \
-        sorted('credential_type_%s.yml' % name for name in VENDOR_ARGSPECS)
-    ctype = load(vendor)
+@pytest.mark.parametrize('name', TYPES)
+def test_one_file_per_type_and_the_shape_the_controller_accepts(name):
+    assert sorted(entry for entry in os.listdir(AWX_DIR) if entry.startswith('credential_type_')) == \
+        sorted('credential_type_%s.yml' % entry for entry in TYPES)
+    ctype = load(name)
     assert set(ctype) == {'name', 'description', 'kind', 'inputs', 'injectors'}
     assert ctype['kind'] == 'cloud' and ctype['name'].startswith('iotops ')
     assert set(ctype['inputs']) <= {'fields', 'required'}
@@ -118,14 +146,17 @@ def test_one_file_per_vendor_and_the_shape_the_controller_accepts(vendor):
             assert field.get('default') in field['choices']
     assert set(ctype['inputs'].get('required', [])) <= set(ids)
     assert set(ctype['injectors']) <= {'env', 'file'}
+    files = list(ctype['injectors'].get('file', {}))
+    # the controller's two forms, never mixed: one file (template) or several (template.<name>)
+    assert files in ([], ['template']) or all(re.fullmatch(r'template\.[a-z_]+', label) for label in files), files
     # every template names only fields of the type (and tower.filename with a file injector)
-    allowed = set(ids) | ({'tower'} if 'file' in ctype['injectors'] else set())
+    allowed = set(ids) | ({'tower'} if files else set())
     for template in list(ctype['injectors']['env'].values()) + list(ctype['injectors'].get('file', {}).values()):
         assert variables(template) <= allowed, template
 
 
 def test_names_of_the_types_and_their_variables_do_not_collide():
-    types = [load(vendor) for vendor in sorted(VENDOR_ARGSPECS)]
+    types = [load(name) for name in TYPES]
     assert len({ctype['name'] for ctype in types}) == len(types)
     seen = set()
     for ctype in types:
@@ -177,6 +208,71 @@ def test_each_variable_carries_its_field_with_the_option_rules(vendor):
             (field_id,) = variables(template)
             assert field_id == option and fields[field_id].get('secret') and fields[field_id].get('multiline')
             assert path_name in ctype['injectors']['env']
+
+
+def test_the_factory_ca_injects_what_the_roles_read_and_its_files_by_path():
+    """The roles' defaults read the CA's paths and passphrase from the environment: exactly the variables the type injects
+    (IOTOPS_REPORT_DIR is the job's, not a credential's). Each PEM is a file injector whose path is injected, the key secret."""
+    ctype = load(CA_TYPE)
+    fields = fields_of(ctype)
+    injected = set(ctype['injectors']['env'])
+    for role in CA_ROLES:
+        assert role_env_names(role) - {'IOTOPS_REPORT_DIR'} == injected, role
+    files = ctype['injectors']['file']
+    assert sorted(files) == ['template.ca_certificate', 'template.ca_private_key']
+    for label, template in files.items():
+        (field_id,) = variables(template)
+        assert 'template.' + field_id == label and fields[field_id].get('multiline')
+        paths = [name for name, env in ctype['injectors']['env'].items() if env.replace(' ', '') == '{{tower.filename.%s}}' % field_id]
+        assert len(paths) == 1, 'the path of the %s file is injected once' % field_id
+    assert fields['ca_private_key'].get('secret') and fields['ca_private_key_passphrase'].get('secret')
+    assert not fields['ca_certificate'].get('secret')  # a certificate is public: the controller may show it
+    assert ctype['inputs']['required'] == ['ca_certificate', 'ca_private_key']
+    assert JINJA.from_string(ctype['injectors']['env']['IOTOPS_FACTORY_CA_PRIVATE_KEY_PASSPHRASE']).render(tower=_Tower()) == ''
+
+
+def role_ca_typing(role, env):
+    """role_inputs' typing of a role's factory CA variables as the role's defaults give them from the injected environment."""
+    with open(os.path.join(REPO_ROOT, 'roles', role, 'meta', 'argument_specs.yml'), encoding='utf-8') as handle:
+        options = yaml.safe_load(handle)['argument_specs']['main']['options']
+    with open(os.path.join(REPO_ROOT, 'roles', role, 'tasks', 'main.yml'), encoding='utf-8') as handle:
+        task = next(task for task in yaml.safe_load(handle) if 'iotops.provisioning.role_inputs' in task)
+    prefix = task['iotops.provisioning.role_inputs']['prefix']
+    names = {'IOTOPS_FACTORY_CA_CERTIFICATE_PATH': 'nrfcloud_ca_certificate_path',
+             'IOTOPS_FACTORY_CA_PRIVATE_KEY_PATH': 'nrfcloud_ca_private_key_path',
+             'IOTOPS_FACTORY_CA_PRIVATE_KEY_PASSPHRASE': 'nrfcloud_ca_private_key_passphrase'}
+    ca_options = {prefix + name: options[prefix + name] for name in list(names.values()) + ['nrfcloud_ca_certificate', 'nrfcloud_ca_private_key']}
+    rules = {name: rule for name, rule in task['iotops.provisioning.role_inputs']['rules'].items() if prefix + name in ca_options}
+    typing = Typing(ca_options, prefix, rules)
+    assert typing.config_problems() == []
+    task_vars = {prefix + names[env_name]: value for env_name, value in env.items()}
+    task_vars.update({prefix + 'nrfcloud_ca_certificate': '', prefix + 'nrfcloud_ca_private_key': ''})
+    return typing.typed(task_vars, lambda raw: raw), typing.problems
+
+
+@pytest.mark.parametrize('role', CA_ROLES)
+def test_the_factory_ca_files_pass_the_roles_checks(tmp_path, role):
+    """A credential of the type, rendered as the controller does: 0600 files whose paths the role's check of the CA takes
+    (the key opened with the passphrase, belonging to the certificate); without the passphrase, or with a path that does
+    not exist, the problem names the variable and never shows the key."""
+    certificate, key = factory_ca_pems('AWX Test Factory CA', 'ca pass phrase 7')
+    ctype = load(CA_TYPE)
+    env = render(ctype, dict(ca_certificate=certificate, ca_private_key=key, ca_private_key_passphrase='ca pass phrase 7'), tmp_path)
+    for name in ('IOTOPS_FACTORY_CA_CERTIFICATE_PATH', 'IOTOPS_FACTORY_CA_PRIVATE_KEY_PATH'):
+        assert oct(os.stat(env[name]).st_mode & 0o777) == '0o600'
+    with open(env['IOTOPS_FACTORY_CA_PRIVATE_KEY_PATH'], encoding='ascii') as handle:
+        assert handle.read() == key
+    values, problems = role_ca_typing(role, env)
+    assert problems == [] and values['nrfcloud_ca_private_key_path'] == env['IOTOPS_FACTORY_CA_PRIVATE_KEY_PATH']
+    prefix = role + '_'
+    values, problems = role_ca_typing(role, render(ctype, dict(ca_certificate=certificate, ca_private_key=key), tmp_path))
+    assert problems == ['%snrfcloud_ca_private_key_path (the file %s): the private key is encrypted; give its passphrase in '
+                        '%snrfcloud_ca_private_key_passphrase' % (prefix, env['IOTOPS_FACTORY_CA_PRIVATE_KEY_PATH'], prefix)]
+    gone = dict(env, IOTOPS_FACTORY_CA_CERTIFICATE_PATH=str(tmp_path / 'no-such-ca.pem'))
+    values, problems = role_ca_typing(role, gone)
+    assert problems == ['%snrfcloud_ca_certificate_path: cannot read the file %s (No such file or directory)'
+                        % (prefix, tmp_path / 'no-such-ca.pem')]
+    assert not any(line in ' '.join(problems) for line in key.splitlines()[1:-1])
 
 
 # ----------------------------------------------------------------------------- with the mock
@@ -329,19 +425,19 @@ def writes(controller):
 
 def test_registration_check_mode_sends_no_write(controller, tmp_path):
     results = register(controller, tmp_path, check=True)
-    assert sorted(results) == sorted(VENDOR_ARGSPECS)
+    assert sorted(results) == TYPES
     assert all(results.values())
     assert not writes(controller)
-    assert len(controller.store['requests']) == len(VENDOR_ARGSPECS)  # one lookup by name per type
+    assert len(controller.store['requests']) == len(TYPES)  # one lookup by name per type
 
 
 def test_registration_sends_the_files_unchanged_and_converges(controller, tmp_path):
     results = register(controller, tmp_path)
-    assert sorted(results) == sorted(VENDOR_ARGSPECS) and all(results.values())
-    assert len(writes(controller)) == len(VENDOR_ARGSPECS)
+    assert sorted(results) == TYPES and all(results.values())
+    assert len(writes(controller)) == len(TYPES)
     stored = {item['name']: item for item in controller.store['types'].values()}
-    for vendor in VENDOR_ARGSPECS:
-        ctype = load(vendor)
+    for name in TYPES:
+        ctype = load(name)
         item = stored[ctype['name']]
         # the controller's templates arrive as written ({{ api_key }}), not rendered by Ansible
         assert item['inputs'] == ctype['inputs'] and item['injectors'] == ctype['injectors']

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 
 import pytest
@@ -252,25 +253,84 @@ def stamped(directory, name):
 
 
 def test_every_run_is_kept_and_latest_points_at_the_newest(run, tmp_path, monkeypatch):
+    """Each run's files carry its AWX job id (or, outside AWX, a random suffix): two jobs of one batch in the same second keep
+    both reports, and the same job id twice in a second still gets -2."""
     directory = tmp_path / 'reports'
     clock = [1780000000.0]
     monkeypatch.setattr(batch_report.time, 'time', lambda: clock[0])
-    first = report_of(run, tmp_path, factory_steps(), serials=SERIALS)
-    second = report_of(run, tmp_path, factory_steps()[:3], serials=SERIALS)  # the same second: -2
+    monkeypatch.delenv('JOB_ID', raising=False)
+    first = report_of(run, tmp_path, factory_steps(), serials=SERIALS, awx_job_id='4711')
+    second = report_of(run, tmp_path, factory_steps()[:3], serials=SERIALS, awx_job_id='4712')  # the same second
+    again = report_of(run, tmp_path, factory_steps()[:3], serials=SERIALS, awx_job_id='4712')  # a clash all the same: -2
     clock[0] += 3600
+    monkeypatch.setenv('JOB_ID', '4713')  # what the controller sets in the job's environment
     third = report_of(run, tmp_path, factory_steps()[:2], serials=SERIALS)
     one, later = (time.strftime('onboarding-b47-%Y%m%dT%H%M%SZ', time.gmtime(t)) for t in (1780000000, 1780003600))
-    assert stamped(str(directory), 'onboarding-b47') == sorted(
-        '%s.%s' % (stem, ext) for stem in (one, one + '-2', later) for ext in ('json', 'html'))
-    assert [r['json_path'] for r in (first, second, third)] == [str(directory / ('%s.json' % stem)) for stem in (one, one + '-2', later)]
+    stems = (one + '-job4711', one + '-job4712', one + '-job4712-2', later + '-job4713')
+    assert stamped(str(directory), 'onboarding-b47') == sorted('%s.%s' % (stem, ext) for stem in stems for ext in ('json', 'html'))
+    assert [r['json_path'] for r in (first, second, again, third)] == [str(directory / ('%s.json' % stem)) for stem in stems]
     for ext in ('json', 'html'):
         latest = directory / ('onboarding-b47.%s' % ext)
         assert third['latest_%s_path' % ext] == str(latest)
-        assert os.readlink(str(latest)) == '%s.%s' % (later, ext)  # relative: the directory may move
+        assert os.readlink(str(latest)) == '%s-job4713.%s' % (later, ext)  # relative: the directory may move
     assert json.loads(read(str(directory / 'onboarding-b47.json')))['verdict']['total'] == 3
     assert json.loads(read(first['json_path']))['verdict']['total'] == 3
     assert json.loads(read(second['json_path']))['verdict']['total'] == 3
     assert sorted(os.listdir(str(directory))) == sorted(stamped(str(directory), 'onboarding-b47') + ['onboarding-b47.html', 'onboarding-b47.json'])
+
+
+def test_runs_outside_awx_in_the_same_second_get_names_of_their_own(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_report.time, 'time', lambda: 1780000000.0)
+    monkeypatch.delenv('JOB_ID', raising=False)
+    paths = [report_of(run, tmp_path, factory_steps())['json_path'] for dummy in range(3)]
+    names = [os.path.basename(path) for path in paths]
+    assert all(re.match(r'^onboarding-b47-20260528T202640Z-[0-9a-f]{6}\.json$', name) for name in names), names
+    assert len(set(names)) == 3
+
+
+class _Module:
+    """What replace_atomically needs of an AnsibleModule (its mode, for a copy)."""
+
+    params = {'mode': '0600'}
+
+    @staticmethod
+    def set_mode_if_different(path, mode, changed):
+        os.chmod(path, int(mode, 8))
+        return changed
+
+
+@pytest.mark.parametrize('links', [True, False])
+def test_two_jobs_pointing_latest_at_once_never_leave_a_torn_file(tmp_path, monkeypatch, links):
+    """Two jobs replace the latest file over and over while a reader reads it: every read is one job's whole report (a link,
+    or a copy where the file system refuses links), and no temporary file is left."""
+    if not links:
+        def refuse(*args):
+            raise OSError(1, 'Operation not permitted')
+        monkeypatch.setattr(batch_report.os, 'symlink', refuse)
+    reports = {name: tmp_path / ('r-%s.json' % name) for name in ('a', 'b')}
+    for name, path in reports.items():
+        path.write_text(json.dumps({'job': name, 'rows': [name * 50] * 2000}))
+    wanted = set(path.read_text() for path in reports.values())
+    latest, stop, seen = tmp_path / 'r.json', threading.Event(), []
+
+    def job(target):
+        while not stop.is_set():
+            batch_report.replace_atomically(_Module, str(latest), str(target))
+
+    def reader():
+        while not stop.is_set():
+            if latest.exists():
+                seen.append(latest.read_text() in wanted)
+
+    threads = [threading.Thread(target=job, args=(path,)) for path in reports.values()] + [threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert seen and all(seen), '%d of %d reads were torn' % (seen.count(False), len(seen))
+    assert sorted(os.listdir(str(tmp_path))) == ['r-a.json', 'r-b.json', 'r.json']
 
 
 def test_check_mode_writes_a_check_report_and_leaves_latest_alone(run, tmp_path):
@@ -278,8 +338,8 @@ def test_check_mode_writes_a_check_report_and_leaves_latest_alone(run, tmp_path)
     real = report_of(run, tmp_path, factory_steps(), serials=SERIALS)
     before = os.readlink(str(directory / 'onboarding-b47.json'))
     check = run(batch_report, dict(path=str(directory), name='onboarding-b47', steps=factory_steps()[:2]), check_mode=True)
-    assert re.search(r'/onboarding-b47-\d{8}T\d{6}Z-check\.json$', check['json_path'])
-    assert re.search(r'/onboarding-b47-\d{8}T\d{6}Z-check\.html$', check['html_path'])
+    assert re.search(r'/onboarding-b47-\d{8}T\d{6}Z-[0-9a-f]{6}-check\.json$', check['json_path'])
+    assert re.search(r'/onboarding-b47-\d{8}T\d{6}Z-[0-9a-f]{6}-check\.html$', check['html_path'])
     assert 'latest_json_path' not in check and check['changed'] is False
     assert os.readlink(str(directory / 'onboarding-b47.json')) == before == os.path.basename(real['json_path'])
     assert json.loads(read(check['json_path']))['run']['check_mode'] is True
