@@ -37,8 +37,8 @@ ALLOWED_SKIPS: dict[str, str] = {}
 # How long each session took in the last clean-clone run of the test command (seconds; docs/testing.md): hacking/test-all.sh
 # starts the longest first by these figures (see run).
 DURATIONS = {
-    'unit': 65, 'suites': 619, 'benchmark': 30, 'ansible-lint': 76, 'docs-check': 27, 'extra-checks': 4,
-    'build-import-check': 38, 'molecule': 184, 'molecule-roles': 445, 'molecule-tls': 106, 'release': 122,
+    'unit': 65, 'suites': 650, 'suites-jobs': 560, 'benchmark': 30, 'ansible-lint': 76, 'docs-check': 27, 'extra-checks': 4,
+    'build-import-check': 38, 'molecule': 184, 'molecule-roles': 445, 'molecule-tls': 106, 'release': 122, 'awx-runner': 45,
     'sanity-2.16': 80, 'sanity-2.17': 61, 'sanity-2.18': 58, 'sanity-2.19': 126,
 }
 
@@ -175,11 +175,31 @@ def unit(session):
                 '-p', 'no:cacheprovider', *session.posargs, env=env)
 
 
+# the suites of jobs at the same time: each starts several ansible-playbook runs at once, so they run one after the other,
+# in a session of their own that the queue can put beside the other suites
+JOB_SUITES = ('tests/suites/test_concurrent_jobs.py', 'tests/suites/test_sliced_jobs.py')
+
+
 @_venv_session('suites')
 def suites(session):
-    """The trust suites (tests/suites): faults, bad input, secrets, batches, rotation, cancel."""
-    session.run('python', '-m', 'pytest', 'tests/suites', '-q', '-n', '2', '--dist', 'loadfile',
+    """The trust suites (tests/suites): faults, bad input, secrets, batches, rotation, cancel, rate budget."""
+    ignored = ['--ignore=%s' % path for path in JOB_SUITES]
+    session.run('python', '-m', 'pytest', 'tests/suites', *ignored, '-q', '-n', '2', '--dist', 'loadfile',
                 '-p', 'no:cacheprovider', *session.posargs)
+
+
+@_venv_session('suites-jobs')
+def suites_jobs(session):
+    """Jobs at the same time (tests/suites): two lines and the same batch twice, 20 rounds; a batch of 2,000 as 4 slices."""
+    session.run('python', '-m', 'pytest', *JOB_SUITES, '-q', '-p', 'no:cacheprovider', *session.posargs)
+
+
+@_venv_session('awx-runner')
+def awx_runner(session):
+    """AWX jobs as AWX runs them: ansible-runner with the credential types of docs/awx/ injected into each job's private
+    data directory, onboarding and the audit against the mock; the set_stats artifacts, the reports in IOTOPS_REPORT_DIR,
+    and no secret in any job event (tests/release/test_awx_runner.py)."""
+    session.run('python', '-m', 'pytest', 'tests/release/test_awx_runner.py', '-q', '-p', 'no:cacheprovider', *session.posargs)
 
 
 @_venv_session('benchmark')

@@ -311,15 +311,9 @@ author:
 '''
 
 EXAMPLES = r'''
-# fleet.yml - the devices of two batch manifests, nothing read from the clouds
-plugin: iotops.provisioning.fleet
-manifests:
-  - manifests/batch-2026-47.csv
-  - path: manifests/line7-export.yml
-    batch: line7-2026-48
-
 # clouds.fleet.yml - the manifest and every cloud; credentials from the environment (NRFCLOUD_API_KEY, UBLOX_API_KEY and
-# UBLOX_API_SECRET, IOTCOMMS_DOMAIN and IOTCOMMS_PRIVATE_KEY_PATH, NAOCLOUD_API_KEY), as AWX credentials inject them
+# UBLOX_API_SECRET, IOTCOMMS_DOMAIN and IOTCOMMS_PRIVATE_KEY_PATH, NAOCLOUD_API_KEY), as AWX credentials inject them.
+# (Two more inventory files, as comments below: one file holds one configuration.)
 plugin: iotops.provisioning.fleet
 manifests: [manifests/batch-2026-47.csv]
 nrfcloud: {}
@@ -346,17 +340,24 @@ groups:
 compose:
   sip_uri: "'sip:' ~ iotops_iotcomms_device_id ~ '@factory.example.com' if iotops_iotcomms_device_id else None"
 
-# cached.fleet.yml - read the clouds at most once an hour; nRF Cloud only, for the manifest's devices
-plugin: iotops.provisioning.fleet
-manifests: [/srv/factory/batch-2026-47.csv]
-cloud_only_devices: false
-nrfcloud:
-  api_key: "{{ lookup('ansible.builtin.env', 'FACTORY_NRFCLOUD_KEY') }}"
-  timeout: 10
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: /var/cache/iotops-inventory
-cache_timeout: 3600
+# fleet.yml - the devices of two batch manifests, nothing read from the clouds:
+#   plugin: iotops.provisioning.fleet
+#   manifests:
+#     - manifests/batch-2026-47.csv
+#     - path: manifests/line7-export.yml
+#       batch: line7-2026-48
+
+# cached.fleet.yml - read the clouds at most once an hour; nRF Cloud only, for the manifest's devices:
+#   plugin: iotops.provisioning.fleet
+#   manifests: [/srv/factory/batch-2026-47.csv]
+#   cloud_only_devices: false
+#   nrfcloud:
+#     api_key: "{{ lookup('ansible.builtin.env', 'FACTORY_NRFCLOUD_KEY') }}"
+#     timeout: 10
+#   cache: true
+#   cache_plugin: ansible.builtin.jsonfile
+#   cache_connection: /var/cache/iotops-inventory
+#   cache_timeout: 3600
 '''
 
 import hashlib
