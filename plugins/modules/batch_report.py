@@ -474,8 +474,9 @@ latest_html_path:
 outcome:
   description:
     - The run's outcome as a role keeps it for the play (for example C(factory_onboarding_result)) - C(complete),
-      C(verdict), C(waiting) and C(needs_attention) as in RV(report), and C(report) and C(json), the page and the JSON file to
-      read (RV(latest_html_path) and RV(latest_json_path), or this run's files in check mode).
+      C(verdict), C(waiting) and C(needs_attention) as in RV(report), and C(report) and C(json), this run's page and JSON file
+      (RV(html_path) and RV(json_path)). Not the latest links: with jobs at the same time (two lines, AWX slices) they may
+      point at another job's report by the time someone reads the job's output.
   returned: always
   type: dict
   sample:
@@ -483,8 +484,8 @@ outcome:
     verdict: {text: 250 of 250 onboarded, total: 250, done: 250, waiting: 0, needs_attention: 0}
     waiting: []
     needs_attention: []
-    report: /srv/factory/reports/onboarding-b47.html
-    json: /srv/factory/reports/onboarding-b47.json
+    report: /srv/factory/reports/onboarding-b47-20260512T081815Z-job4711.html
+    json: /srv/factory/reports/onboarding-b47-20260512T081815Z-job4711.json
 '''
 
 import datetime
@@ -1145,12 +1146,11 @@ def summary(report, with_devices):
 
 
 def outcome(result):
-    """What a role keeps of the run for the play: the verdict and the lists of RV(report), and the files to read (the latest
-    links, or this run's files in check mode)."""
+    """What a role keeps of the run for the play: the verdict and the lists of RV(report), and this run's own files (the
+    latest links may be another job's report by then: jobs of one batch run at the same time)."""
     summary = result['report']
     return dict(complete=summary['complete'], verdict=summary['verdict'], waiting=summary['waiting'],
-                needs_attention=summary['needs_attention'], report=result.get('latest_html_path', result['html_path']),
-                json=result.get('latest_json_path', result['json_path']))
+                needs_attention=summary['needs_attention'], report=result['html_path'], json=result['json_path'])
 
 
 def main():
