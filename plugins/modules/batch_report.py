@@ -475,7 +475,7 @@ outcome:
   description:
     - The run's outcome as a role keeps it for the play (for example C(factory_onboarding_result)) - C(complete),
       C(verdict), C(waiting) and C(needs_attention) as in RV(report), and C(report) and C(json), this run's page and JSON file
-      (RV(html_path) and RV(json_path)). Not the latest links: with jobs at the same time (two lines, AWX slices) they may
+      (RV(html_path) and RV(json_path)), not the latest links, which with jobs at the same time (two lines, AWX slices) may
       point at another job's report by the time someone reads the job's output.
   returned: always
   type: dict

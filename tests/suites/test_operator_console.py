@@ -54,7 +54,7 @@ class Line:
             'factory_onboarding_manifest': self.fleet.write_manifest(os.path.join(self.directory, BATCH + '.csv')),
             'factory_onboarding_batch_name': BATCH,
             'factory_onboarding_report_dir': self.reports,
-            'factory_onboarding_wait': 8,
+            'factory_onboarding_wait': 120,  # every device comes online: the run ends when they are done, however loaded the machine
             'factory_onboarding_wait_interval': 0.3,
             'factory_onboarding_nrfcloud_ca_certificate': ca[0],
             'factory_onboarding_nrfcloud_ca_private_key': ca[1],
