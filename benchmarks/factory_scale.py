@@ -35,7 +35,7 @@ import time
 from iotops_mock.client import MockServer
 
 # benchmarks/ is the script's directory, first on the import path
-from scale import baseline, capacity, fleet, overhead, profiling, report, runner
+from scale import baseline, capacity, fleet, latency, overhead, profiling, report, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,9 +81,11 @@ class Bench:
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
         return (sum(fields[:8]) - idle) / float(os.sysconf('SC_CLK_TCK'))
 
-    def fleet_for(self, count, tag):
+    def fleet_for(self, count, tag, cloud=None, online=None):
         fleet.reset(self.mock)
-        rows = fleet.seed(self.mock, count, online=self.options.online)
+        rows = fleet.seed(self.mock, count, online=online or self.options.online)
+        if cloud:
+            fleet.slow_cloud(self.mock, **cloud)  # after the seeding, which goes through the vendor routes too
         directory = os.path.join(self.workdir, tag)
         os.makedirs(directory, exist_ok=True)
         manifest = fleet.write_manifest(rows, os.path.join(directory, 'manifest.csv'))
@@ -122,6 +124,34 @@ class Bench:
         if count == self.mix_size():
             entry['capacity'] = self.capacity(first['counters'], rows)
         self.results['sizes'].append(entry)
+
+    # a cloud far away -------------------------------------------------------------------------------
+
+    def far_cloud(self, count, latency_ms, rate):
+        """The role against a mock that answers after ``latency_ms`` (jitter +/- half of it) and, with ``rate``, limits each vendor
+        account to that many requests/s; the devices come online in the mock's default waves."""
+        seconds = latency_ms / 1000.0
+        cloud = dict(latency=seconds, jitter=seconds * self.options.jitter, rate=rate)
+        tag = 'far-n%d-%dms%s' % (count, latency_ms, '-%grps' % rate if rate else '')
+        rows, directory, inventory = self.fleet_for(count, tag, cloud=cloud, online=self.options.far_online)
+        label = '%d ms%s' % (latency_ms, ', %g req/s per account' % rate if rate else '')
+        self.say('N=%d at %s: running the role (devices online: %s)' % (count, label, self.options.far_online))
+        started = time.time()
+        first = self.play(['-i', inventory, PLAYBOOK], directory, 'first')
+        figures = latency.figures(first, self.mock, started, seconds, self.options.concurrency, rate)
+        problems = fleet.check_onboarded(self.mock, rows)
+        self.say('N=%d at %s: first run %.1f s, %d calls (%d answered 429), bound %.1f s (%s) = %.0f %% reached; last device '
+                 'online at %s s; running it again' % (count, label, first['wall'], figures['calls'], figures['limited'], figures['bound'],
+                                                       figures['bound_rule'], 100 * figures['share'], _seconds(figures['last_online'])))
+        started = time.time()
+        again = self.play(['-i', inventory, PLAYBOOK], directory, 'noop')
+        noop = latency.figures(again, self.mock, started, seconds, self.options.concurrency, rate)
+        self.say('N=%d at %s: no-op re-run %.1f s = %.0f %% of the first run, %d reads, %d writes' % (
+            count, label, again['wall'], 100 * again['wall'] / first['wall'], again['counters']['by_category']['read'],
+            again['counters']['by_category']['write']))
+        self.results.setdefault('far', []).append(dict(devices=count, latency_ms=latency_ms, rate=rate, online=self.options.far_online,
+                                                       first=dict(slim(first), **figures), noop=dict(slim(again), **noop),
+                                                       problems=problems))
 
     def mix_size(self):
         return 1000 if 1000 in self.options.sizes else max(self.options.sizes)
@@ -210,6 +240,10 @@ class Bench:
         self.results['profile'] = profile
 
 
+def _seconds(value):
+    return '-' if value is None else '%.1f' % value
+
+
 def own_cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -281,6 +315,16 @@ def options(argv=None):
                         help='when the devices come online: prepared (default; each radio as soon as the run has whitelisted or claimed '
                              'it) or waves (the mock\'s default waves, counted from the same events: half at once, 30 %% after 5 s, '
                              'the rest after 15 s)')
+    parser.add_argument('--latency', type=parse_list, default=[],
+                        help='also run the role against a cloud far away: each vendor request answered after this many ms (a list, '
+                             'e.g. 50,100,150), jitter +/- --jitter of it, seeded; the devices come online as --far-online says')
+    parser.add_argument('--latency-sizes', type=parse_list, default=[1000], help='N of the --latency runs (default 1000)')
+    parser.add_argument('--jitter', type=float, default=0.5, help='the latency\'s jitter as a share of it (default 0.5: 100 ms is 50-150 ms)')
+    parser.add_argument('--rate-limit', type=parse_list, default=[0],
+                        help='requests/s each vendor account may send in the --latency runs, 429 with Retry-After beyond; a list, 0 = '
+                             'no limit (default 0; the issue\'s target runs 0,50)')
+    parser.add_argument('--far-online', choices=sorted(fleet.ONLINE), default='waves',
+                        help='when the devices of the --latency runs come online (default waves)')
     parser.add_argument('--chunk-size', type=int, default=1000, help='factory_onboarding_chunk_size (default 1000)')
     parser.add_argument('--concurrency', type=int, default=16, help='factory_onboarding_concurrency (default 16)')
     parser.add_argument('--overhead-tasks', type=int, default=10, help='tasks per overhead playbook (default 10)')
@@ -307,8 +351,12 @@ def options(argv=None):
         opts.overhead_tasks, opts.overhead_runs = 2, 1
         opts.capacity_seconds, opts.capacity_connections = 1.0, [8]
         opts.profile = False
-    if not opts.sizes or any(not 1 <= n <= MAX_SIZE for n in opts.sizes):
-        parser.error('--sizes: each N from 1 to %d' % MAX_SIZE)
+    if opts.sizes == [0] and opts.latency:
+        opts.sizes = []  # only the runs against a cloud far away
+    if (not opts.sizes and not opts.latency) or any(not 1 <= n <= MAX_SIZE for n in opts.sizes + opts.latency_sizes):
+        parser.error('--sizes, --latency-sizes: each N from 1 to %d (--sizes 0 with --latency: no loopback runs)' % MAX_SIZE)
+    if any(not 0 < ms <= 5000 for ms in opts.latency) or any(r < 0 for r in opts.rate_limit) or not 0 <= opts.jitter <= 1:
+        parser.error('--latency: 1 to 5000 ms; --rate-limit: 0 or more; --jitter: 0 to 1')
     checks = [('--baseline-devices', opts.baseline_devices, 1, 100), ('--baseline-repeats', opts.baseline_repeats, 1, 20),
               ('--chunk-size', opts.chunk_size, 1, MAX_SIZE), ('--concurrency', opts.concurrency, 1, 64),
               ('--overhead-tasks', opts.overhead_tasks, 1, 50), ('--overhead-runs', opts.overhead_runs, 1, 100),
@@ -346,6 +394,10 @@ def main(argv=None):
                 mock.url, opts.chunk_size, opts.concurrency, json.dumps(fleet.SIMULATOR), fleet.WAIT, fleet.POLL_INTERVAL, opts.online))
             for count in opts.sizes:
                 bench.role(count)
+            for count in opts.latency_sizes if opts.latency else ():
+                for latency_ms in opts.latency:
+                    for rate in opts.rate_limit:
+                        bench.far_cloud(count, latency_ms, rate)
             if not opts.role_only:
                 bench.baseline()
                 bench.overhead()
@@ -359,6 +411,11 @@ def main(argv=None):
             if entry['noop']['changed_tasks']:
                 failures.append('N=%d: the no-op re-run reported %d changed tasks' % (entry['devices'], entry['noop']['changed_tasks']))
             failures.extend('N=%d: %s' % (entry['devices'], problem) for problem in entry['problems'])
+        for entry in results.get('far', []):
+            if entry['noop']['by_category']['write']:
+                failures.append('N=%d at %d ms: the no-op re-run sent %d writes' % (entry['devices'], entry['latency_ms'],
+                                                                                    entry['noop']['by_category']['write']))
+            failures.extend('N=%d at %d ms: %s' % (entry['devices'], entry['latency_ms'], problem) for problem in entry['problems'])
         failures.extend('baseline: %s' % problem for run in (results.get('baseline') or {}).get('runs', []) for problem in run['problems'])
         print()
         print(report.text(results))

@@ -70,6 +70,19 @@ def reset(mock):
     mock.admin.nrfcloud_simulator(**SIMULATOR)
 
 
+# The seed of the latency draws, so that two runs of the benchmark see the same answer times.
+LATENCY_SEED = 7
+
+
+def slow_cloud(mock, latency=0.0, jitter=0.0, rate=None):
+    """Make the mock answer like a cloud far away: every vendor request waits ``latency`` seconds, drawn evenly within
+    +/- ``jitter`` (seeded), and each vendor account gets at most ``rate`` requests/s (429 with Retry-After beyond)."""
+    if latency:
+        mock.admin.add_fault(kind='latency', seconds=latency, jitter=jitter, seed=LATENCY_SEED, count=None)
+    if rate:
+        mock.admin.call('POST', '/ratelimits', {'rate': rate, 'window': 1.0})
+
+
 def ublox_token(mock):
     response = requests.post(mock.url + '/ublox/v1/authenticate', timeout=30,
                              json={'APIKey': credentials.UBLOX_API_KEY, 'APISecret': credentials.UBLOX_API_SECRET})

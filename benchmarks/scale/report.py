@@ -10,7 +10,15 @@ TARGET_CAPACITY = 0.5
 TARGET_NOOP_READS = 2.0
 TARGET_NOOP_SHARE = 0.10
 TARGET_MEMORY_MIB = 500.0
+TARGET_MEMORY_10K_MIB = 1024.0
 TARGET_OVERHEAD = 1.2
+# issue 16, against a cloud far away (scale/latency.py)
+TARGET_FAR_RATE_SHARE = 0.85
+TARGET_FAR_SHARE = 0.90
+TARGET_FAR_NOOP_SHARE = 0.20
+TARGET_NRF_CALLS = 5.0
+NRF_ACCOUNT = 'team-a'  # the bench's nRF Cloud account, usually the busiest
+NO_LOOPBACK = 'No runs on loopback in this benchmark (run with `--sizes`).'
 # when the devices come online (benchmarks/scale/fleet.py ONLINE), for the page
 ONLINE_TEXT = {
     'prepared': 'Each radio is powered on at the line as soon as the run has prepared it (`POST /_mock/online`, `after: 0`): the '
@@ -57,6 +65,100 @@ def capacity_rps(results):
     return None
 
 
+def _answered(run, account=NRF_ACCOUNT):
+    """Requests of a vendor account that were answered (not 429), or None when the account is not in the run's traffic."""
+    entry = (run.get('accounts') or {}).get(account)
+    return entry['requests'] - entry['limited'] if entry else None
+
+
+def _per_device_calls(run, vendor='nrfcloud'):
+    """{endpoint: calls} of a vendor's endpoints that name one device ({device_id} in the path)."""
+    endpoints = run['counters']['endpoints'] if 'counters' in run else {}
+    return dict((key, calls) for key, calls in endpoints.items() if key.startswith(vendor) and '{device_id}' in key and calls)
+
+
+def far_rows(results):
+    """One dict of derived figures per run against a cloud far away (results['far'], see scale/latency.py)."""
+    return [_far_row(entry) for entry in results.get('far') or []]
+
+
+def _far_row(entry):
+    first, noop, devices = entry['first'], entry['noop'], float(entry['devices'])
+    nrf, noop_nrf = _answered(first), _answered(noop)
+    row = dict(devices=entry['devices'], latency_ms=entry['latency_ms'], jitter=entry.get('jitter', 0.5), rate=entry['rate'],
+               online=entry.get('online', 'n/a'), wall=first['wall'], calls=first['calls'], limited=first['limited'], rps=first['rps'],
+               bound=first['bound'], bound_rule=first['bound_rule'], share=first['share'], last_online=first.get('last_online'),
+               pss=first.get('peak_pss_mib'), failed=first.get('failed_tasks', 0), problems=entry.get('problems') or [])
+    row.update(nrf_answered=nrf, nrf_calls=None if nrf is None else nrf / devices)
+    row.update(noop_wall=noop['wall'], noop_share=noop['wall'] / first['wall'], noop_reads=noop['by_category']['read'] / devices,
+               noop_writes=noop['by_category']['write'], noop_nrf_answered=noop_nrf, noop_per_device=_per_device_calls(noop),
+               noop_nrf_reads=None if noop_nrf is None else noop_nrf / devices)
+    return row
+
+
+def _latency_text(row):
+    """'100 ms (50-150)': the mean latency and its range with the jitter."""
+    low, high = row['latency_ms'] * (1 - row['jitter']), row['latency_ms'] * (1 + row['jitter'])
+    return '%g ms (%g-%g)' % (row['latency_ms'], low, high) if row['jitter'] else '%g ms' % row['latency_ms']
+
+
+def far_targets(results):
+    """[(target, figure, met: True/False/None)] of issue 16, from the N=1,000 runs at 100 ms."""
+    rows = far_rows(results)
+    limited = next((r for r in rows if (r['devices'], r['latency_ms'], r['rate']) == (1000, 100, 50)), None)
+    free = next((r for r in rows if (r['devices'], r['latency_ms'], r['rate']) == (1000, 100, 0)), None)
+    return [_rate_target(limited), _share_target(free), _far_noop_target(free), _nrf_calls_target(free), _nrf_noop_target(free)]
+
+
+def _not_run(target, rate):
+    return (target, 'not measured (run with --latency 100 --rate-limit %d)' % rate, None)
+
+
+def _rate_target(row):
+    target = 'N=1,000, 100 ms, 50 req/s per account: at least %.0f %% of the rate bound, nothing failed' % (100 * TARGET_FAR_RATE_SHARE)
+    if not row:
+        return _not_run(target, 50)
+    figure = '%.1f %% (bound %.1f s of %.1f s); %d failed tasks, %d problems' % (
+        100 * row['share'], row['bound'], row['wall'], row['failed'], len(row['problems']))
+    return (target, figure, row['share'] >= TARGET_FAR_RATE_SHARE and not row['problems'] and row['failed'] == 0)
+
+
+def _share_target(row):
+    target = 'N=1,000, 100 ms, no limit: at least %.0f %% of the latency bound' % (100 * TARGET_FAR_SHARE)
+    if not row:
+        return _not_run(target, 0)
+    return (target, '%.1f %% (bound %.1f s of %.1f s)' % (100 * row['share'], row['bound'], row['wall']), row['share'] >= TARGET_FAR_SHARE)
+
+
+def _far_noop_target(row):
+    target = 'N=1,000, 100 ms, no limit: no-op re-run at most %.0f %% of the first run' % (100 * TARGET_FAR_NOOP_SHARE)
+    if not row:
+        return _not_run(target, 0)
+    return (target, '%.0f %% (%.1f s of %.1f s)' % (100 * row['noop_share'], row['noop_wall'], row['wall']),
+            row['noop_share'] <= TARGET_FAR_NOOP_SHARE)
+
+
+def _nrf_calls_target(row):
+    target = 'N=1,000, 100 ms, no limit: at most %g calls per nRF device' % TARGET_NRF_CALLS
+    if not row or row['nrf_calls'] is None:
+        return _not_run(target, 0) if not row else (target, 'not measured (no traffic of account %s)' % NRF_ACCOUNT, None)
+    return (target, '%.2f (%s answered calls of account %s / %s)' % (
+        row['nrf_calls'], '{:,}'.format(row['nrf_answered']), NRF_ACCOUNT, '{:,}'.format(row['devices'])), row['nrf_calls'] <= TARGET_NRF_CALLS)
+
+
+def _nrf_noop_target(row):
+    """Met when the nRF no-op re-run calls no endpoint per device; otherwise the bench cannot tell whether a list would answer them."""
+    target = 'N=1,000, 100 ms, no limit: no-op re-run, 0 per-device calls where a list answers'
+    if not row or row['noop_nrf_reads'] is None:
+        return _not_run(target, 0) if not row else (target, 'not measured (no traffic of account %s)' % NRF_ACCOUNT, None)
+    per_device = ', '.join('`%s` %s' % (key, '{:,}'.format(calls)) for key, calls in sorted(row['noop_per_device'].items()))
+    figure = '%.2f nRF Cloud reads per device (%s calls of account %s); per-device endpoints: %s' % (
+        row['noop_nrf_reads'], '{:,}'.format(row['noop_nrf_answered']), NRF_ACCOUNT, per_device or 'none')
+    if per_device:
+        figure += ' (whether a list could answer them is not measured)'
+    return (target, figure, True if not row['noop_per_device'] else None)
+
+
 def _fmt(value, pattern='%.1f', none='n/a'):
     return none if value is None else pattern % value
 
@@ -87,14 +189,8 @@ def targets(results):
                     ref['noop_reads'] <= TARGET_NOOP_READS))
         out.append(('%s no-op re-run under 10%% of the first run\'s wall time' % label,
                     '%.0f%% (%.1f s of %.1f s)' % (100 * ref['noop_share'], ref['noop_wall'], ref['wall']), ref['noop_share'] < TARGET_NOOP_SHARE))
-    big = next((r for r in rows if r['devices'] == 5000), None)
-    if big:
-        out.append(('controller memory under %d MiB for 5,000 devices' % TARGET_MEMORY_MIB,
-                    '%.0f MiB peak (Pss of the process tree; largest process %.0f MiB)' % (big['pss'], big['rss']), big['pss'] < TARGET_MEMORY_MIB))
-    else:
-        largest = rows[-1] if rows else None
-        out.append(('controller memory under %d MiB for 5,000 devices' % TARGET_MEMORY_MIB,
-                    'not measured (run with --sizes ...,5000)%s' % ('; N=%d: %.0f MiB' % (largest['devices'], largest['pss']) if largest else ''), None))
+    out.append(_memory_target(rows, 5000, TARGET_MEMORY_MIB, '%d MiB' % TARGET_MEMORY_MIB))
+    out.append(_memory_target(rows, 10000, TARGET_MEMORY_10K_MIB, '1 GiB'))
     over = (results.get('overhead') or {}).get('playbooks') or {}
     for name in ('nrfcloud_device_info', 'naocloud_trackable'):
         if name in over and over[name]['ratio_to_uri'] is not None:
@@ -104,8 +200,20 @@ def targets(results):
     return out
 
 
-def _mark(met):
-    return {True: 'met', False: 'NOT met', None: 'n/a'}[met]
+def _memory_target(rows, devices, limit_mib, limit_text):
+    """(target, figure, met) of the controller's peak memory at N=devices; not measured when that N was not run."""
+    target = 'controller memory under %s for %s devices' % (limit_text, '{:,}'.format(devices))
+    big = next((r for r in rows if r['devices'] == devices), None)
+    if big:
+        return (target, '%.0f MiB peak (Pss of the process tree; largest process %.0f MiB)' % (big['pss'], big['rss']),
+                big['pss'] < limit_mib)
+    largest = rows[-1] if rows else None
+    return (target, 'not measured (run with --sizes ...,%d)%s' % (
+        devices, '; N=%d: %.0f MiB' % (largest['devices'], largest['pss']) if largest else ''), None)
+
+
+def _mark(met, none='n/a'):
+    return {True: 'met', False: 'NOT met', None: none}[met]
 
 
 def top_tasks(run, count=8):
@@ -125,16 +233,10 @@ def text(results):
                      settings['chunk_size'], settings['concurrency'], settings['simulator']['connect_delay'], settings['simulator']['command_delay'],
                      settings['simulator']['bulk_delay'], settings.get('wait', 'n/a'), settings['poll_interval'], settings.get('online', 'prepared')))
     lines.append('')
-    header = '%7s %8s %9s %14s %9s %9s %9s %10s %10s' % (
-        'N', 'wall s', 'devices/s', 'calls/dev r/w/a', 'req/s', 'raw cap.', 'x baseline', 'peak MiB', 'no-op s')
-    lines.append(header)
-    for row in size_rows(results):
-        lines.append('%7d %8.1f %9.1f %14s %9.0f %9s %9s %10s %10s' % (
-            row['devices'], row['wall'], row['rate'], '%.1f/%.1f/%.2f' % (row['reads'], row['writes'], row['auth']), row['rps'],
-            _fmt(row['capacity_share'] and 100 * row['capacity_share'], '%.1f%%'), _fmt(row['speedup'], '%.0fx'), _fmt(row['pss'], '%.0f'),
-            '%.1f (%.0f%%)' % (row['noop_wall'], 100 * row['noop_share'])))
-        lines.append('%7s no-op: %.2f reads/device, %d writes, %d auth calls, %d changed tasks' % (
-            '', row['noop_reads'], row['noop_writes'], row['noop_auth'], row['noop_changed']))
+    lines += _text_sizes(results) if results['sizes'] else ['no loopback runs (--sizes)']
+    if results.get('far'):
+        lines.append('')
+        lines += _text_far(results)
     base = results.get('baseline')
     if base:
         lines.append('')
@@ -152,6 +254,11 @@ def text(results):
     lines.append('targets:')
     for target, figure, met in targets(results):
         lines.append('  [%s] %s: %s' % (_mark(met), target, figure))
+    if results.get('far'):
+        lines.append('')
+        lines.append('targets of issue 16 (against a cloud far away):')
+        for target, figure, met in far_targets(results):
+            lines.append('  [%s] %s: %s' % (_mark(met, 'not measured'), target, figure))
     if results['sizes']:
         entry = results['sizes'][-1]
         for run in ('first', 'noop'):
@@ -160,6 +267,34 @@ def text(results):
             for name, seconds, items in top_tasks(entry[run]):
                 lines.append('  %6.2f s  %s%s' % (seconds, name, ' (%d chunks)' % items if items else ''))
     return '\n'.join(lines)
+
+
+def _text_sizes(results):
+    lines = ['%7s %8s %9s %14s %9s %9s %9s %10s %10s' % (
+        'N', 'wall s', 'devices/s', 'calls/dev r/w/a', 'req/s', 'raw cap.', 'x baseline', 'peak MiB', 'no-op s')]
+    for row in size_rows(results):
+        lines.append('%7d %8.1f %9.1f %14s %9.0f %9s %9s %10s %10s' % (
+            row['devices'], row['wall'], row['rate'], '%.1f/%.1f/%.2f' % (row['reads'], row['writes'], row['auth']), row['rps'],
+            _fmt(row['capacity_share'] and 100 * row['capacity_share'], '%.1f%%'), _fmt(row['speedup'], '%.0fx'), _fmt(row['pss'], '%.0f'),
+            '%.1f (%.0f%%)' % (row['noop_wall'], 100 * row['noop_share'])))
+        lines.append('%7s no-op: %.2f reads/device, %d writes, %d auth calls, %d changed tasks' % (
+            '', row['noop_reads'], row['noop_writes'], row['noop_auth'], row['noop_changed']))
+    return lines
+
+
+def _text_far(results):
+    lines = ['against a cloud far away (first run; no-op re-run):',
+             '%7s %15s %12s %7s %7s %6s %7s %5s %6s %7s %7s %9s %11s %11s %5s' % (
+                 'N', 'latency', 'limit/acct', 'online', 'wall s', 'calls', 'nRF/dev', '429s', 'req/s', 'bound s', 'reached',
+                 'online at', 'no-op s', 'no-op r/w', 'MiB')]
+    for row in far_rows(results):
+        lines.append('%7d %15s %12s %7s %7.1f %6d %7s %5d %6.0f %7.1f %6.1f%% %9s %11s %11s %5s' % (
+            row['devices'], _latency_text(row), '%g req/s' % row['rate'] if row['rate'] else 'none', row['online'], row['wall'],
+            row['calls'], _fmt(row['nrf_calls'], '%.2f'), row['limited'], row['rps'], row['bound'], 100 * row['share'],
+            _fmt(row['last_online'], '%.1f s', '-'), '%.1f (%.0f%%)' % (row['noop_wall'], 100 * row['noop_share']),
+            '%.2f/%d' % (row['noop_reads'], row['noop_writes']), _fmt(row['pss'], '%.0f')))
+        lines.append('%7s bound: %s%s' % ('', row['bound_rule'], '; problems: %s' % '; '.join(row['problems']) if row['problems'] else ''))
+    return lines
 
 
 def _size_section(results):
@@ -189,7 +324,44 @@ def _size_section(results):
     return lines
 
 
+def _far_section(results):
+    """The runs against a cloud far away: how they are bound, one row each, and the targets of issue 16."""
+    rows = far_rows(results)
+    lines = ['The same role and the same factory-fresh batches, but the mock answers every vendor request after a latency drawn around '
+             'the mean (plus or minus the jitter, seeded), and with a rate limit it answers an account\'s requests beyond R per second '
+             'with 429 and a `Retry-After`. Each run is measured against the bound the cloud sets, whichever applies:', '',
+             '- no rate limit: the answered calls x the mean latency / the concurrency (%d), what the calls take when that many are '
+             'in flight all the time;' % results['settings']['concurrency'],
+             '- a rate limit of R requests/s per vendor account: the answered calls of the busiest account / R, as the vendors\' accounts '
+             'are served side by side, each with its own limit.', '',
+             'The share of the bound is the bound divided by the run\'s wall time (100 %% = as fast as the cloud lets it). Calls count the '
+             '429s too; the bound counts only answered calls. Calls per nRF device: the answered requests of the nRF Cloud account '
+             '(`%s`, both hosts) / N. The devices also bound the run: it cannot end before the last device came online (the mock\'s '
+             'online schedule, seconds from the start of the run). %s' % (
+                 NRF_ACCOUNT, ' '.join(ONLINE_TEXT[mode] for mode in sorted(set(r['online'] for r in rows)) if mode in ONLINE_TEXT)), '',
+             'Rerun: `.venv/bin/python benchmarks/factory_scale.py --sizes 0 --latency 100 --rate-limit 0,50` (`--latency-sizes`, '
+             '`--jitter`, `--far-online` to vary it).', '']
+    lines += _table(['N', 'latency (range)', 'rate limit', 'devices online', 'first run', 'API calls', 'calls per nRF device',
+                     '429s answered', 'requests/s', 'bound', 'share of the bound', 'last device online', 'no-op re-run',
+                     'no-op reads per device / writes', 'peak memory (Pss)'],
+                    [_far_cells(r) for r in rows])
+    problems = ['N=%s at %s: %s' % ('{:,}'.format(r['devices']), _latency_text(r), p) for r in rows for p in r['problems']]
+    if problems:
+        lines += ['', 'Problems after the first run: %s.' % '; '.join(problems)]
+    return lines
+
+
+def _far_cells(row):
+    return ['{:,}'.format(row['devices']), _latency_text(row), '%g req/s per account' % row['rate'] if row['rate'] else 'none',
+            row['online'], '%.1f s' % row['wall'], '{:,}'.format(row['calls']), _fmt(row['nrf_calls'], '%.2f'), '{:,}'.format(row['limited']),
+            '%.0f' % row['rps'], '%.1f s (%s)' % (row['bound'], row['bound_rule']), '%.1f %%' % (100 * row['share']),
+            _fmt(row['last_online'], '%.1f s', '-'), '%.1f s (%.0f %%)' % (row['noop_wall'], 100 * row['noop_share']),
+            '%.2f / %d' % (row['noop_reads'], row['noop_writes']), _fmt(row['pss'], '%.0f MiB')]
+
+
 def _endpoint_section(results):
+    if not results['sizes']:
+        return []
     entry = next((e for e in results['sizes'] if e.get('capacity')), results['sizes'][-1])
     lines = ['API calls of the role at N=%d, per endpoint (first run / no-op re-run):' % entry['devices'], '']
     first, noop = entry['first']['counters']['endpoints'], entry['noop']['counters']['endpoints']
@@ -201,6 +373,8 @@ def _endpoint_section(results):
 
 def _task_section(results):
     sizes = results['sizes']
+    if not sizes:
+        return [NO_LOOPBACK]
     lines = ['Time per task of the role (bench callback), first run / no-op re-run, for each N:', '']
     header = ['task'] + ['N=%s' % '{:,}'.format(e['devices']) for e in sizes]
     rows = []
@@ -238,7 +412,9 @@ def _keyed(tasks):
 
 
 def _baseline_section(results):
-    base = results['baseline']
+    base = results.get('baseline')
+    if not base:
+        return ['Not measured.']
     run = base['runs'][0]
     lines = ['Median of %d runs of %d devices: **%.2f s per device** as the time of the looped tasks divided by N, **%.2f s** as the marginal '
              'cost of one more device (median time between two loop items, summed over the looped tasks; used for the speed-up, as it '
@@ -270,7 +446,9 @@ def _capacity_section(results):
 
 
 def _overhead_section(results):
-    over = results['overhead']
+    over = results.get('overhead')
+    if not over:
+        return ['Not measured.']
     lines = ['%d runs of each playbook, interleaved; %d tasks per playbook; medians. Per task = (playbook - empty playbook) / %d. '
              '"In playbook" is the median duration of one task as the bench callback saw it (worker start to result).' % (
                  over['runs'], over['tasks'], over['tasks']), '']
@@ -427,12 +605,17 @@ def markdown(results):
              '- The machine may be shared: "others" in the CPU columns is what the rest of the machine used during the run (all cores, '
              'from `/proc/stat`, minus the playbook and the mock); a large figure means the timings of that run are inflated.', '',
              '## Results', '']
-    lines += _size_section(results)
+    lines += _size_section(results) if results['sizes'] else [NO_LOOPBACK]
     lines += ['', '## Targets of issue 7', '']
     lines += _table(['target', 'now', 'status'], [[t, f, _mark(m)] for t, f, m in targets(results)])
     limits = _limits_section(results)
     if limits:
         lines += ['', '### What bounds the no-op re-run and the share of capacity', ''] + limits
+    if results.get('far'):
+        lines += ['', '## Against a cloud far away (latency and rate limits)', '']
+        lines += _far_section(results)
+        lines += ['', '## Targets of issue 16', '']
+        lines += _table(['target', 'now', 'status'], [[t, f, _mark(m, 'not measured')] for t, f, m in far_targets(results)])
     lines += ['', '## The baseline', '']
     lines += _baseline_section(results)
     lines += ['', '## Raw capacity of the mock', '']
@@ -441,8 +624,9 @@ def markdown(results):
     lines += _overhead_section(results)
     lines += ['', '## Where the time goes', '']
     lines += _task_section(results)
-    lines += ['']
-    lines += _endpoint_section(results)
+    endpoints = _endpoint_section(results)
+    if endpoints:
+        lines += [''] + endpoints
     lines += ['', '## Profile', '']
     lines += _profile_section(results)
     lines += _overhead_profile_section(results)

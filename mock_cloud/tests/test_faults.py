@@ -86,6 +86,24 @@ def test_latency_then_processed(mock, http, ublox_auth):
     assert _tag_names(mock) == ['slow']
 
 
+def test_latency_with_jitter_is_drawn_per_request_the_same_for_the_same_seed(mock, http, ublox_auth):
+    served = []
+    for dummy in range(2):
+        mock.admin.clear_faults()
+        mock.admin.add_fault(vendor='ublox', path='/tag/create$', kind='latency', seconds=0.05, jitter=0.04, seed=11, count=None)
+        for number in range(5):
+            assert http.post(mock.url + '/ublox/v1/tag/create', json={'TagName': 'j%d-%d' % (dummy, number)}, headers=ublox_auth).status_code == 200
+        [rule] = mock.admin.faults()
+        assert rule['fired'] == 5 and (rule['jitter'], rule['seed']) == (0.04, 11)
+        served.append(rule['delayed'])
+    # five draws from 0.01 to 0.09 s: not five times 0.05, and the same sum again with the same seed
+    assert 0.05 <= served[0] <= 0.45 and abs(served[0] - 0.25) > 1e-9
+    assert served[0] == served[1]
+    for bad in ({'jitter': 0.06}, {'jitter': -1}, {'seed': 'x'}):
+        with pytest.raises(MockServerError):
+            mock.admin.add_fault(vendor='ublox', kind='latency', seconds=0.05, **bad)
+
+
 def test_latency_state_changes_even_when_client_gave_up(mock, http, ublox_auth):
     mock.admin.add_fault(vendor='ublox', path='/tag/create$', kind='latency', seconds=0.8)
     with pytest.raises(requests.exceptions.ReadTimeout):

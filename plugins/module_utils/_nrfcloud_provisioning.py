@@ -76,11 +76,21 @@ class Device:
         """The device's result fields before anything was done (or predicted)."""
         return dict(changed=False, claimed=False, unclaimed=False, commands_added=[], certificate_signed=False)
 
-    def append(self, request, description):
-        """Count a command as appended; a stand-in (no id) stays in the history until it is read again."""
+    def append(self, request, description, command_id=None):
+        """Count a command as appended, with the id nRF Cloud gave it (none for a prediction); it stays PENDING in the
+        history until the device is seen to have run it (``ran_all``) or the history is read again."""
         self.result['commands_added'].append(dict(kind=command_kind(request), description=description))
         self.result['changed'] = True
-        self.history = self.history + [dict(request=request, description=description, status='PENDING')]
+        self.history = self.history + [dict(id=command_id, request=request, description=description, status='PENDING')]
+
+    def ran_all(self):
+        """nRF Cloud sets PROVISIONED only once the device has run every command of its configuration and acknowledged
+        finished. A device that got there after this run appended commands has run them all: they are marked SUCCEEDED
+        without reading its history again (one request less per device). True when that was the case."""
+        if self.status != 'PROVISIONED' or self.status_at_write in (None, 'PROVISIONED'):
+            return False
+        self.history = [dict(c, status='SUCCEEDED') if c.get('status') in PENDING_COMMAND_STATUSES else c for c in self.history]
+        return True
 
 
 # -- which commands come next ------------------------------------------------------------------------

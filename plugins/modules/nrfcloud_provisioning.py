@@ -694,8 +694,7 @@ class Provisioning(ResourceModule):
         if device.missing:
             device.status_at_write = device.status
         for request, description in device.missing:
-            self.client.add_command(device.device_id, request, description, count_identical(device.history, request, description))
-            device.append(request, description)
+            self.append(device, request, description, device.history)
         if device.renew:
             self.sign_device(device, device.history)  # its CSR ran long ago: no need to wait for the device
         return None
@@ -731,13 +730,21 @@ class Provisioning(ResourceModule):
                 raise IotopsError(device.failure)
 
     def _refresh(self, devices):
-        """Read the histories again where this run wrote (its stand-ins have no id), and where the device is PROVISIONED
-        while the history read still has commands pending (another job's commands, which the device ran since)."""
-        stale = [d for d in devices if ((d.result['changed'] or d.signed) and any(c.get('id') is None for c in d.history))
-                 or (d.status == 'PROVISIONED' and pending_commands(d.history))]
+        """Read the histories again where commands are still shown pending: the device has not got to PROVISIONED since this
+        run appended them (what it ran meanwhile is read), or it is PROVISIONED while the history read before still has
+        commands pending (another job's, which the device ran since). A device that got to PROVISIONED after this run's
+        commands has run them all and is not read again (``Device.ran_all``), nor is one still READY (it has not connected:
+        nothing it holds has run)."""
+        stale = [d for d in devices if pending_commands(d.history) and not d.ran_all()
+                 and (d.status == 'PROVISIONED' or ((d.result['changed'] or d.signed) and d.status != 'READY'))]
         histories = map_concurrently(lambda d: self.client.commands(d.device_id), stale, self.params['concurrency'])
         for device, history in zip(stale, histories):
             device.history = history
+
+    def append(self, device, request, description, history):
+        """Append one command to the device's configuration; ``history`` tells how many identical ones it held before."""
+        created = self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
+        device.append(request, description, (created or {}).get('id') if isinstance(created, dict) else None)
 
     def sign_device(self, device, history=None):
         """Sign the device's newest CSR and append the certificate commands, once the device has run its CSR command.
@@ -757,8 +764,7 @@ class Provisioning(ResourceModule):
         cert = self.ca.sign(csr, self.params['sign_csr']['validity_days'], now=self.client.http.now())
         device.status_at_write = device.status
         for request, description in signed_tail(self.params['sign_csr'], sec_tag, certificate_pem(cert)):
-            self.client.add_command(device.device_id, request, description, count_identical(history, request, description))
-            device.append(request, description)
+            self.append(device, request, description, history)
         device.signed = True
         device.result['certificate'] = certificate_summary(cert)
         device.result['csr'] = dict(pem=csr_pem(csr), field=field)

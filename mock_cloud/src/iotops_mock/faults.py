@@ -3,6 +3,7 @@
 import asyncio
 import http
 import logging
+import random
 import re
 import time
 
@@ -24,7 +25,7 @@ class FaultRule:
 
     def __init__(self, rule_id, spec, vendors):
         unknown = set(spec) - {'vendor', 'method', 'path', 'kind', 'status', 'retry_after', 'message', 'seconds', 'count', 'skip',
-                               'duration'}
+                               'duration', 'jitter', 'seed'}
         if unknown:
             raise BadRequest('unknown fault fields: %s' % ', '.join(sorted(unknown)))
         self.id = rule_id
@@ -55,6 +56,16 @@ class FaultRule:
         self.seconds = spec.get('seconds', 1.0)
         if not isinstance(self.seconds, (int, float)) or isinstance(self.seconds, bool) or not 0 <= self.seconds <= 600:
             raise BadRequest('seconds must be a number from 0 to 600')
+        # a latency drawn per request, evenly from seconds - jitter to seconds + jitter (a cloud's answer times vary); ``seed``
+        # makes the draws the same from run to run
+        self.jitter = spec.get('jitter', 0)
+        if not isinstance(self.jitter, (int, float)) or isinstance(self.jitter, bool) or not 0 <= self.jitter <= self.seconds:
+            raise BadRequest('jitter must be a number of seconds from 0 to seconds')
+        seed = spec.get('seed')
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise BadRequest('seed must be null or an integer')
+        self.seed = seed
+        self.random = random.Random(seed)
         self.remaining = spec.get('count', 1)
         if self.remaining is not None and (not isinstance(self.remaining, int) or isinstance(self.remaining, bool) or self.remaining < 1):
             raise BadRequest('count must be a positive integer, or null for no limit')
@@ -73,6 +84,12 @@ class FaultRule:
         self.fired_at = None     # wall clock of the first and the last firing, so that a test splits traffic at the storm
         self.last_fired_at = None
 
+    def latency(self):
+        """The delay of one request: ``seconds``, or a draw around it when the rule has a jitter."""
+        if not self.jitter:
+            return self.seconds
+        return self.random.uniform(self.seconds - self.jitter, self.seconds + self.jitter)
+
     def over(self, now):
         """True once a storm's ``duration`` has passed since it first fired."""
         return self.duration is not None and self.first_fired is not None and now >= self.first_fired + self.duration
@@ -88,7 +105,7 @@ class FaultRule:
     def describe(self):
         return {'id': self.id, 'vendor': self.vendor, 'method': self.method, 'path': self.path, 'kind': self.kind,
                 'status': self.status, 'retry_after': self.retry_after, 'message': self.message, 'seconds': self.seconds,
-                'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired, 'remaining': self.remaining, 'delayed': self.delayed,
+                'jitter': self.jitter, 'seed': self.seed, 'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired, 'remaining': self.remaining, 'delayed': self.delayed,
                 'duration': self.duration, 'fired_at': self.fired_at, 'last_fired_at': self.last_fired_at}
 
 
@@ -292,8 +309,9 @@ class FaultMiddleware:
         elif rule.kind == 'latency':
             # Buffer the body first so the request is processed even if the client gives up meanwhile.
             body = await _read_body(receive)
-            await self.sleep(rule.seconds)
-            rule.delayed += rule.seconds
+            delay = rule.latency()
+            await self.sleep(delay)
+            rule.delayed += delay
             await self.app(scope, _replay(body, receive), counting_send)
         elif rule.kind == 'drop_before':
             self.counters.status(key, 'dropped')

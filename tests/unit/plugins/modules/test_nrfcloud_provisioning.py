@@ -92,6 +92,25 @@ def test_claim_csr_sign_finish_then_idempotent(nrf, creds, run, factory_ca):
     assert reads <= 2 * 3, reads  # the claimed list (one page) + one history per device + one status round
 
 
+def test_a_device_costs_five_requests_and_its_commands_are_the_cloud_s(nrf, creds, run, factory_ca):
+    """Claim, CSR command, one history read for the CSR, certificate, finished: 5 requests per device, plus the status
+    list. The history is not read again once the device is PROVISIONED: nRF Cloud sets that only after the device ran every
+    command, so the commands this run appended are shown SUCCEEDED, with the ids nRF Cloud gave them."""
+    devices = tokens(nrf, 6)
+    nrf.admin.reset_counters()
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert result['summary']['changed'] == 6, result.get('msg')
+    endpoints = nrf.admin.counters()['endpoints']
+    per_device = sum(count for key, count in endpoints.items() if '{device_id}' in key or key.endswith('POST /v1/claimed-devices'))
+    assert per_device == 5 * 6, endpoints
+    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices/{device_id}/provisioning'] == 6, endpoints
+    state = claimed_state(nrf)
+    for entry in result['outcomes']:
+        cloud = state[entry['item']]['commands']
+        assert [(c['id'], c['status']) for c in entry['commands']] == [(c['id'], 'SUCCEEDED') for c in cloud], (entry, cloud)
+        assert [c['status'] for c in cloud] == ['SUCCEEDED'] * 3
+
+
 def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
     devices = tokens(nrf, 2)
     args = csr_flow_args(nrf, creds, devices, factory_ca)
