@@ -69,6 +69,7 @@ class Device:
         self.failure = None
         self.remedy = None
         self.generation = 0          # the device's lock generation when it was read (see _device_locks)
+        self.onboarded = False       # PROVISIONED and in device management, taken as done (skip_onboarded)
         self.result = self.fresh_result()
 
     @staticmethod

@@ -237,6 +237,18 @@ options:
         the awaited status are not waited for.
     type: float
     default: 5
+  skip_onboarded:
+    description:
+      - Take a device as done, without reading its command history, when the claimed-device list shows it C(PROVISIONED) and
+        nRF Cloud device management already has it (one more list read, instead of a request per device). nRF Cloud sets
+        C(PROVISIONED) only once the device has run every command of its configuration, and the device is onboarded, so a
+        re-run of a factory batch has nothing to append or sign for it.
+      - Such a device is reported with C(onboarded=true), its phase C(provisioned), no C(commands), and in RV(onboarding) with
+        its id only (device management has its certificate).
+      - V(false) compares every history with O(commands), so that a command added to O(commands) later is appended to devices
+        provisioned before. Not with O(rotate), which reads every history for the certificates' expiry.
+    type: bool
+    default: false
 seealso:
   - module: iotops.provisioning.nrfcloud_provisioning_info
   - module: iotops.provisioning.nrfcloud_device
@@ -270,6 +282,8 @@ EXAMPLES = r'''
     wait_for: PROVISIONED
     wait_timeout: 600
     concurrency: 16
+    # a re-run of the batch reads two lists for the devices already onboarded, not a history per device
+    skip_onboarded: true
   register: provisioned
 
 - name: Claim one device for Nordic's auto-onboarding and leave the rest to the cloud
@@ -401,6 +415,10 @@ outcomes:
     claimed:
       description: Whether this run claimed the device.
       type: bool
+    onboarded:
+      description: The device was taken as done by O(skip_onboarded) - C(PROVISIONED) and in device management - without reading its history.
+      type: bool
+      returned: with O(skip_onboarded), for such a device
     unclaimed:
       description: Whether this run unclaimed the device.
       type: bool
@@ -485,6 +503,7 @@ onboarding:
   description:
     - For every device that is provisioned (phase C(provisioned)), its id and its newest installed client certificate, ready for
       O(iotops.provisioning.nrfcloud_device#module:devices).
+    - A device taken as done by O(skip_onboarded) has its id only, as device management has it already.
   returned: always
   type: list
   elements: dict
@@ -512,7 +531,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._phases import
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
-    BATCH_ARGSPEC, NO_CHANGE, ResourceModule, run_module, validate_items)
+    BATCH_ARGSPEC, NO_CHANGE, Plan, ResourceModule, run_module, validate_items)
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import FactoryCA, certificate_pem, certificate_summary, csr_from_device, csr_pem
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, StatusReader, nrfcloud_client
 
@@ -611,6 +630,9 @@ class Provisioning(ResourceModule):
             raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % self.params['wait_timeout'])
         if self.params['wait_interval'] <= 0:
             raise ConfigError('wait_interval must be greater than 0, got %s' % self.params['wait_interval'])
+        if self.params['skip_onboarded'] and self.params.get('rotate'):
+            raise ConfigError('skip_onboarded and rotate are mutually exclusive: a rotation reads every history for the expiry of '
+                              'the certificates')
         if self.params.get('rotate'):
             validate_rotate(self.params['rotate'], sign, bool(self.params['commands'] or any(d.commands for d in items)))
 
@@ -642,16 +664,26 @@ class Provisioning(ResourceModule):
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
+        onboarded = self._onboarded(items, claimed)
         for device in items:
             device.record = claimed.get(device.device_id)
             device.claimed = device.record is not None
             device.status = (device.record or {}).get('status')
+            device.onboarded = device.state == 'present' and device.status == 'PROVISIONED' and device.device_id in onboarded
         present = [d for d in items if d.state == 'present']
         validate_items(present, 'devices', self._claimable, label=self.key)
-        present = [d for d in present if d.claimed]
+        present = [d for d in present if d.claimed and not d.onboarded]
         histories = map_concurrently(lambda d: self.client.commands(d.device_id), present, self.params['concurrency'])
         for device, history in zip(present, histories):
             device.history = history
+
+    def _onboarded(self, items, claimed):
+        """With skip_onboarded: the ids of device management's devices, read only when one of ours is PROVISIONED."""
+        if not self.params['skip_onboarded']:
+            return set()
+        if not any(d.state == 'present' and (claimed.get(d.device_id) or {}).get('status') == 'PROVISIONED' for d in items):
+            return set()
+        return set(d['id'] for d in self.client.list_devices() if isinstance(d, dict) and 'id' in d)
 
     @staticmethod
     def _claimable(device):
@@ -661,6 +693,8 @@ class Provisioning(ResourceModule):
     # 3. plan: the commands of each device, within the 20-command limit ----------------------------
 
     def plan(self, item):
+        if item.onboarded:
+            return Plan(item.device_id, device=item)  # done: nothing to append, sign or follow (skip_onboarded)
         return plan_item(item, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now(), lambda: self.client.commands(item.device_id))
 
     def applies(self, plan):
@@ -838,12 +872,18 @@ class Provisioning(ResourceModule):
         onboarding = []
         for result in results:
             certificate = result.pop('client_certificate', None)
-            if certificate and result.get('phase') == PROVISIONED:
+            if result.get('onboarded'):
+                onboarding.append(dict(device_id=result['item']))  # device management has its certificate
+            elif certificate and result.get('phase') == PROVISIONED:
                 onboarding.append(dict(device_id=result['item'], certificate=certificate))
         self.extra['onboarding'] = onboarding
         return results
 
     def _report(self, device, result):
+        if device.onboarded:
+            result.update(status=device.status, onboarded=True)
+            outcome_phase(result, PROVISIONED)
+            return
         for key in ('certificate', 'csr'):
             if key in device.result:
                 result[key] = device.result[key]
@@ -882,7 +922,8 @@ def main():
                rotate=dict(type='dict', options=ROTATE_SPEC),
                wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
                wait_timeout=dict(type='int', default=300),
-               wait_interval=dict(type='float', default=5.0))
+               wait_interval=dict(type='float', default=5.0),
+               skip_onboarded=dict(type='bool', default=False))
 
 
 if __name__ == '__main__':

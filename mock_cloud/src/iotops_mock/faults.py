@@ -105,7 +105,8 @@ class FaultRule:
     def describe(self):
         return {'id': self.id, 'vendor': self.vendor, 'method': self.method, 'path': self.path, 'kind': self.kind,
                 'status': self.status, 'retry_after': self.retry_after, 'message': self.message, 'seconds': self.seconds,
-                'jitter': self.jitter, 'seed': self.seed, 'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired, 'remaining': self.remaining, 'delayed': self.delayed,
+                'jitter': self.jitter, 'seed': self.seed, 'skip': self.skip, 'skipped': self.skipped, 'fired': self.fired,
+                'remaining': self.remaining, 'delayed': self.delayed,
                 'duration': self.duration, 'fired_at': self.fired_at, 'last_fired_at': self.last_fired_at}
 
 

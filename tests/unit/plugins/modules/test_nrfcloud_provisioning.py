@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_provisioning, nrfcloud_provisioning_info
+from ansible_collections.iotops.provisioning.plugins.modules import nrfcloud_device, nrfcloud_provisioning, nrfcloud_provisioning_info
 from iotops_mock.factory_ca import factory_ca_pems
 
 
@@ -109,6 +109,45 @@ def test_a_device_costs_five_requests_and_its_commands_are_the_cloud_s(nrf, cred
         cloud = state[entry['item']]['commands']
         assert [(c['id'], c['status']) for c in entry['commands']] == [(c['id'], 'SUCCEEDED') for c in cloud], (entry, cloud)
         assert [c['status'] for c in cloud] == ['SUCCEEDED'] * 3
+
+
+def test_skip_onboarded_reads_lists_not_histories_for_the_devices_already_onboarded(nrf, creds, run, factory_ca):
+    """A re-run with skip_onboarded: the devices PROVISIONED and in device management are done from two list reads; a
+    device PROVISIONED but not onboarded yet still has its history read, for its certificate."""
+    devices = tokens(nrf, 4)
+    first = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, skip_onboarded=True))
+    assert first['summary']['changed'] == 4, first.get('msg')
+    onboard = dict(api_url=nrf.url + '/nrfcloud/v1', api_key=creds.NRFCLOUD_TEAM_A_API_KEY, devices=first['onboarding'][:3])
+    assert run(nrfcloud_device, onboard)['summary']['changed'] == 3
+
+    nrf.admin.reset_counters()
+    again = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, skip_onboarded=True))
+    assert again['changed'] is False and again['summary']['ok'] == 4, again.get('msg')
+    endpoints = nrf.admin.counters()['endpoints']
+    assert writes(nrf) == 0
+    assert endpoints['nrfcloud-provisioning GET /v1/claimed-devices/{device_id}/provisioning'] == 1, endpoints  # the 4th only
+    assert endpoints['nrfcloud GET /v1/devices'] == 1 and endpoints['nrfcloud-provisioning GET /v1/claimed-devices'] == 1, endpoints
+    onboarded = [d['device_id'] for d in devices[:3]]
+    outcomes = dict((o['item'], o) for o in again['outcomes'])
+    for device_id in onboarded:
+        assert outcomes[device_id]['onboarded'] is True and outcomes[device_id]['phase'] == 'provisioned', outcomes[device_id]
+        assert 'commands' not in outcomes[device_id]
+    assert again['onboarding'][:3] == [dict(device_id=device_id) for device_id in onboarded]
+    assert again['onboarding'][3]['device_id'] == devices[3]['device_id'] and 'BEGIN CERTIFICATE' in again['onboarding'][3]['certificate']
+    # without the option every history is compared with the commands, as before
+    nrf.admin.reset_counters()
+    run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert nrf.admin.counters()['endpoints']['nrfcloud-provisioning GET /v1/claimed-devices/{device_id}/provisioning'] == 4
+
+
+def test_skip_onboarded_and_rotate_are_refused_together_before_any_request(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 1)
+    nrf.admin.reset_counters()
+    args = csr_flow_args(nrf, creds, devices, factory_ca, skip_onboarded=True, rotate={'within_days': 30})
+    del args['commands']
+    result = run(nrfcloud_provisioning, args)
+    assert result.get('failed') and 'skip_onboarded and rotate are mutually exclusive' in result['msg'], result
+    assert nrf.admin.counters()['total'] == 0
 
 
 def test_check_mode_predicts_and_sends_no_write(nrf, creds, run, factory_ca):
