@@ -149,6 +149,59 @@ def map_concurrently(func, items, concurrency=DEFAULT_CONCURRENCY, watch=None):
     return _map(guarded, items, concurrency)
 
 
+class Workers:
+    """Items worked as they come, not as a list: ``submit(item)`` while earlier items are still worked, at most
+    ``concurrency`` at a time, and ``finished()`` hands back ``(item, answer)`` of those done since it was last asked.
+    A loop that reads what to do next (a status list) goes on reading while the items it found are worked, instead of
+    waiting for the slowest of them. Leaving the ``with`` block waits for the items in flight.
+
+    As in ``map_concurrently``, an item does not start once the job is cancelled, and the first error propagates (from
+    ``finished``)."""
+
+    def __init__(self, func, concurrency=DEFAULT_CONCURRENCY, watch=None):
+        watch = watch or WATCH
+
+        def guarded(item):
+            if watch.gone():
+                raise JobCancelled(CANCELLED_MSG)
+            return func(item)
+
+        self._func = guarded
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(int(concurrency or 1), MAX_CONCURRENCY)))
+        self._running = {}  # future -> item
+        self._ids = set()   # id() of the items in flight (items need not be hashable)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._pool.shutdown(wait=True)
+
+    def __contains__(self, item):
+        return id(item) in self._ids
+
+    def busy(self):
+        return bool(self._running)
+
+    def submit(self, item):
+        self._ids.add(id(item))
+        self._running[self._pool.submit(self._func, item)] = item
+
+    def finished(self):
+        answers = []
+        for future in [future for future in self._running if future.done()]:
+            item = self._running.pop(future)
+            self._ids.discard(id(item))
+            answers.append((item, future.result()))
+        return answers
+
+    def drain(self):
+        """Wait for the items in flight and hand them back, as ``finished``."""
+        for future in list(self._running):
+            future.exception()
+        return self.finished()
+
+
 def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None, watch=None):
     """Run ``worker(item)`` for every item and return one result dict per item, in input order.
 

@@ -116,13 +116,15 @@ def user_agent(module):
 
 
 def http_client(module, vendor, base_url, auth, error_parser, redactor, concurrency=1):
-    """An HttpClient configured from the module's connection options."""
+    """An HttpClient configured from the module's connection options.
+
+    One connection more than ``concurrency``: a module may read a status list beside the items its pool works."""
     require('requests')
     params = module.params
     return HttpClient(vendor, base_url, auth=auth, error_parser=error_parser, timeout=params['timeout'],
                       validate_certs=params['validate_certs'], ca_path=params['ca_path'], use_proxy=params['use_proxy'],
                       retries=params['retries'], retry_max_wait=params['retry_max_wait'], redactor=redactor, warn=module.warn,
-                      pool_size=max(10, concurrency), user_agent=user_agent(module), rate_limit=params.get('rate_limit') or None)
+                      pool_size=max(10, concurrency + 1), user_agent=user_agent(module), rate_limit=params.get('rate_limit') or None)
 
 
 def run(module, main):

@@ -517,7 +517,7 @@ summary:
 
 import datetime
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import Workers, map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
@@ -525,7 +525,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_comm
     COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
     latest_csr, pending_commands, validate_command, validate_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
-    PROVISION, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
+    PROVISION, SETTLE, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
     plan_device, plan_item, rotation_view, settle_step, settled, signed_since_csr, signed_tail, stuck_failure)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
@@ -831,26 +831,39 @@ class Provisioning(ResourceModule):
             return True
 
     def follow(self, devices, timeout=None):
-        """Status rounds over ``devices`` until each is settled or wait_timeout runs out (one round with 0).
+        """Read the statuses until each of ``devices`` is settled or wait_timeout runs out (one look with 0).
 
-        A device whose CSR has run is signed in the same round; a device that is still waiting for its turn when the
-        time is up is not a failure: it is reported as waiting, and the next run moves it on."""
+        A device whose status asks for work (its CSR has run: sign it; ERROR or BLOCKED: read why; only its history can
+        tell) is worked by the pool as soon as a read shows it, while the statuses are read again beside it: no look waits
+        for the slowest device of the one before. A device still waiting for its turn when the time is up is not a
+        failure: it is reported as waiting, and the next run moves it on."""
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
+        targets = self.targets()
+        with Workers(self._settle, self.params['concurrency']) as workers:
 
-        def round_done():
-            pending = [d for d in devices if not d.settled]
-            for device_id, status in self.statuses([d.device_id for d in pending]).items():
-                self.by_id[device_id].status = status
-            for device, done in zip(pending, map_concurrently(self._settle, pending, self.params['concurrency'])):
-                device.settled = bool(done)
-            left = [d for d in devices if not d.settled]
-            progress.set(done=len(everyone) - len(left), failed=sum(1 for d in everyone if d.failure),
-                         waiting=len(left), stage='waiting for devices to connect')
-            return not left
+            def settle(answers):
+                for device, done in answers:
+                    device.settled = bool(done)
 
-        poll_until(round_done, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
-                   first=min(FIRST_POLL, self.params['wait_interval']))
+            def look():
+                settle(workers.finished())
+                idle = [d for d in devices if not d.settled and d not in workers]
+                for device_id, status in self.statuses([d.device_id for d in idle]).items():
+                    self.by_id[device_id].status = status
+                for device in idle:
+                    if settle_step(device) == SETTLE and settled(device, targets) is not None:
+                        device.settled = settled(device, targets)  # the status answers: no request
+                    else:
+                        workers.submit(device)
+                left = [d for d in devices if not d.settled]
+                progress.set(done=len(everyone) - len(left), failed=sum(1 for d in everyone if d.failure),
+                             waiting=len(left), stage='waiting for devices to connect')
+                return not left
+
+            poll_until(look, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
+                       first=min(FIRST_POLL, self.params['wait_interval']))
+            settle(workers.drain())  # the devices being signed when the time ran out
 
     # 6. report: status, commands and phase of each device --------------------------------------------
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import run_batch, summarize
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, Redactor
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import Workers, run_batch, summarize
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils import ublox
 
@@ -76,3 +78,41 @@ def test_batch_over_one_session_against_the_mock(mock, creds):
     assert endpoints['ublox POST /v1/tag/create'] == 55
     stored = {t['TagName'] for t in mock.admin.state()['ublox']['tags']}
     assert set(names) <= stored
+
+
+def test_workers_hand_back_each_item_as_it_finishes_while_more_are_submitted():
+    """A slow item does not hold up the ones submitted after it; at most ``concurrency`` run at once; the first error
+    propagates from ``finished``; leaving the block waits for the items in flight."""
+    release = threading.Event()
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def work(item):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        if item == 'slow':
+            release.wait(5)
+        with lock:
+            active[0] -= 1
+        if item == 'bad':
+            raise IotopsError('bad item')
+        return item.upper()
+
+    with Workers(work, concurrency=2) as workers:
+        workers.submit('slow')
+        assert 'slow' in workers and workers.busy()
+        for item in ('a', 'b', 'c'):
+            workers.submit(item)
+        deadline = time.monotonic() + 5
+        handed = []
+        while len(handed) < 3 and time.monotonic() < deadline:
+            handed += workers.finished()
+            time.sleep(0.01)
+        assert sorted(handed) == [('a', 'A'), ('b', 'B'), ('c', 'C')]  # while 'slow' still runs
+        assert 'slow' in workers and 'a' not in workers
+        release.set()
+        assert workers.drain() == [('slow', 'SLOW')] and not workers.busy()
+        workers.submit('bad')
+        with pytest.raises(IotopsError, match='bad item'):
+            workers.drain()
+    assert peak[0] == 2
