@@ -93,11 +93,12 @@ class Bench:
                                     self.options.chunk_size, self.options.concurrency)
         return rows, directory, inventory
 
-    def play(self, args, directory, label, **kwargs):
-        """Run a playbook with counters reset before; returns the runner's result plus counters and CPU."""
+    def play(self, args, directory, label, env=None, **kwargs):
+        """Run a playbook with counters reset before (in ``env``, default the bench's); returns the runner's result plus counters
+        and CPU."""
         self.mock.admin.reset_counters()
         mock_before, busy_before, load, own_before = self.mock_cpu(), self.machine_busy(), os.getloadavg()[0], own_cpu()
-        result = runner.run_playbook(args, self.env, os.path.join(directory, label + '.log'), os.path.join(directory, label + '-timings.json'),
+        result = runner.run_playbook(args, env or self.env, os.path.join(directory, label + '.log'), os.path.join(directory, label + '-timings.json'),
                                      **kwargs)
         result['mock_cpu'] = self.mock_cpu() - mock_before
         result['bench_cpu'] = own_cpu() - own_before  # this script: the memory poller
@@ -127,29 +128,33 @@ class Bench:
 
     # a cloud far away -------------------------------------------------------------------------------
 
-    def far_cloud(self, count, latency_ms, rate):
+    def far_cloud(self, count, latency_ms, rate, told=False):
         """The role against a mock that answers after ``latency_ms`` (jitter +/- half of it) and, with ``rate``, limits each vendor
-        account to that many requests/s; the devices come online in the mock's default waves."""
+        account to that many requests/s; the devices come online in the mock's default waves. ``told``: the collection knows the
+        budget (IOTOPS_RATE_LIMIT, as docs/rate-budget.md tells a user to set it); otherwise it learns of it from the 429s."""
         seconds = latency_ms / 1000.0
         cloud = dict(latency=seconds, jitter=seconds * self.options.jitter, rate=rate)
-        tag = 'far-n%d-%dms%s' % (count, latency_ms, '-%grps' % rate if rate else '')
+        tag = 'far-n%d-%dms%s' % (count, latency_ms, '-%grps%s' % (rate, '-told' if told else '') if rate else '')
         rows, directory, inventory = self.fleet_for(count, tag, cloud=cloud, online=self.options.far_online)
-        label = '%d ms%s' % (latency_ms, ', %g req/s per account' % rate if rate else '')
+        label = '%d ms%s' % (latency_ms, ', %g req/s per account (%s)' % (rate, 'IOTOPS_RATE_LIMIT=%g' % rate if told else 'not told')
+                                          if rate else '')
+        env = dict(self.env, IOTOPS_RATE_LIMIT='%g' % rate) if told else None
         self.say('N=%d at %s: running the role (devices online: %s)' % (count, label, self.options.far_online))
         started = time.time()
-        first = self.play(['-i', inventory, PLAYBOOK], directory, 'first')
+        first = self.play(['-i', inventory, PLAYBOOK], directory, 'first', env=env)
         figures = latency.figures(first, self.mock, started, seconds, self.options.concurrency, rate)
         problems = fleet.check_onboarded(self.mock, rows)
         self.say('N=%d at %s: first run %.1f s, %d calls (%d answered 429), bound %.1f s (%s) = %.0f %% reached; last device '
                  'online at %s s; running it again' % (count, label, first['wall'], figures['calls'], figures['limited'], figures['bound'],
                                                        figures['bound_rule'], 100 * figures['share'], _seconds(figures['last_online'])))
         started = time.time()
-        again = self.play(['-i', inventory, PLAYBOOK], directory, 'noop')
+        again = self.play(['-i', inventory, PLAYBOOK], directory, 'noop', env=env)
         noop = latency.figures(again, self.mock, started, seconds, self.options.concurrency, rate)
         self.say('N=%d at %s: no-op re-run %.1f s = %.0f %% of the first run, %d reads, %d writes' % (
             count, label, again['wall'], 100 * again['wall'] / first['wall'], again['counters']['by_category']['read'],
             again['counters']['by_category']['write']))
-        self.results.setdefault('far', []).append(dict(devices=count, latency_ms=latency_ms, rate=rate, online=self.options.far_online,
+        self.results.setdefault('far', []).append(dict(devices=count, latency_ms=latency_ms, rate=rate, rate_told=told,
+                                                       online=self.options.far_online,
                                                        first=dict(slim(first), **figures), noop=dict(slim(again), **noop),
                                                        problems=problems))
 
@@ -323,6 +328,9 @@ def options(argv=None):
     parser.add_argument('--rate-limit', type=parse_list, default=[0],
                         help='requests/s each vendor account may send in the --latency runs, 429 with Retry-After beyond; a list, 0 = '
                              'no limit (default 0; the issue\'s target runs 0,50)')
+    parser.add_argument('--rate-told', choices=('yes', 'no', 'both'), default='both',
+                        help='whether the collection is told the budget of a --rate-limit run (IOTOPS_RATE_LIMIT) or learns of it from '
+                             'the 429s; both (the default) runs each')
     parser.add_argument('--far-online', choices=sorted(fleet.ONLINE), default='waves',
                         help='when the devices of the --latency runs come online (default waves)')
     parser.add_argument('--chunk-size', type=int, default=1000, help='factory_onboarding_chunk_size (default 1000)')
@@ -397,7 +405,8 @@ def main(argv=None):
             for count in opts.latency_sizes if opts.latency else ():
                 for latency_ms in opts.latency:
                     for rate in opts.rate_limit:
-                        bench.far_cloud(count, latency_ms, rate)
+                        for told in ([True, False] if opts.rate_told == 'both' else [opts.rate_told == 'yes']) if rate else [False]:
+                            bench.far_cloud(count, latency_ms, rate, told)
             if not opts.role_only:
                 bench.baseline()
                 bench.overhead()

@@ -25,10 +25,17 @@ def accounts(mock):
     view = mock.admin.call('GET', '/traffic?window=1')
     table = {}
     for row in view['accounts']:
-        entry = table.setdefault(row['account'], dict(requests=0, limited=0, vendors=[]))
+        entry = table.setdefault(row['account'], dict(requests=0, limited=0, vendors=[], per_second={}))
         entry['requests'] += row['requests']
         entry['limited'] += row['limited']
         entry['vendors'].append(row['vendor'])
+        for bucket in row.get('per_second') or []:
+            entry['per_second'][bucket['second']] = entry['per_second'].get(bucket['second'], 0) + bucket['requests']
+    for entry in table.values():
+        # requests per second of the account from its first request on: where the run kept the account busy and where not
+        seconds = entry.pop('per_second')
+        first = min(seconds) if seconds else 0
+        entry['timeline'] = [seconds.get(second, 0) for second in range(first, max(seconds) + 1)] if seconds else []
     return table
 
 

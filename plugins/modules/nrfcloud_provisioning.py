@@ -240,10 +240,11 @@ options:
   skip_onboarded:
     description:
       - Take a device as done, without reading its command history, when the claimed-device list shows it C(PROVISIONED) and
-        nRF Cloud device management already has it (one more list read, instead of a request per device). nRF Cloud sets
+        nRF Cloud device management already has it (one more list, read beside the claimed-device list, instead of a request per
+        device). nRF Cloud sets
         C(PROVISIONED) only once the device has run every command of its configuration, and the device is onboarded, so a
         re-run of a factory batch has nothing to append or sign for it.
-      - Such a device is reported with C(onboarded=true), its phase C(provisioned), no C(commands), and in RV(onboarding) with
+      - Such a device is reported with C(onboarded=true), its phase C(onboarded), no C(commands), and in RV(onboarding) with
         its id only (device management has its certificate).
       - V(false) compares every history with O(commands), so that a command added to O(commands) later is appended to devices
         provisioned before. Not with O(rotate), which reads every history for the certificates' expiry.
@@ -527,7 +528,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_comm
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
     PROVISION, SETTLE, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
     plan_device, plan_item, rotation_view, settle_step, settled, signed_since_csr, signed_tail, stuck_failure)
-from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, PROVISIONED, UNCLAIMED, outcome_phase
+from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, ONBOARDED, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import (
@@ -660,11 +661,10 @@ class Provisioning(ResourceModule):
         for device in items:
             # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
             device.generation = self.locks.generation(device.device_id)
-        team = [d for d in self.client.claimed_devices() if isinstance(d, dict) and 'id' in d]
+        team, onboarded = self._read_lists(items)
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
-        onboarded = self._onboarded(items, claimed)
         for device in items:
             device.record = claimed.get(device.device_id)
             device.claimed = device.record is not None
@@ -677,13 +677,17 @@ class Provisioning(ResourceModule):
         for device, history in zip(present, histories):
             device.history = history
 
-    def _onboarded(self, items, claimed):
-        """With skip_onboarded: the ids of device management's devices, read only when one of ours is PROVISIONED."""
-        if not self.params['skip_onboarded']:
-            return set()
-        if not any(d.state == 'present' and (claimed.get(d.device_id) or {}).get('status') == 'PROVISIONED' for d in items):
-            return set()
-        return set(d['id'] for d in self.client.list_devices() if isinstance(d, dict) and 'id' in d)
+    def _read_lists(self, items):
+        """The team's claimed devices, and with skip_onboarded the ids of device management's devices: the two lists are
+        read side by side (each is read a page after the other), the second also on a first run, where it costs a request
+        per 100 devices."""
+        lists = [self.client.claimed_devices]
+        if self.params['skip_onboarded'] and any(d.state == 'present' for d in items):
+            lists.append(self.client.list_devices)
+        answers = map_concurrently(lambda read: read(), lists, len(lists))
+        team = [d for d in answers[0] if isinstance(d, dict) and 'id' in d]
+        onboarded = set(d['id'] for d in answers[1] if isinstance(d, dict) and 'id' in d) if len(answers) > 1 else set()
+        return team, onboarded
 
     @staticmethod
     def _claimable(device):
@@ -895,7 +899,7 @@ class Provisioning(ResourceModule):
     def _report(self, device, result):
         if device.onboarded:
             result.update(status=device.status, onboarded=True)
-            outcome_phase(result, PROVISIONED)
+            outcome_phase(result, ONBOARDED)
             return
         for key in ('certificate', 'csr'):
             if key in device.result:

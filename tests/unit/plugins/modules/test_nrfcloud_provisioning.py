@@ -130,7 +130,7 @@ def test_skip_onboarded_reads_lists_not_histories_for_the_devices_already_onboar
     onboarded = [d['device_id'] for d in devices[:3]]
     outcomes = dict((o['item'], o) for o in again['outcomes'])
     for device_id in onboarded:
-        assert outcomes[device_id]['onboarded'] is True and outcomes[device_id]['phase'] == 'provisioned', outcomes[device_id]
+        assert outcomes[device_id]['onboarded'] is True and outcomes[device_id]['phase'] == 'onboarded', outcomes[device_id]
         assert 'commands' not in outcomes[device_id]
     assert again['onboarding'][:3] == [dict(device_id=device_id) for device_id in onboarded]
     assert again['onboarding'][3]['device_id'] == devices[3]['device_id'] and 'BEGIN CERTIFICATE' in again['onboarding'][3]['certificate']
