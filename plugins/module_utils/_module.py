@@ -18,6 +18,7 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import MissingLibraryError, require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import WRITES, HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._no_log import lean_no_log
 
 # The connection options of every module; documented once in the iotops.provisioning.connection doc fragment.
 CONNECTION_ARGSPEC = dict(
@@ -132,6 +133,7 @@ def run(module, main):
 
     A failure after a write still reports ``changed=true``: the task did change something."""
     WRITES.reset()  # one ledger per module run (the unit tests run many modules in one process)
+    lean_no_log(module)  # a secret per item of a batch: see _no_log
     try:
         main()
     except MissingLibraryError as exc:

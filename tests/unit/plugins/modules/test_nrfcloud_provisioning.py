@@ -336,6 +336,18 @@ def test_info_filters_and_commands(nrf, creds, run):
     assert writes(nrf) == 0
 
 
+def test_a_batch_with_a_claim_token_per_device_shows_none_of_them(nrf, creds, run, factory_ca):
+    """20 claim tokens (more than _no_log.MANY_SECRETS): the module looks for them itself; none is in the result, and the
+    invocation shows each as Ansible masks a no_log parameter."""
+    devices = tokens(nrf, 20)
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert result['summary']['changed'] == 20, result.get('msg')
+    text = json.dumps(result)
+    assert not [d for d in devices if d['claim_token'] in text]
+    shown = result['invocation']['module_args']['devices']
+    assert [d['claim_token'] for d in shown] == ['VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'] * 20
+
+
 def test_private_key_content_never_in_the_result(nrf, creds, run):
     device = tokens(nrf, 1)[0]
     key = _encrypted_key('key-password-canary')
