@@ -180,6 +180,10 @@ class Workers:
     def __contains__(self, item):
         return id(item) in self._ids
 
+    def __len__(self):
+        """The items submitted and not handed back yet (running or waiting for a worker)."""
+        return len(self._running)
+
     def busy(self):
         return bool(self._running)
 

@@ -145,7 +145,14 @@ def failed_rows(answer, tokens):
 class BulkClaim(BulkOnboarding):
     """Claim devices by CSV, ROWS_PER_REQUEST rows a request; a bulk-ops answer is followed with the poll loop of bulk
     onboarding. The team's claimed list, read once at the end, has the last word: a device in it is claimed, whatever
-    the answers said. ``run`` returns {device_id: result fields} (``failed`` and ``msg`` for a device not claimed)."""
+    the answers said. ``run`` returns {device_id: result fields} (``failed`` and ``msg`` for a device not claimed);
+    ``records`` then holds the claimed list's record of each device, and ``claimed_elsewhere`` the ids of the devices
+    whose row was refused although the team holds them (another job claimed them meanwhile)."""
+
+    def __init__(self, client, timeout, interval):
+        super().__init__(client, timeout, interval)
+        self.records = {}
+        self.claimed_elsewhere = set()
 
     def run(self, devices):
         pending = {}
@@ -181,11 +188,12 @@ class BulkClaim(BulkOnboarding):
             self.results[device['device_id']] = outcome
 
     def _confirm(self, devices):
-        claimed = set(d.get('id') for d in self.client.claimed_devices() if isinstance(d, dict))
+        self.records = dict((d.get('id'), d) for d in self.client.claimed_devices() if isinstance(d, dict))
         for device in devices:
             outcome = self.results.setdefault(device['device_id'], dict(via='bulk'))
-            if device['device_id'] in claimed:
-                outcome.pop('failed', None)
+            if device['device_id'] in self.records:
+                if outcome.pop('failed', None):
+                    self.claimed_elsewhere.add(device['device_id'])
                 outcome.pop('msg', None)
             elif not outcome.get('failed'):
                 outcome.update(failed=True, msg='the bulk claim did not claim it and gave no reason; re-run the task (it claims '

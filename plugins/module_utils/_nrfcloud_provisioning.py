@@ -70,6 +70,7 @@ class Device:
         self.remedy = None
         self.generation = 0          # the device's lock generation when it was read (see _device_locks)
         self.onboarded = False       # PROVISIONED and in device management, taken as done (skip_onboarded)
+        self.bulk_claim = None       # its outcome in this run's bulk claim, when the run claimed in bulk
         self.result = self.fresh_result()
 
     @staticmethod

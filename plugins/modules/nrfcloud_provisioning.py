@@ -237,6 +237,16 @@ options:
         the awaited status are not waited for.
     type: float
     default: 5
+  bulk_threshold:
+    description:
+      - When more than this many devices are to be claimed, they are claimed by CSV bulk requests (C(POST /claimed-devices)
+        with C(text/csv), up to 1000 rows each) and the claimed list is read once to confirm them, instead of one request per
+        device; their commands are then appended one device after the other as before. V(0) always claims in bulk.
+      - A device whose row nRF Cloud refused fails with nRF Cloud's reason, and the others go on. A device the team holds
+        although its row was refused (another job claimed it meanwhile) has its history read before anything is appended to
+        it, as after a single claim.
+    type: int
+    default: 10
   skip_onboarded:
     description:
       - Take a device as done, without reading its command history, when the claimed-device list shows it C(PROVISIONED) and
@@ -285,6 +295,8 @@ EXAMPLES = r'''
     concurrency: 16
     # a re-run of the batch reads two lists for the devices already onboarded, not a history per device
     skip_onboarded: true
+    # claim by CSV, a request per 1,000 devices, once more than 50 are to be claimed
+    bulk_threshold: 50
   register: provisioned
 
 - name: Claim one device for Nordic's auto-onboarding and leave the rest to the cloud
@@ -522,6 +534,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._batch import 
 from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import BulkClaim
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
     latest_csr, pending_commands, validate_command, validate_commands)
@@ -561,6 +574,8 @@ ROTATE_SPEC = dict(
     warn_rotations_left=dict(type='int', default=1),
 )
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
+BULK_TIMEOUT = 300  # seconds to follow a bulk claim nRF Cloud answered with a bulk operation (nrfcloud_claim's default)
+BULK_INTERVAL = 2   # the longest wait between two reads of such an operation
 
 
 def load_ca(sign):
@@ -631,6 +646,8 @@ class Provisioning(ResourceModule):
             raise ConfigError('wait_timeout must be 0 or more seconds, got %s' % self.params['wait_timeout'])
         if self.params['wait_interval'] <= 0:
             raise ConfigError('wait_interval must be greater than 0, got %s' % self.params['wait_interval'])
+        if self.params['bulk_threshold'] < 0:
+            raise ConfigError('bulk_threshold must be 0 or more, got %d' % self.params['bulk_threshold'])
         if self.params['skip_onboarded'] and self.params.get('rotate'):
             raise ConfigError('skip_onboarded and rotate are mutually exclusive: a rotation reads every history for the expiry of '
                               'the certificates')
@@ -724,7 +741,10 @@ class Provisioning(ResourceModule):
             device.result['unclaimed'] = device.result['changed'] = device.claimed
             return self.client.unclaim(device.device_id) if device.claimed else None
         if not device.claimed:
-            device.record, claimed_now = self.client.claim(device.claim_token, device.tags, device.device_id)
+            if device.bulk_claim is not None:
+                device.record, claimed_now = self._bulk_claimed(device)
+            else:
+                device.record, claimed_now = self.client.claim(device.claim_token, device.tags, device.device_id)
             device.status = (device.record or {}).get('status')
             device.result['claimed'] = device.result['changed'] = claimed_now
             if not claimed_now:
@@ -738,6 +758,7 @@ class Provisioning(ResourceModule):
         return None
 
     def apply_all(self, plans):
+        self._claim_in_bulk([plan.data['device'] for plan in plans])
         applied = super().apply_all(plans)
         done = [p for p in plans if p.data['device'].state == 'present' and not applied[p.item].get('failed')]
         now, once = follow_groups([p.data['device'] for p in done], self.targets())
@@ -753,6 +774,26 @@ class Provisioning(ResourceModule):
             plan.action = PROVISION if device.result['changed'] else NO_CHANGE
             plan.after = diff_view(True, history_after(device, self.params['sign_csr']))
         return applied
+
+    def _claim_in_bulk(self, devices):
+        """More than bulk_threshold devices to claim: claim them by CSV (a request per 1,000 and a read of the claimed list)
+        before their commands are appended one device after the other; each device's outcome waits in ``bulk_claim``."""
+        unclaimed = [d for d in devices if d.state == 'present' and not d.claimed]
+        if not unclaimed or len(unclaimed) <= self.params['bulk_threshold']:
+            return
+        bulk = BulkClaim(self.client, BULK_TIMEOUT, BULK_INTERVAL)
+        outcomes = bulk.run([dict(claim_token=d.claim_token, tags=d.tags, device_id=d.device_id) for d in unclaimed])
+        for device in unclaimed:
+            device.bulk_claim = dict(outcomes.get(device.device_id) or {}, record=bulk.records.get(device.device_id),
+                                     elsewhere=device.device_id in bulk.claimed_elsewhere)
+
+    @staticmethod
+    def _bulk_claimed(device):
+        """(its record, claimed by this run) from the bulk claim; a refused row fails the device with nRF Cloud's reason."""
+        outcome = device.bulk_claim
+        if outcome.get('failed'):
+            raise IotopsError(outcome.get('msg') or 'the bulk claim did not claim it')
+        return outcome['record'], not outcome['elsewhere']
 
     def read_again(self, device):
         """Another job wrote to the device since it was read: read its record and history again and decide its commands
@@ -839,7 +880,8 @@ class Provisioning(ResourceModule):
 
         A device whose status asks for work (its CSR has run: sign it; ERROR or BLOCKED: read why; only its history can
         tell) is worked by the pool as soon as a read shows it, while the statuses are read again beside it: no look waits
-        for the slowest device of the one before. A device still waiting for its turn when the time is up is not a
+        for the slowest device of the one before. While more devices wait for the pool than it works at once, the statuses
+        are not read: what a read would find could only wait behind them. A device still waiting for its turn when the time is up is not a
         failure: it is reported as waiting, and the next run moves it on."""
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
@@ -852,6 +894,8 @@ class Provisioning(ResourceModule):
 
             def look():
                 settle(workers.finished())
+                if len(workers) >= self.params['concurrency']:
+                    return False  # work waits for the pool: a status read now would only queue more behind it
                 idle = [d for d in devices if not d.settled and d not in workers]
                 for device_id, status in self.statuses([d.device_id for d in idle]).items():
                     self.by_id[device_id].status = status
@@ -940,7 +984,8 @@ def main():
                wait_for=dict(type='str', choices=['AWAITING', 'PROVISIONED']),
                wait_timeout=dict(type='int', default=300),
                wait_interval=dict(type='float', default=5.0),
-               skip_onboarded=dict(type='bool', default=False))
+               skip_onboarded=dict(type='bool', default=False),
+               bulk_threshold=dict(type='int', default=10))
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -109,6 +110,30 @@ def test_a_device_costs_five_requests_and_its_commands_are_the_cloud_s(nrf, cred
         cloud = state[entry['item']]['commands']
         assert [(c['id'], c['status']) for c in entry['commands']] == [(c['id'], 'SUCCEEDED') for c in cloud], (entry, cloud)
         assert [c['status'] for c in cloud] == ['SUCCEEDED'] * 3
+
+
+def test_more_than_bulk_threshold_devices_are_claimed_by_one_csv_request_then_cost_four_each(nrf, creds, run, factory_ca):
+    """12 devices (bulk_threshold 10): one bulk claim and one read of the claimed list to confirm it, then the CSR command,
+    the history read for the CSR, the certificate and finished: 4 requests per device. A device another team holds fails
+    with nRF Cloud's reason; the others are provisioned."""
+    devices = tokens(nrf, 13)
+    other = devices.pop()
+    response = requests.post(nrf.url + '/nrfcloud-provisioning/v1/claimed-devices', json={'claimToken': other['claim_token']},
+                             headers={'Authorization': 'Bearer ' + creds.NRFCLOUD_TEAM_B_API_KEY}, timeout=10)
+    assert response.status_code == 201
+    nrf.admin.reset_counters()
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert result['summary']['changed'] == 12 and not result.get('failed'), result.get('msg')
+    endpoints = nrf.admin.counters()['endpoints']
+    assert endpoints['nrfcloud-provisioning POST /v1/claimed-devices'] == 1, endpoints
+    per_device = sum(count for key, count in endpoints.items() if '{device_id}' in key)
+    assert per_device == 4 * 12, endpoints
+    assert all(o['claimed'] and o['phase'] == 'provisioned' for o in result['outcomes']), result['outcomes']
+
+    refused = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, tokens(nrf, 11) + [other], factory_ca))
+    assert refused['failed'] and refused['summary']['changed'] == 11 and refused['summary']['failed'] == 1, refused['summary']
+    failure = next(o for o in refused['outcomes'] if o['failed'])
+    assert failure['item'] == other['device_id'] and 'the bulk claim refused its row' in failure['msg'], failure
 
 
 def test_skip_onboarded_reads_lists_not_histories_for_the_devices_already_onboarded(nrf, creds, run, factory_ca):
