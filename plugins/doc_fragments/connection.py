@@ -56,9 +56,10 @@ options:
   rate_limit:
     description:
       - The most requests per second this task sends to the vendor account, all its concurrent requests and retries
-        together. Requests are spaced evenly, so any one second holds at most this many plus one.
-      - On an HTTP 429 the module halves its rate (down to 5 % of O(rate_limit)), holds every request for the
-        C(Retry-After) the vendor sent, then climbs back by 10 % of O(rate_limit) per second.
+        together. Requests are spaced evenly at 97 % of it, so that they stay within the budget when threads or the
+        network bring some a few milliseconds closer.
+      - On an HTTP 429 the module halves its rate (down to 5 % of that), holds every request for the C(Retry-After) the
+        vendor sent, then climbs back by 10 % of it per second.
       - An HTTP 429 does not use up O(retries), with or without O(rate_limit); a request is retried after up to four
         times O(retries) 429 answers (20 by default), so a storm of 429s slows the task down instead of failing it.
       - The budget is per task (per module run). Tasks that run at the same time against the same account share the

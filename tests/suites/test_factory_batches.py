@@ -82,7 +82,9 @@ class Line:
             'factory_onboarding_naocloud_site_id': harness.SITE_ID,
             'factory_onboarding_naocloud_category': CATEGORY,
         })
-        self.env = harness.ansible_env(mock, workdir, **JSON_CALLBACK)
+        # the background steps' result files go here, so that the last test can check that every run removed its own
+        self.async_dir = os.path.join(workdir, 'async')
+        self.env = harness.ansible_env(mock, workdir, ANSIBLE_ASYNC_DIR=self.async_dir, **JSON_CALLBACK)
 
     def play(self, name, *extra):
         self.mock.admin.reset_counters()
@@ -247,3 +249,5 @@ def test_the_last_run_is_not_complete_and_names_the_devices_that_never_came(line
     # every run's report was kept, next to the latest
     kept = [name for name in os.listdir(line.reports) if name.endswith('.json') and name != 'onboarding-%s.json' % BATCH]
     assert len(kept) == 5, sorted(os.listdir(line.reports))
+    # the check run and the four real runs each started three steps in the background, and removed their result files
+    assert os.path.isdir(line.async_dir) and os.listdir(line.async_dir) == [], os.listdir(line.async_dir)

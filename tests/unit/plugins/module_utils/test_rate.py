@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import RATE_HEADROOM, HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import validate_connection
 from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
 from ansible_collections.iotops.provisioning.plugins.module_utils import nrfcloud
@@ -234,18 +234,19 @@ def test_the_client_paces_every_attempt_and_the_limiter_holds_the_retry_after(mo
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='2', count=1)
     assert client.request('GET', '/account').status == 200
     assert fake.slept == [2.0]                  # the pause, once: the limiter's, not the thread's own as well
-    # halved to 5/s, and the 200 of the retry adds back 10 % of the budget per second's worth of answers
-    assert client.limiter.cuts == 1 and client.limiter.rate == pytest.approx(5.0 + 0.1 * 10 / 5)
+    # paced at 97 % of the budget (RATE_HEADROOM), halved, and the 200 of the retry adds back 10 % of it per second's worth
+    budget = 10 * RATE_HEADROOM
+    assert client.limiter.cuts == 1 and client.limiter.rate == pytest.approx(budget / 2 + 0.1 * budget / (budget / 2))
     fake.slept.clear()
     for dummy in range(3):
         client.request('GET', '/account')
-    assert len(fake.slept) == 3 and all(0.15 < wait <= 0.2 + 1e-9 for wait in fake.slept)   # every attempt takes a slot
+    assert len(fake.slept) == 3 and all(0.15 < wait <= 2 / budget + 1e-9 for wait in fake.slept)   # each takes a slot
     without_header = nrf_client(mock, creds, fake, rate_limit=10)
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, count=1)
     fake.slept.clear()
     assert without_header.request('GET', '/account').status == 200
     assert len(fake.slept) == 1 and 0.25 <= fake.slept[0] <= 0.5        # jittered backoff of the thread itself
-    assert without_header.limiter.rate == pytest.approx(5.2)
+    assert without_header.limiter.rate == pytest.approx(budget / 2 + 0.1 * budget / (budget / 2))
 
 
 def test_rate_limit_option_is_checked_before_any_request(mock, run, mock_args):
