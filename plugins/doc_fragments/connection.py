@@ -66,7 +66,10 @@ options:
         vendor's limit, so give each its share. With AWX job slicing, each of N slices is a job of its own running at the
         same time, so set O(rate_limit) to the account's budget divided by N, for example from a job template extra
         variable used in C(module_defaults), or the E(IOTOPS_RATE_LIMIT) environment variable.
-      - If not set, the value of the E(IOTOPS_RATE_LIMIT) environment variable is used. V(0) or not set means no limit.
+      - If not set, the value of the E(IOTOPS_RATE_LIMIT) environment variable is used. V(0) or not set means no limit
+        until the vendor answers a 429: if it answered at least 5 requests in the second before, the module takes that
+        many per second as the budget from then on (no vendor publishes its limits), else each refused request waits
+        its C(Retry-After) on its own.
     type: float
 notes:
   - >-

@@ -18,7 +18,8 @@ Rules (DESIGN.md, HTTP):
 - a 429 does not use up ``retries``: it has an allowance of its own, ``THROTTLED_PER_RETRY`` times ``retries``,
   so that a storm of throttling slows a batch down instead of failing its items (the server refused the request
   unprocessed, so sending it again is always safe); a ``rate_limit`` (``_rate.py``) paces every attempt, halves
-  its rate on a 429 and holds all threads for its Retry-After, which keeps a storm's 429s few;
+  its rate on a 429 and holds all threads for its Retry-After, which keeps a storm's 429s few. Without one, a client
+  that meets a vendor's limit while busy learns it: the answers of the second before the first 429 become its budget;
 - a 401 lets the auth object log in again, once per request;
 - ``now()`` is the vendor's clock (its ``Date`` header) when it differs from the controller's by an
   hour or more: a certificate expires when the cloud's clock says so, and a controller whose clock
@@ -27,6 +28,7 @@ Rules (DESIGN.md, HTTP):
 
 from __future__ import annotations
 
+import collections
 import datetime
 import email.utils
 import json
@@ -62,6 +64,11 @@ MAX_PAGES = 100000  # a guard against a list endpoint that never stops handing o
 # closer now and then (threads, the network) and meet a 429, which halves the rate and pauses every thread; 3 % of slack
 # absorbs 30 ms of such jitter per second (measured: 4 429s and 80 % of the bound at 50/s, none with the slack)
 RATE_HEADROOM = 0.97
+# without rate_limit, the first 429 after at least LEARN_EVIDENCE answers in the second before it sets the budget to
+# those answers: the vendor's own limit as it just enforced it (no vendor publishes one); fewer answers tell too little,
+# and each thread then waits the Retry-After on its own, as before
+LEARN_WINDOW = 1.0
+LEARN_EVIDENCE = 5
 
 
 def parse_retry_after(value, now=None):
@@ -236,6 +243,10 @@ class HttpClient:
         self.redact = redactor or Redactor()
         self._sleep = sleep
         self.limiter = RateLimiter(rate_limit * RATE_HEADROOM, clock=clock, sleep=sleep) if rate_limit else None
+        self._clock_now = clock
+        self._answered = collections.deque()  # when the latest answers came, while there is no limiter (LEARN_WINDOW)
+        self._learning = threading.Lock()
+        self.learned_rate = None  # requests/s learnt from the vendor's first 429, without rate_limit
         self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
@@ -338,6 +349,8 @@ class HttpClient:
             raise self.api_error(call.method, call.path, resp)
         if self.limiter is not None:
             self.limiter.speed_up(call.ticket)
+        else:
+            self._note_answer()
         retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and call.read_only)
         if retry_safe and call.attempt < self.retries:
             delay = parse_retry_after(resp.headers.get('Retry-After'))
@@ -363,12 +376,38 @@ class HttpClient:
         delay = parse_retry_after(resp.headers.get('Retry-After'))
         wait = backoff_delay(call.throttled, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
         call.throttled += 1
-        if self.limiter is not None:
+        if self.limiter is None:
+            self._learn_budget()
+        if self.limiter is not None and call.ticket is None:
+            # sent before the budget was learnt: the limiter did not overshoot, so a pause for every thread and no cut
+            if delay is not None:
+                self.limiter.hold(wait)
+                return _THROTTLED
+        elif self.limiter is not None:
             self.limiter.slow_down(call.ticket, pause=None if delay is None else wait)
             if delay is not None:
                 return _THROTTLED
         self._sleep(wait)
         return _THROTTLED
+
+    def _note_answer(self):
+        with self._learning:
+            now = self._clock_now()
+            self._answered.append(now)
+            while self._answered and self._answered[0] <= now - LEARN_WINDOW:
+                self._answered.popleft()
+
+    def _learn_budget(self):
+        """At a 429 without a limiter: a limiter at the answers of the last LEARN_WINDOW, when there were enough of them;
+        else none, and the thread waits on its own."""
+        with self._learning:
+            if self.limiter is not None:
+                return  # another thread learnt it meanwhile
+            now = self._clock_now()
+            answered = sum(1 for moment in self._answered if moment > now - LEARN_WINDOW)
+            if answered >= LEARN_EVIDENCE:
+                self.learned_rate = answered / LEARN_WINDOW
+                self.limiter = RateLimiter(self.learned_rate * RATE_HEADROOM, clock=self._clock_now, sleep=self._sleep)
 
     @staticmethod
     def _record_write(authenticated):

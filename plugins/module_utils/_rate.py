@@ -89,15 +89,23 @@ class RateLimiter:
         """Called under the lock for each request that starts (a seam for tests)."""
         self._last_start = now
 
+    def hold(self, pause):
+        """Hold every thread ``pause`` seconds (a Retry-After), without a cut."""
+        with self._lock:
+            self._hold(pause)
+
+    def _hold(self, pause):
+        if pause is not None and pause > 0:
+            resume_at = self._clock() + pause
+            if resume_at > self._resume_at:
+                self._resume_at = resume_at
+                self._next = resume_at     # the slots handed out before the pause are void
+                self._pauses += 1
+
     def slow_down(self, ticket, pause=None):
         """A 429 answered the request of ``ticket``: halve the rate once per round; hold every thread ``pause`` seconds."""
         with self._lock:
-            if pause is not None and pause > 0:
-                resume_at = self._clock() + pause
-                if resume_at > self._resume_at:
-                    self._resume_at = resume_at
-                    self._next = resume_at     # the slots handed out before the pause are void
-                    self._pauses += 1
+            self._hold(pause)
             if ticket is None or ticket > self._cut_upto:
                 self.rate = max(self.floor, self.rate * DECREASE)
                 self._cut_upto = self._issued

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._http import RATE_HEADROOM, HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import LEARN_EVIDENCE, RATE_HEADROOM, HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import validate_connection
 from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
 from ansible_collections.iotops.provisioning.plugins.module_utils import nrfcloud
@@ -261,3 +261,28 @@ def test_rate_limit_option_is_checked_before_any_request(mock, run, mock_args):
                                                trackables=[dict(tracking_id='AA:BB:CC:00:00:01', name='Forklift 1')]))
     assert result['failed'] and 'rate_limit must be from 0' in result['msg']
     assert mock.admin.counters()['total'] == 0
+
+
+def test_without_a_budget_the_first_429_after_enough_answers_teaches_the_vendor_s_limit(mock, creds):
+    """6 answers in the second before the first 429: the client paces at 6/s (less the headroom) from then on, and the
+    429 holds every thread for its Retry-After without a cut. With fewer answers than LEARN_EVIDENCE it learns nothing."""
+    fake = FakeTime()
+    client = nrf_client(mock, creds, fake)
+    for dummy in range(6):
+        assert client.request('GET', '/account').status == 200
+    mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
+    assert client.request('GET', '/account').status == 200
+    assert client.learned_rate == 6 and client.limiter.budget == pytest.approx(6 * RATE_HEADROOM) and client.limiter.cuts == 0
+    assert fake.slept == [pytest.approx(1.0)]          # the limiter's hold: the retry waited for the end of the Retry-After
+    fake.slept.clear()
+    client.request('GET', '/account')
+    assert fake.slept == [pytest.approx(1 / (6 * RATE_HEADROOM))]   # paced from then on
+
+    few = nrf_client(mock, creds, fake)
+    fake.now += 5
+    for dummy in range(LEARN_EVIDENCE - 1):
+        few.request('GET', '/account')
+    mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
+    fake.slept.clear()
+    assert few.request('GET', '/account').status == 200
+    assert few.limiter is None and few.learned_rate is None and fake.slept == [1.0]   # the thread waited on its own
