@@ -64,11 +64,14 @@ MAX_PAGES = 100000  # a guard against a list endpoint that never stops handing o
 # closer now and then (threads, the network) and meet a 429, which halves the rate and pauses every thread; 3 % of slack
 # absorbs 30 ms of such jitter per second (measured: 4 429s and 80 % of the bound at 50/s, none with the slack)
 RATE_HEADROOM = 0.97
-# without rate_limit, the first 429 after at least LEARN_EVIDENCE answers in the second before it sets the budget to
-# those answers: the vendor's own limit as it just enforced it (no vendor publishes one); fewer answers tell too little,
-# and each thread then waits the Retry-After on its own, as before
+# without rate_limit, the first 429 after at least LEARN_EVIDENCE answers in the second before it starts a limiter at
+# those answers, which may climb up to LEARN_PROBE times them: the window may not have been full (the run was starting),
+# so the vendor's limit may be higher. The next 429 ends the climb: the answers of the second before it are the vendor's
+# own limit as it just enforced it (no vendor publishes one), the budget from then on. Fewer answers tell too little, and
+# each thread then waits the Retry-After on its own, as before.
 LEARN_WINDOW = 1.0
 LEARN_EVIDENCE = 5
+LEARN_PROBE = 2.0
 
 
 def parse_retry_after(value, now=None):
@@ -246,7 +249,9 @@ class HttpClient:
         self._clock_now = clock
         self._answered = collections.deque()  # when the latest answers came, while there is no limiter (LEARN_WINDOW)
         self._learning = threading.Lock()
-        self.learned_rate = None  # requests/s learnt from the vendor's first 429, without rate_limit
+        self.learned_rate = None  # requests/s learnt from the vendor's 429s, without rate_limit
+        self.learning = False     # the limiter started from the first 429 climbs until the next one (LEARN_PROBE)
+        self._learnt_at = None    # when the first 429's pause ended: the next count needs a whole window after it
         self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
@@ -349,7 +354,7 @@ class HttpClient:
             raise self.api_error(call.method, call.path, resp)
         if self.limiter is not None:
             self.limiter.speed_up(call.ticket)
-        else:
+        if self.limiter is None or self.learning:
             self._note_answer()
         retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and call.read_only)
         if retry_safe and call.attempt < self.retries:
@@ -376,8 +381,9 @@ class HttpClient:
         delay = parse_retry_after(resp.headers.get('Retry-After'))
         wait = backoff_delay(call.throttled, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
         call.throttled += 1
-        if self.limiter is None:
-            self._learn_budget()
+        if self.limiter is None or (self.learning and call.ticket is not None):
+            if self._learn_budget(wait if delay is not None else None):
+                return _THROTTLED
         if self.limiter is not None and call.ticket is None:
             # sent before the budget was learnt: the limiter did not overshoot, so a pause for every thread and no cut
             if delay is not None:
@@ -397,17 +403,28 @@ class HttpClient:
             while self._answered and self._answered[0] <= now - LEARN_WINDOW:
                 self._answered.popleft()
 
-    def _learn_budget(self):
-        """At a 429 without a limiter: a limiter at the answers of the last LEARN_WINDOW, when there were enough of them;
-        else none, and the thread waits on its own."""
+    def _learn_budget(self, pause):
+        """At a 429 without rate_limit: True when it taught the client the vendor's limit (every thread then holds for
+        ``pause``, no cut). The first (with at least LEARN_EVIDENCE answers in the last LEARN_WINDOW) starts a limiter at
+        those answers that may climb; the next, of a request the limiter paced, fixes the budget at the answers then."""
         with self._learning:
-            if self.limiter is not None:
-                return  # another thread learnt it meanwhile
             now = self._clock_now()
-            answered = sum(1 for moment in self._answered if moment > now - LEARN_WINDOW)
-            if answered >= LEARN_EVIDENCE:
-                self.learned_rate = answered / LEARN_WINDOW
-                self.limiter = RateLimiter(self.learned_rate * RATE_HEADROOM, clock=self._clock_now, sleep=self._sleep)
+            answered = sum(1 for moment in self._answered if moment > now - LEARN_WINDOW) / LEARN_WINDOW
+            if self.limiter is None and answered >= LEARN_EVIDENCE:
+                self.limiter = RateLimiter(answered * LEARN_PROBE * RATE_HEADROOM, clock=self._clock_now, sleep=self._sleep,
+                                           rate=answered * RATE_HEADROOM)
+                self.learning = True
+                self.learned_rate = answered
+                self._learnt_at = now + (pause or 0)
+            elif self.limiter is not None and self.learning and now - self._learnt_at >= LEARN_WINDOW:
+                self.limiter.settle_at(answered * RATE_HEADROOM)
+                self.learning = False
+                self.learned_rate = answered
+            elif self.limiter is None or not self.learning:
+                return False
+            # else: too soon after the first pause, whose second would hold too few answers: a pause, the climb goes on
+            self.limiter.hold(pause)
+            return True
 
     @staticmethod
     def _record_write(authenticated):

@@ -34,12 +34,12 @@ SLACK = 1e-6        # seconds: slot times are float sums, a start that early is 
 class RateLimiter:
     """``acquire()`` before every request attempt; ``slow_down(ticket, pause)`` on a 429, ``speed_up(ticket)`` on any other answer."""
 
-    def __init__(self, budget, floor=None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, budget, floor=None, clock=time.monotonic, sleep=time.sleep, rate=None):
         budget = float(budget)
         if math.isnan(budget) or budget <= 0:
             raise ValueError('a rate budget is a positive number of requests per second, got %r' % budget)
         self.budget = budget
-        self.rate = budget
+        self.rate = budget if rate is None else min(budget, float(rate))  # below the budget: it climbs there (speed_up)
         self.floor = min(budget, budget * FLOOR_SHARE if floor is None else float(floor))
         self._clock = clock
         self._sleep = sleep
@@ -88,6 +88,14 @@ class RateLimiter:
     def _started(self, now):
         """Called under the lock for each request that starts (a seam for tests)."""
         self._last_start = now
+
+    def settle_at(self, budget, pause=None):
+        """A new budget (and rate) from now on, without a cut; the 429s of slots handed out before do not cut either."""
+        with self._lock:
+            self.budget = self.rate = float(budget)
+            self.floor = min(self.floor, self.budget * FLOOR_SHARE)
+            self._cut_upto = self._issued
+            self._hold(pause)
 
     def hold(self, pause):
         """Hold every thread ``pause`` seconds (a Retry-After), without a cut."""

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._http import LEARN_EVIDENCE, RATE_HEADROOM, HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import LEARN_EVIDENCE, LEARN_PROBE, RATE_HEADROOM, HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import validate_connection
 from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
 from ansible_collections.iotops.provisioning.plugins.module_utils import nrfcloud
@@ -263,20 +263,37 @@ def test_rate_limit_option_is_checked_before_any_request(mock, run, mock_args):
     assert mock.admin.counters()['total'] == 0
 
 
-def test_without_a_budget_the_first_429_after_enough_answers_teaches_the_vendor_s_limit(mock, creds):
-    """6 answers in the second before the first 429: the client paces at 6/s (less the headroom) from then on, and the
-    429 holds every thread for its Retry-After without a cut. With fewer answers than LEARN_EVIDENCE it learns nothing."""
+def test_without_a_budget_the_429s_teach_the_vendor_s_limit(mock, creds):
+    """6 answers in the second before the first 429: the client paces from 6/s (less the headroom) and may climb up to twice
+    that; the next 429 of a paced request fixes the budget at the answers of the second before it. Neither cuts the rate;
+    each holds every thread for its Retry-After. With fewer answers than LEARN_EVIDENCE it learns nothing."""
     fake = FakeTime()
     client = nrf_client(mock, creds, fake)
     for dummy in range(6):
         assert client.request('GET', '/account').status == 200
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     assert client.request('GET', '/account').status == 200
-    assert client.learned_rate == 6 and client.limiter.budget == pytest.approx(6 * RATE_HEADROOM) and client.limiter.cuts == 0
+    assert client.learned_rate == 6 and client.learning and client.limiter.cuts == 0
+    assert client.limiter.budget == pytest.approx(6 * LEARN_PROBE * RATE_HEADROOM)
     assert fake.slept == [pytest.approx(1.0)]          # the limiter's hold: the retry waited for the end of the Retry-After
     fake.slept.clear()
     client.request('GET', '/account')
-    assert fake.slept == [pytest.approx(1 / (6 * RATE_HEADROOM))]   # paced from then on
+    assert len(fake.slept) == 1 and fake.slept[0] <= 1 / (6 * RATE_HEADROOM) + 1e-9    # paced from then on, climbing
+
+    # a 429 less than a window after the pause: its second holds too few answers to tell; a pause, the climb goes on
+    mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
+    assert client.request('GET', '/account').status == 200
+    assert client.learning and client.learned_rate == 6 and client.limiter.cuts == 0
+    for dummy in range(16):
+        client.request('GET', '/account')   # paced, more than a window after the pause
+    mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
+    assert client.request('GET', '/account').status == 200
+    window = client.learned_rate
+    assert not client.learning and client.limiter.cuts == 0 and LEARN_EVIDENCE <= window <= 6 * LEARN_PROBE
+    assert client.limiter.budget == pytest.approx(window * RATE_HEADROOM)
+    mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
+    client.request('GET', '/account')
+    assert client.limiter.cuts == 1 and client.learned_rate == window   # a 429 after that is an overshoot: the rate is cut
 
     few = nrf_client(mock, creds, fake)
     fake.now += 5
