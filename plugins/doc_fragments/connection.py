@@ -67,7 +67,7 @@ options:
         same time, so set O(rate_limit) to the account's budget divided by N, for example from a job template extra
         variable used in C(module_defaults), or the E(IOTOPS_RATE_LIMIT) environment variable.
       - If not set, the value of the E(IOTOPS_RATE_LIMIT) environment variable is used. V(0) or not set means no limit
-        until the vendor answers a 429: if it answered at least 5 requests in the second before, the module paces its
+        until the vendor answers a 429. If it answered at least 5 requests in the second before, the module paces its
         requests from that many per second, climbing up to twice that until the next 429, whose second before sets the
         budget from then on (no vendor publishes its limits); with fewer answers each refused request waits its
         C(Retry-After) on its own.

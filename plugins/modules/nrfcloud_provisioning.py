@@ -11,15 +11,16 @@ module: nrfcloud_provisioning
 short_description: Claim nRF Cloud devices and manage their provisioning commands
 version_added: 0.1.0
 description:
-  - Claims devices in the nRF Cloud Provisioning Service with their attestation token, or unclaims them.
+  - Claims devices in the nRF Cloud Provisioning Service with their attestation token (by CSV bulk requests when more than
+    O(bulk_threshold) are to be claimed), or unclaims them.
   - Appends provisioning commands (key generation, CSR, certificates, private key, PSK, config, finished) to each device's
     provisioning configuration. Commands are history, so a command already present with the same request and description is
     never added again, new ones are appended in the order given, and C(finished) stays last.
   - With O(sign_csr), signs the CSR each device returned with a factory CA in this process and appends the client certificate
     (and optionally a server certificate) and C(finished) - the whole claim, CSR, sign, install flow of Nordic's tools in one task.
   - Devices come online when they come online - on a factory line minutes or hours after they are claimed. The module follows
-    them for up to O(wait_timeout) seconds, reading their statuses in rounds for the whole batch, signs each CSR as soon as its
-    device has returned it, and waits for O(wait_for). A device that has not got there by then is not a failure - its outcome
+    them for up to O(wait_timeout) seconds, reading the statuses of the whole batch again and again, signs each CSR as soon as a
+    read shows its device has returned it (while the next reads go on beside it), and waits for O(wait_for). A device that has not got there by then is not a failure - its outcome
     says C(waiting=true) and its phase (C(waiting for the device), C(CSR signed)), and running the task again later moves it on.
   - Devices in C(ERROR) or C(BLOCKED) fail with the device's own error and what to do; nothing is appended to them.
     M(iotops.provisioning.nrfcloud_provisioning_recovery) recovers them, and gives a device near the 20-command limit 20 new ones.
