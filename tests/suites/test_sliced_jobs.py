@@ -95,9 +95,11 @@ def module_runs(result):
     return runs
 
 
-# the writes that carry a whole module run's devices in one request (or 1,000 per request)
+# the writes that carry a whole module run's devices in one request (or 1,000 per request); nRF Cloud's claims go by CSV
+# since issue 16 (nrfcloud_provisioning's bulk_threshold): one per chunk of each slice, where the unsliced run sends one
+# per chunk of the batch
 BULK = ('ublox POST /v1/device/whitelist/add', 'ublox POST /v1/tag/assign', 'nrfcloud POST /v1/devices',
-        'iotcomms PUT /provisioning/device/{domain}/bulk/{bulk_id}')
+        'iotcomms PUT /provisioning/device/{domain}/bulk/{bulk_id}', 'nrfcloud-provisioning POST /v1/claimed-devices')
 
 
 def accepted_writes(counters):
