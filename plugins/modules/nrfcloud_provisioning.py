@@ -20,8 +20,9 @@ description:
     (and optionally a server certificate) and C(finished) - the whole claim, CSR, sign, install flow of Nordic's tools in one task.
   - Devices come online when they come online - on a factory line minutes or hours after they are claimed. The module follows
     them for up to O(wait_timeout) seconds, reading the statuses of the whole batch again and again, signs each CSR as soon as a
-    read shows its device has returned it (while the next reads go on beside it), and waits for O(wait_for). A device that has not got there by then is not a failure - its outcome
-    says C(waiting=true) and its phase (C(waiting for the device), C(CSR signed)), and running the task again later moves it on.
+    read shows its device has returned it (while the next reads go on beside it), and waits for O(wait_for). A device that
+    has not got there by then is not a failure - its outcome says C(waiting=true) and its phase (C(waiting for the device),
+    C(CSR signed)), and running the task again later moves it on.
   - Devices in C(ERROR) or C(BLOCKED) fail with the device's own error and what to do; nothing is appended to them.
     M(iotops.provisioning.nrfcloud_provisioning_recovery) recovers them, and gives a device near the 20-command limit 20 new ones.
   - Works a list of devices in one task with bounded concurrency over one HTTP session.

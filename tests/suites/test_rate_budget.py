@@ -105,9 +105,10 @@ def test_without_a_budget_the_429_allowance_carries_the_run_through_the_vendors_
     row = account_traffic(mock)
     record("vendor's limit 20/s, no rate_limit", None, row, elapsed)
     assert row['requests'] - row['limited'] == TAGS + 1
-    # the first 429 teaches the client the vendor's limit (the answers of the second before it): the requests in flight
-    # then may meet a 429 too, the paced ones do not (each thread waiting on its own met 145 of 346 before)
-    assert row['limited'] <= CONCURRENCY, row['per_second']
+    # the 429s teach the client the vendor's limit: the first starts pacing, the next (after a climb) fixes the budget. At
+    # each of the two the requests then in flight may meet a 429 too (up to CONCURRENCY each, 16 at the first in the
+    # clean-clone run); the paced ones do not. Each thread waiting on its own met 145 of 346 before.
+    assert row['limited'] <= 2 * CONCURRENCY, row['per_second']
 
 
 def test_a_429_storm_slows_the_run_without_failing_it(mock, run, creds):
