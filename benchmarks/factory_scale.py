@@ -136,8 +136,8 @@ class Bench:
         cloud = dict(latency=seconds, jitter=seconds * self.options.jitter, rate=rate)
         tag = 'far-n%d-%dms%s' % (count, latency_ms, '-%grps%s' % (rate, '-told' if told else '') if rate else '')
         rows, directory, inventory = self.fleet_for(count, tag, cloud=cloud, online=self.options.far_online)
-        label = '%d ms%s' % (latency_ms, ', %g req/s per account (%s)' % (rate, 'IOTOPS_RATE_LIMIT=%g' % rate if told else 'not told')
-                                          if rate else '')
+        budget = 'IOTOPS_RATE_LIMIT=%g' % rate if told else 'not told'
+        label = '%d ms%s' % (latency_ms, ', %g req/s per account (%s)' % (rate, budget) if rate else '')
         env = dict(self.env, IOTOPS_RATE_LIMIT='%g' % rate) if told else None
         self.say('N=%d at %s: running the role (devices online: %s)' % (count, label, self.options.far_online))
         started = time.time()
