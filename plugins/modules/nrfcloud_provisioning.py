@@ -913,7 +913,21 @@ class Provisioning(ResourceModule):
 
             poll_until(look, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
                        first=min(FIRST_POLL, self.params['wait_interval']))
+            worked = workers.worked
             settle(workers.drain())  # the devices being signed when the time ran out
+        if worked:
+            self._last_look([d for d in devices if not d.settled], targets)
+
+    def _last_look(self, devices, targets):
+        """The statuses once more when the time is up, after work the looks did not follow (skipped while devices queued
+        for the workers, or signed since the last read): a device that got to its target meanwhile is reported there, not
+        as waiting. Nothing is sent to a device now."""
+        if not devices:
+            return
+        for device_id, status in self.statuses([d.device_id for d in devices]).items():
+            self.by_id[device_id].status = status
+        for device in devices:
+            device.settled = settle_step(device) == SETTLE and bool(settled(device, targets))
 
     # 6. report: status, commands and phase of each device --------------------------------------------
 
