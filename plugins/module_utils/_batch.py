@@ -185,9 +185,6 @@ class Workers:
         """The items submitted and not handed back yet (running or waiting for a worker)."""
         return len(self._running)
 
-    def busy(self):
-        return bool(self._running)
-
     def submit(self, item):
         self._ids.add(id(item))
         self.worked += 1

@@ -19,7 +19,7 @@ Rules (DESIGN.md, HTTP):
   so that a storm of throttling slows a batch down instead of failing its items (the server refused the request
   unprocessed, so sending it again is always safe); a ``rate_limit`` (``_rate.py``) paces every attempt, halves
   its rate on a 429 and holds all threads for its Retry-After, which keeps a storm's 429s few. Without one, a client
-  that meets a vendor's limit while busy learns it: the answers of the second before the first 429 become its budget;
+  that meets a vendor's limit while busy learns it from the 429s (``_rate.LearnedBudget``);
 - a 401 lets the auth object log in again, once per request;
 - ``now()`` is the vendor's clock (its ``Date`` header) when it differs from the controller's by an
   hour or more: a certificate expires when the cloud's clock says so, and a controller whose clock
@@ -28,7 +28,6 @@ Rules (DESIGN.md, HTTP):
 
 from __future__ import annotations
 
-import collections
 import datetime
 import email.utils
 import json
@@ -43,7 +42,7 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
     Redactor,
     TransportError,
 )
-from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
+from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RATE_HEADROOM, LearnedBudget, RateLimiter
 
 try:
     import requests
@@ -60,18 +59,6 @@ READ_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 BACKOFF_BASE = 0.5
 CLOCK_SKEW_TOLERANCE = 3600.0  # seconds; below this the controller's clock is good enough for day-sized windows
 MAX_PAGES = 100000  # a guard against a list endpoint that never stops handing out pages
-# requests are paced at this share of rate_limit: evenly spaced requests at exactly the vendor's limit arrive a few ms
-# closer now and then (threads, the network) and meet a 429, which halves the rate and pauses every thread; 3 % of slack
-# absorbs 30 ms of such jitter per second (measured: 4 429s and 80 % of the bound at 50/s, none with the slack)
-RATE_HEADROOM = 0.97
-# without rate_limit, the first 429 after at least LEARN_EVIDENCE answers in the second before it starts a limiter at
-# those answers, which may climb up to LEARN_PROBE times them: the window may not have been full (the run was starting),
-# so the vendor's limit may be higher. The next 429 ends the climb: the answers of the second before it are the vendor's
-# own limit as it just enforced it (no vendor publishes one), the budget from then on. Fewer answers tell too little, and
-# each thread then waits the Retry-After on its own, as before.
-LEARN_WINDOW = 1.0
-LEARN_EVIDENCE = 5
-LEARN_PROBE = 2.0
 
 
 def parse_retry_after(value, now=None):
@@ -246,12 +233,7 @@ class HttpClient:
         self.redact = redactor or Redactor()
         self._sleep = sleep
         self.limiter = RateLimiter(rate_limit * RATE_HEADROOM, clock=clock, sleep=sleep) if rate_limit else None
-        self._clock_now = clock
-        self._answered = collections.deque()  # when the latest answers came, while there is no limiter (LEARN_WINDOW)
-        self._learning = threading.Lock()
-        self.learned_rate = None  # requests/s learnt from the vendor's 429s, without rate_limit
-        self.learning = False     # the limiter started from the first 429 climbs until the next one (LEARN_PROBE)
-        self._learnt_at = None    # when the first 429's pause ended: the next count needs a whole window after it
+        self.learner = None if rate_limit else LearnedBudget(clock=clock, sleep=sleep)
         self.clock = ServerClock(vendor, warn)
         self.session = requests.Session()
         # trust_env=False: no ~/.netrc credentials replacing our Authorization header, no stray CA bundle;
@@ -354,8 +336,8 @@ class HttpClient:
             raise self.api_error(call.method, call.path, resp)
         if self.limiter is not None:
             self.limiter.speed_up(call.ticket)
-        if self.limiter is None or self.learning:
-            self._note_answer()
+        if self.learner is not None:
+            self.learner.answered()
         retry_safe = status in RETRY_SAFE_STATUSES or (status in RETRY_GATEWAY_STATUSES and call.read_only)
         if retry_safe and call.attempt < self.retries:
             delay = parse_retry_after(resp.headers.get('Retry-After'))
@@ -381,50 +363,15 @@ class HttpClient:
         delay = parse_retry_after(resp.headers.get('Retry-After'))
         wait = backoff_delay(call.throttled, self.retry_max_wait) if delay is None else min(delay, self.retry_max_wait)
         call.throttled += 1
-        if self.limiter is None or (self.learning and call.ticket is not None):
-            if self._learn_budget(wait if delay is not None else None):
-                return _THROTTLED
-        if self.limiter is not None and call.ticket is None:
-            # sent before the budget was learnt: the limiter did not overshoot, so a pause for every thread and no cut
-            if delay is not None:
-                self.limiter.hold(wait)
-                return _THROTTLED
-        elif self.limiter is not None:
+        if self.learner is not None and self.learner.throttled(call.ticket, wait if delay is not None else None):
+            self.limiter = self.learner.limiter
+            return _THROTTLED
+        if self.limiter is not None:
             self.limiter.slow_down(call.ticket, pause=None if delay is None else wait)
             if delay is not None:
                 return _THROTTLED
         self._sleep(wait)
         return _THROTTLED
-
-    def _note_answer(self):
-        with self._learning:
-            now = self._clock_now()
-            self._answered.append(now)
-            while self._answered and self._answered[0] <= now - LEARN_WINDOW:
-                self._answered.popleft()
-
-    def _learn_budget(self, pause):
-        """At a 429 without rate_limit: True when it taught the client the vendor's limit (every thread then holds for
-        ``pause``, no cut). The first (with at least LEARN_EVIDENCE answers in the last LEARN_WINDOW) starts a limiter at
-        those answers that may climb; the next, of a request the limiter paced, fixes the budget at the answers then."""
-        with self._learning:
-            now = self._clock_now()
-            answered = sum(1 for moment in self._answered if moment > now - LEARN_WINDOW) / LEARN_WINDOW
-            if self.limiter is None and answered >= LEARN_EVIDENCE:
-                self.limiter = RateLimiter(answered * LEARN_PROBE * RATE_HEADROOM, clock=self._clock_now, sleep=self._sleep,
-                                           rate=answered * RATE_HEADROOM)
-                self.learning = True
-                self.learned_rate = answered
-                self._learnt_at = now + (pause or 0)
-            elif self.limiter is not None and self.learning and now - self._learnt_at >= LEARN_WINDOW:
-                self.limiter.settle_at(answered * RATE_HEADROOM)
-                self.learning = False
-                self.learned_rate = answered
-            elif self.limiter is None or not self.learning:
-                return False
-            # else: too soon after the first pause, whose second would hold too few answers: a pause, the climb goes on
-            self.limiter.hold(pause)
-            return True
 
     @staticmethod
     def _record_write(authenticated):

@@ -23,6 +23,9 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._resource impo
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ROW_ERROR, ROWS_PER_REQUEST, validate_device_id
 
 CLAIM, UNCLAIM = 'claim', 'unclaim'
+# more devices to claim than this are claimed by CSV; a bulk operation nRF Cloud answers with is followed this long, read at
+# most this far apart (the defaults of nrfcloud_claim's options, and nrfcloud_provisioning's)
+BULK_THRESHOLD, BULK_TIMEOUT, BULK_INTERVAL = 10, 300, 2.0
 AUTO_ONBOARDING_TAG = 'nrf-cloud-onboarding'  # the tag of Nordic's built-in auto-onboarding rule
 # a claim token is AT%ATTESTTOKEN's output: base64url parts joined by "." (no blank: a changed secret would escape no_log)
 TOKEN = re.compile(r'^[A-Za-z0-9_-]+={0,2}(\.[A-Za-z0-9_-]+={0,2})+$')

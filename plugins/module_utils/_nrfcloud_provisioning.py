@@ -323,6 +323,12 @@ def settled(device, targets):
     return True
 
 
+def settled_by_status(device, targets):
+    """What the latest status tells without a request: True (settled), False (on its way), or None when a request must
+    come first (its CSR to sign, why it is in ERROR or BLOCKED, or its history: see ``settled``)."""
+    return settled(device, targets) if settle_step(device) == SETTLE else None
+
+
 # -- where it stands ----------------------------------------------------------------------------------
 
 def history_after(device, sign):

@@ -234,7 +234,7 @@ summary:
 from ansible_collections.iotops.provisioning.plugins.module_utils._batch import map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import (
-    CLAIM, UNCLAIM, BulkClaim, fingerprint, plan_claim, validate_claim_item, validate_tags)
+    BULK_INTERVAL, BULK_THRESHOLD, BULK_TIMEOUT, CLAIM, UNCLAIM, BulkClaim, fingerprint, plan_claim, validate_claim_item, validate_tags)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client
@@ -331,9 +331,9 @@ def main():
                tags=dict(type='list', elements='str'),
                state=dict(type='str', default='present', choices=['present', 'absent']),
                dry_run=dict(type='bool', default=False),
-               bulk_threshold=dict(type='int', default=10),
-               bulk_timeout=dict(type='int', default=300),
-               bulk_interval=dict(type='float', default=2.0))
+               bulk_threshold=dict(type='int', default=BULK_THRESHOLD),
+               bulk_timeout=dict(type='int', default=BULK_TIMEOUT),
+               bulk_interval=dict(type='float', default=BULK_INTERVAL))
 
 
 if __name__ == '__main__':

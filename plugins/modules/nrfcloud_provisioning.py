@@ -536,13 +536,13 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._batch import 
 from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import BulkClaim
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import BULK_INTERVAL, BULK_THRESHOLD, BULK_TIMEOUT, BulkClaim
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
     latest_csr, pending_commands, validate_command, validate_commands)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_provisioning import (
-    PROVISION, SETTLE, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
-    plan_device, plan_item, rotation_view, settle_step, settled, signed_since_csr, signed_tail, stuck_failure)
+    PROVISION, SIGN, STATUS_ORDER, STUCK, Device, csr_to_sign, diff_view, follow_groups, history_after, needs_following, phase,
+    plan_device, plan_item, rotation_view, settle_step, settled, settled_by_status, signed_since_csr, signed_tail, stuck_failure)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import NEEDS_ATTENTION, ONBOARDED, PROVISIONED, UNCLAIMED, outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._progress import Progress
@@ -576,8 +576,6 @@ ROTATE_SPEC = dict(
     warn_rotations_left=dict(type='int', default=1),
 )
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
-BULK_TIMEOUT = 300  # seconds to follow a bulk claim nRF Cloud answered with a bulk operation (nrfcloud_claim's default)
-BULK_INTERVAL = 2   # the longest wait between two reads of such an operation
 
 
 def load_ca(sign):
@@ -883,8 +881,8 @@ class Provisioning(ResourceModule):
         A device whose status asks for work (its CSR has run: sign it; ERROR or BLOCKED: read why; only its history can
         tell) is worked by the pool as soon as a read shows it, while the statuses are read again beside it: no look waits
         for the slowest device of the one before. While more devices wait for the pool than it works at once, the statuses
-        are not read: what a read would find could only wait behind them. A device still waiting for its turn when the time is up is not a
-        failure: it is reported as waiting, and the next run moves it on."""
+        are not read: what a read would find could only wait behind them. A device still waiting for its turn when the
+        time is up is not a failure: it is reported as waiting, and the next run moves it on."""
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
         targets = self.targets()
@@ -899,13 +897,13 @@ class Provisioning(ResourceModule):
                 if len(workers) >= self.params['concurrency']:
                     return False  # work waits for the pool: a status read now would only queue more behind it
                 idle = [d for d in devices if not d.settled and d not in workers]
-                for device_id, status in self.statuses([d.device_id for d in idle]).items():
-                    self.by_id[device_id].status = status
+                self._read_statuses(idle)
                 for device in idle:
-                    if settle_step(device) == SETTLE and settled(device, targets) is not None:
-                        device.settled = settled(device, targets)  # the status answers: no request
-                    else:
+                    answer = settled_by_status(device, targets)
+                    if answer is None:
                         workers.submit(device)
+                    else:
+                        device.settled = answer
                 left = [d for d in devices if not d.settled]
                 progress.set(done=len(everyone) - len(left), failed=sum(1 for d in everyone if d.failure),
                              waiting=len(left), stage='waiting for devices to connect')
@@ -913,21 +911,20 @@ class Provisioning(ResourceModule):
 
             poll_until(look, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
                        first=min(FIRST_POLL, self.params['wait_interval']))
-            worked = workers.worked
             settle(workers.drain())  # the devices being signed when the time ran out
-        if worked:
-            self._last_look([d for d in devices if not d.settled], targets)
+            worked = workers.worked
+        # the time is up after work the looks did not follow (skipped while devices queued for the workers, or signed since
+        # the last read): one more read, so that a device that got to its target meanwhile is reported there, not as waiting;
+        # nothing is sent to a device now
+        last = [d for d in devices if not d.settled] if worked else []
+        self._read_statuses(last)
+        for device in last:
+            device.settled = bool(settled_by_status(device, targets))
 
-    def _last_look(self, devices, targets):
-        """The statuses once more when the time is up, after work the looks did not follow (skipped while devices queued
-        for the workers, or signed since the last read): a device that got to its target meanwhile is reported there, not
-        as waiting. Nothing is sent to a device now."""
-        if not devices:
-            return
-        for device_id, status in self.statuses([d.device_id for d in devices]).items():
-            self.by_id[device_id].status = status
-        for device in devices:
-            device.settled = settle_step(device) == SETTLE and bool(settled(device, targets))
+    def _read_statuses(self, devices):
+        if devices:
+            for device_id, status in self.statuses([d.device_id for d in devices]).items():
+                self.by_id[device_id].status = status
 
     # 6. report: status, commands and phase of each device --------------------------------------------
 
@@ -1001,7 +998,7 @@ def main():
                wait_timeout=dict(type='int', default=300),
                wait_interval=dict(type='float', default=5.0),
                skip_onboarded=dict(type='bool', default=False),
-               bulk_threshold=dict(type='int', default=10))
+               bulk_threshold=dict(type='int', default=BULK_THRESHOLD))
 
 
 if __name__ == '__main__':

@@ -13,9 +13,9 @@ import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_nrfcloud_api_key import NrfCloudApiKeyAuth
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ApiError, ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._http import LEARN_EVIDENCE, LEARN_PROBE, RATE_HEADROOM, HttpClient
+from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import validate_connection
-from ansible_collections.iotops.provisioning.plugins.module_utils._rate import RateLimiter
+from ansible_collections.iotops.provisioning.plugins.module_utils._rate import LEARN_EVIDENCE, LEARN_PROBE, RATE_HEADROOM, RateLimiter
 from ansible_collections.iotops.provisioning.plugins.module_utils import nrfcloud
 from ansible_collections.iotops.provisioning.plugins.modules import naocloud_trackable
 
@@ -273,7 +273,7 @@ def test_without_a_budget_the_429s_teach_the_vendor_s_limit(mock, creds):
         assert client.request('GET', '/account').status == 200
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     assert client.request('GET', '/account').status == 200
-    assert client.learned_rate == 6 and client.learning and client.limiter.cuts == 0
+    assert client.learner.rate == 6 and client.learner.climbing and client.limiter.cuts == 0
     assert client.limiter.budget == pytest.approx(6 * LEARN_PROBE * RATE_HEADROOM)
     assert fake.slept == [pytest.approx(1.0)]          # the limiter's hold: the retry waited for the end of the Retry-After
     fake.slept.clear()
@@ -283,17 +283,17 @@ def test_without_a_budget_the_429s_teach_the_vendor_s_limit(mock, creds):
     # a 429 less than a window after the pause: its second holds too few answers to tell; a pause, the climb goes on
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     assert client.request('GET', '/account').status == 200
-    assert client.learning and client.learned_rate == 6 and client.limiter.cuts == 0
+    assert client.learner.climbing and client.learner.rate == 6 and client.limiter.cuts == 0
     for dummy in range(16):
         client.request('GET', '/account')   # paced, more than a window after the pause
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     assert client.request('GET', '/account').status == 200
-    window = client.learned_rate
-    assert not client.learning and client.limiter.cuts == 0 and LEARN_EVIDENCE <= window <= 6 * LEARN_PROBE
+    window = client.learner.rate
+    assert not client.learner.climbing and client.limiter.cuts == 0 and LEARN_EVIDENCE <= window <= 6 * LEARN_PROBE
     assert client.limiter.budget == pytest.approx(window * RATE_HEADROOM)
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     client.request('GET', '/account')
-    assert client.limiter.cuts == 1 and client.learned_rate == window   # a 429 after that is an overshoot: the rate is cut
+    assert client.limiter.cuts == 1 and client.learner.rate == window   # a 429 after that is an overshoot: the rate is cut
 
     few = nrf_client(mock, creds, fake)
     fake.now += 5
@@ -302,4 +302,4 @@ def test_without_a_budget_the_429s_teach_the_vendor_s_limit(mock, creds):
     mock.admin.add_fault(vendor='nrfcloud', path='^/v1/account$', status=429, retry_after='1', count=1)
     fake.slept.clear()
     assert few.request('GET', '/account').status == 200
-    assert few.limiter is None and few.learned_rate is None and fake.slept == [1.0]   # the thread waited on its own
+    assert few.limiter is None and few.learner.rate is None and fake.slept == [1.0]   # the thread waited on its own
