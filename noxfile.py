@@ -15,6 +15,7 @@ import fnmatch
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -185,13 +186,13 @@ def suites(session):
     """The trust suites (tests/suites): faults, bad input, secrets, batches, rotation, cancel, rate budget."""
     ignored = ['--ignore=%s' % path for path in JOB_SUITES]
     session.run('python', '-m', 'pytest', 'tests/suites', *ignored, '-q', '-n', '2', '--dist', 'loadfile',
-                '-p', 'no:cacheprovider', *session.posargs)
+                '--durations', '15', '-p', 'no:cacheprovider', *session.posargs)
 
 
 @_venv_session('suites-jobs')
 def suites_jobs(session):
     """Jobs at the same time (tests/suites): two lines and the same batch twice, 20 rounds; a batch of 2,000 as 4 slices."""
-    session.run('python', '-m', 'pytest', *JOB_SUITES, '-q', '-p', 'no:cacheprovider', *session.posargs)
+    session.run('python', '-m', 'pytest', *JOB_SUITES, '-q', '--durations', '15', '-p', 'no:cacheprovider', *session.posargs)
 
 
 @_venv_session('awx-runner')
@@ -375,18 +376,20 @@ def jobs(names):
     return sorted(groups, key=lambda group: -sum(DURATIONS.get(name, 60) for name in group))
 
 
-def _relay(process, label, lock):
-    """Copy a job's output to ours line by line, each line prefixed with the job's label."""
-    for line in process.stdout:
-        with lock:
-            sys.stdout.write('[%s] %s' % (label, line))
-            sys.stdout.flush()
+def _relay(process, label, lock, log):
+    """Copy a job's output to ours line by line, each line prefixed with the job's label, and to the job's own log."""
+    with open(log, 'w', encoding='utf-8') as kept:
+        for line in process.stdout:
+            kept.write(line)
+            with lock:
+                sys.stdout.write('[%s] %s' % (label, line))
+                sys.stdout.flush()
 
 
 def run(names, slots, reports):
     """Run the jobs of ``names``, ``slots`` at a time: whenever one ends, the longest one waiting starts, so no slot
     idles while work waits (a fixed split into lanes left one lane idle for minutes when a session ran long). Each
-    job writes its nox report into the directory ``reports``."""
+    job writes its nox report and its log (``<label>.log``, for the summary) into the directory ``reports``."""
     waiting, running, lock = jobs(names), [], threading.Lock()
     while waiting or running:
         while waiting and len(running) < slots:
@@ -397,7 +400,8 @@ def run(names, slots, reports):
             process = subprocess.Popen(['nox', '--report', os.path.join(reports, label + '.json'), '-s'] + group,
                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        text=True, errors='replace')
-            relay = threading.Thread(target=_relay, args=(process, label, lock), daemon=True)
+            relay = threading.Thread(target=_relay, args=(process, label, lock, os.path.join(reports, label + '.log')),
+                                     daemon=True)
             relay.start()
             running.append((process, relay))
         time.sleep(0.5)
@@ -419,8 +423,25 @@ def _outcome(name, entry):
     return 'failed'
 
 
+# A failed session's lines that say what failed (pytest's short summary, nox's own verdict), printed again at the end
+FAILURE_LINE = re.compile(r'^(FAILED|ERROR)[: ]|^nox > .*(failed|Command .* failed)|^E  +\S')
+
+
+def _failure_excerpt(log, limit=40):
+    """What a failed session's log says about the failure, for the end of the output: a log of 30 minutes is cut in
+    the middle by CI's excerpt of it, and the test that failed must still be named."""
+    try:
+        with open(log, encoding='utf-8', errors='replace') as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return ['(no log kept)']
+    picked = [line for line in lines if FAILURE_LINE.search(line)]
+    return (picked or lines)[-limit:]
+
+
 def summary(wanted, seconds, report_files):
-    """Print the table of sessions and their outcomes, and the last line; return the number of failures."""
+    """Print what failed sessions printed about their failures, the table of sessions and their outcomes, and the last
+    line; return the number of failures."""
     results = {}
     for path in report_files:
         try:
@@ -428,10 +449,19 @@ def summary(wanted, seconds, report_files):
                 results.update((entry['name'], entry) for entry in json.load(handle)['sessions'])
         except (OSError, ValueError):
             pass   # a job whose nox died before its report: its sessions count as not run
+    outcomes = {name: _outcome(name, results.get(name)) for name in wanted}
+    shown = set()
+    for name in [name for name in wanted if not outcomes[name].startswith('passed')]:
+        label = 'sanity' if name.startswith('sanity-') else name   # the sanity sessions run as one job, one log
+        log = os.path.join(os.path.dirname(report_files[0]), label + '.log') if report_files else ''
+        if label not in shown:
+            shown.add(label)
+            print('\n=== %s failed; what its log says ===' % label)
+            print('\n'.join(_failure_excerpt(log)))
     print('\n=== summary ===\n%-20s %-40s %s' % ('session', 'result', 'time'))
     failed = 0
     for name in wanted:
-        outcome = _outcome(name, results.get(name))
+        outcome = outcomes[name]
         failed += not outcome.startswith('passed')
         took = int((results.get(name) or {}).get('duration') or 0)
         print('%-20s %-40s %dm%02ds' % (name, outcome, took // 60, took % 60))
