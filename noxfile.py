@@ -35,12 +35,12 @@ PYTHON = '%d.%d' % sys.version_info[:2]
 # A session that skips fails the run unless it is listed here, with the reason.
 ALLOWED_SKIPS: dict[str, str] = {}
 
-# How long each session took in the last clean-clone run of the test command (seconds; docs/testing.md): hacking/test-all.sh
-# starts the longest first by these figures (see run).
+# How long each session took in the last CI run of the test command (seconds; docs/testing.md, "Durations"):
+# hacking/test-all.sh starts the longest first by these figures (see run).
 DURATIONS = {
-    'unit': 65, 'suites': 650, 'suites-jobs': 560, 'benchmark': 30, 'ansible-lint': 76, 'docs-check': 27, 'extra-checks': 4,
-    'build-import-check': 38, 'molecule': 184, 'molecule-roles': 445, 'molecule-tls': 106, 'release': 122, 'awx-runner': 45,
-    'sanity-2.16': 80, 'sanity-2.17': 61, 'sanity-2.18': 58, 'sanity-2.19': 126,
+    'unit': 101, 'suites': 1140, 'suites-jobs': 878, 'benchmark': 35, 'ansible-lint': 86, 'docs-check': 31, 'extra-checks': 4,
+    'build-import-check': 44, 'molecule': 197, 'molecule-roles': 430, 'molecule-tls': 108, 'release': 124, 'awx-runner': 44,
+    'sanity-2.16': 69, 'sanity-2.17': 52, 'sanity-2.18': 48, 'sanity-2.19': 99,
 }
 
 # Molecule over HTTPS runs these scenarios (the whole suite runs over HTTP): the role that calls every vendor's client

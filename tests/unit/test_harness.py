@@ -91,7 +91,9 @@ def test_the_jobs_run_two_at_a_time_and_a_freed_slot_takes_the_longest_waiting(n
     assert most == 2
     ended = dict((name, float(when)) for kind, name, when in events if kind == 'end')
     assert ended['tiny'] < ended['long']   # the short jobs ran beside the long one, not after it
-    assert sorted(path.name for path in reports.iterdir()) == ['long.json', 'middle.json', 'short.json', 'tiny.json']
+    assert sorted(path.name for path in reports.iterdir()) == [
+        'long.json', 'long.log', 'middle.json', 'middle.log', 'short.json', 'short.log', 'tiny.json', 'tiny.log']
+    assert (reports / 'long.log').read_text(encoding='utf-8') == 'running long\n'   # its own lines, without the label
 
 
 def test_a_skipped_or_missing_session_fails_the_run(noxfile, tmp_path, capsys, monkeypatch):
@@ -131,3 +133,27 @@ def test_the_sanity_copy_is_never_the_checkout(noxfile, monkeypatch):
     with pytest.raises(RuntimeError, match='not in the session copy'):
         noxfile._keep_only_what_ships()
     assert os.path.exists(os.path.join(ROOT, 'mock_cloud'))
+
+
+def test_a_failed_session_is_named_again_at_the_end_with_what_its_log_says(noxfile, tmp_path, capsys):
+    """CI shows only part of a long output: the failed tests' lines come again just before the table; a log without such
+    lines is shown by its end; the four sanity sessions share one log, shown once."""
+    (tmp_path / 'suites.json').write_text(json.dumps(dict(sessions=[dict(name='suites', result='failed', duration=9)])),
+                                          encoding='utf-8')
+    (tmp_path / 'suites.log').write_text('\n'.join(['.' * 72] * 500 + [
+        'E   assert (28, 32, 0) == (30, 30, 0)',
+        'FAILED tests/suites/test_factory_batches.py::test_first_run - assert (28, 32, 0) == (30, 30, 0)',
+        '1 failed, 263 passed in 1140.00s', 'nox > Session suites failed.']), encoding='utf-8')
+    (tmp_path / 'sanity.json').write_text(json.dumps(dict(sessions=[dict(name='sanity-2.18', result='failed', duration=1),
+                                                                    dict(name='sanity-2.19', result='failed', duration=1)])),
+                                          encoding='utf-8')
+    (tmp_path / 'sanity.log').write_text('\n'.join('line %d' % number for number in range(100)), encoding='utf-8')
+    reports = [str(tmp_path / 'suites.json'), str(tmp_path / 'sanity.json')]
+    assert noxfile.summary(['suites', 'sanity-2.18', 'sanity-2.19', 'unit'], 60, reports) == 4
+    out = capsys.readouterr().out
+    excerpt, table = out.split('=== summary ===')
+    assert 'FAILED tests/suites/test_factory_batches.py::test_first_run' in excerpt and 'E   assert (28, 32, 0)' in excerpt
+    assert 'nox > Session suites failed.' in excerpt and '.' * 72 not in excerpt
+    assert excerpt.count('=== sanity failed') == 1 and 'line 99' in excerpt and 'line 59' not in excerpt   # its last 40
+    assert '=== unit failed' in excerpt and '(no log kept)' in excerpt
+    assert table.rstrip().endswith('test-all: 0 passed, 4 failed')
