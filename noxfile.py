@@ -423,20 +423,24 @@ def _outcome(name, entry):
     return 'failed'
 
 
-# A failed session's lines that say what failed (pytest's short summary, nox's own verdict), printed again at the end
-FAILURE_LINE = re.compile(r'^(FAILED|ERROR)[: ]|^nox > .*(failed|Command .* failed)|^E  +\S')
+# The lines of a failed session's log that say what failed: pytest's short summary and assertion lines, ansible-test's and
+# molecule's ERROR lines, a task that failed in a playbook, molecule's CRITICAL lines
+FAILURE_LINE = re.compile(r'^(FAILED|ERROR|CRITICAL)[: ]|^E  +\S|^fatal: \[|^failed: \[')
 
 
 def _failure_excerpt(log, limit=40):
     """What a failed session's log says about the failure, for the end of the output: a log of 30 minutes is cut in
-    the middle by CI's excerpt of it, and the test that failed must still be named."""
+    the middle by CI's excerpt of it, and the test that failed must still be named. The lines that say what failed,
+    else the log's last lines; nox's verdict, its last line, either way."""
     try:
         with open(log, encoding='utf-8', errors='replace') as handle:
             lines = handle.read().splitlines()
     except OSError:
         return ['(no log kept)']
-    picked = [line for line in lines if FAILURE_LINE.search(line)]
-    return (picked or lines)[-limit:]
+    picked = [line for line in lines if FAILURE_LINE.search(line)][-limit:]
+    if not picked:
+        return lines[-limit:]
+    return picked + [line for line in lines[-3:] if line.startswith('nox > ') and line not in picked]
 
 
 def summary(wanted, seconds, report_files):

@@ -148,12 +148,20 @@ def test_a_failed_session_is_named_again_at_the_end_with_what_its_log_says(noxfi
                                                                     dict(name='sanity-2.19', result='failed', duration=1)])),
                                           encoding='utf-8')
     (tmp_path / 'sanity.log').write_text('\n'.join('line %d' % number for number in range(100)), encoding='utf-8')
-    reports = [str(tmp_path / 'suites.json'), str(tmp_path / 'sanity.json')]
-    assert noxfile.summary(['suites', 'sanity-2.18', 'sanity-2.19', 'unit'], 60, reports) == 4
+    (tmp_path / 'molecule.json').write_text(json.dumps(dict(sessions=[dict(name='molecule', result='failed', duration=5)])),
+                                            encoding='utf-8')
+    (tmp_path / 'molecule.log').write_text('\n'.join(['ok: [localhost]'] * 200 + [
+        'fatal: [localhost]: FAILED! => {"msg": "the tag holds 3 modules, not 4"}',
+        'CRITICAL Ansible return code was 2, command was: ansible-playbook verify.yml'] + ['INFO     cleanup'] * 50
+        + ['nox > Command molecule test --all failed with exit code 1', 'nox > Session molecule failed.']), encoding='utf-8')
+    reports = [str(tmp_path / name) for name in ('suites.json', 'sanity.json', 'molecule.json')]
+    assert noxfile.summary(['suites', 'sanity-2.18', 'sanity-2.19', 'molecule', 'unit'], 60, reports) == 5
     out = capsys.readouterr().out
     excerpt, table = out.split('=== summary ===')
     assert 'FAILED tests/suites/test_factory_batches.py::test_first_run' in excerpt and 'E   assert (28, 32, 0)' in excerpt
     assert 'nox > Session suites failed.' in excerpt and '.' * 72 not in excerpt
     assert excerpt.count('=== sanity failed') == 1 and 'line 99' in excerpt and 'line 59' not in excerpt   # its last 40
+    assert 'the tag holds 3 modules, not 4' in excerpt and 'CRITICAL Ansible return code was 2' in excerpt
+    assert 'nox > Session molecule failed.' in excerpt and 'ok: [localhost]' not in excerpt
     assert '=== unit failed' in excerpt and '(no log kept)' in excerpt
-    assert table.rstrip().endswith('test-all: 0 passed, 4 failed')
+    assert table.rstrip().endswith('test-all: 0 passed, 5 failed')
