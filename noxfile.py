@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import glob
 import json
 import os
 import re
@@ -376,6 +377,11 @@ def jobs(names):
     return sorted(groups, key=lambda group: -sum(DURATIONS.get(name, 60) for name in group))
 
 
+def job_label(group):
+    """The name a job's output lines, report and log go by: its session's, or ``sanity`` for the sanity sessions."""
+    return 'sanity' if len(group) > 1 else group[0]
+
+
 def _relay(process, label, lock, log):
     """Copy a job's output to ours line by line, each line prefixed with the job's label, and to the job's own log."""
     with open(log, 'w', encoding='utf-8') as kept:
@@ -394,7 +400,7 @@ def run(names, slots, reports):
     while waiting or running:
         while waiting and len(running) < slots:
             group = waiting.pop(0)
-            label = 'sanity' if len(group) > 1 else group[0]
+            label = job_label(group)
             with lock:
                 print('=== start %s' % ' '.join(group), flush=True)
             process = subprocess.Popen(['nox', '--report', os.path.join(reports, label + '.json'), '-s'] + group,
@@ -443,25 +449,20 @@ def _failure_excerpt(log, limit=40):
     return picked + [line for line in lines[-3:] if line.startswith('nox > ') and line not in picked]
 
 
-def summary(wanted, seconds, report_files):
+def summary(wanted, seconds, reports):
     """Print what failed sessions printed about their failures, the table of sessions and their outcomes, and the last
-    line; return the number of failures."""
+    line; return the number of failures. ``reports`` is the directory ``run`` wrote the jobs' reports and logs into."""
     results = {}
-    for path in report_files:
+    for path in sorted(glob.glob(os.path.join(reports, '*.json'))):
         try:
             with open(path, encoding='utf-8') as handle:
                 results.update((entry['name'], entry) for entry in json.load(handle)['sessions'])
         except (OSError, ValueError):
             pass   # a job whose nox died before its report: its sessions count as not run
     outcomes = {name: _outcome(name, results.get(name)) for name in wanted}
-    shown = set()
-    for name in [name for name in wanted if not outcomes[name].startswith('passed')]:
-        label = 'sanity' if name.startswith('sanity-') else name   # the sanity sessions run as one job, one log
-        log = os.path.join(os.path.dirname(report_files[0]), label + '.log') if report_files else ''
-        if label not in shown:
-            shown.add(label)
-            print('\n=== %s failed; what its log says ===' % label)
-            print('\n'.join(_failure_excerpt(log)))
+    for label in [job_label(group) for group in jobs(wanted) if any(not outcomes[name].startswith('passed') for name in group)]:
+        print('\n=== %s failed; what its log says ===' % label)
+        print('\n'.join(_failure_excerpt(os.path.join(reports, label + '.log'))))
     print('\n=== summary ===\n%-20s %-40s %s' % ('session', 'result', 'time'))
     failed = 0
     for name in wanted:
@@ -481,6 +482,6 @@ if __name__ == '__main__':
     elif COMMAND == 'run':
         run(ARGS[1:], int(os.environ.get('IOTOPS_TEST_SLOTS') or 2), ARGS[0])
     elif COMMAND == 'summary':
-        sys.exit(1 if summary(ARGS[0].split(), int(ARGS[1]), ARGS[2:]) else 0)
+        sys.exit(1 if summary(ARGS[0].split(), int(ARGS[1]), ARGS[2]) else 0)
     else:
-        sys.exit('usage: noxfile.py select [session or tag ...] | run REPORT_DIR SESSION ... | summary "SESSION ..." SECONDS REPORT ...')
+        sys.exit('usage: noxfile.py select [session or tag ...] | run REPORT_DIR SESSION ... | summary "SESSION ..." SECONDS REPORT_DIR')

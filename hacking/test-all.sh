@@ -7,7 +7,8 @@
 # It makes .venv (hacking/venv.sh: requirements.txt and requirements-dev.txt, again only when they changed), then runs the nox
 # sessions of noxfile.py and antsibull-nox.toml two at a time (IOTOPS_TEST_SLOTS changes it), the longest first by
 # their measured durations, each line of output prefixed with its session, and ends with what failed sessions'
-# logs say about their failures, the table of sessions and `test-all: N passed, N failed`. A session that skips counts as failed unless noxfile.py lists it with a reason.
+# logs say about their failures, the table of sessions and `test-all: N passed, N failed`. A session that skips
+# counts as failed unless noxfile.py lists it with a reason.
 # It needs nothing from the network but the package index.
 set -euo pipefail
 
@@ -26,4 +27,4 @@ sessions=$(python noxfile.py select "$@")
 started=$(date +%s)
 # shellcheck disable=SC2086  # one word per session
 python -u noxfile.py run "$REPORTS" $sessions
-python noxfile.py summary "$sessions" $(($(date +%s) - started)) "$REPORTS"/*.json
+python noxfile.py summary "$sessions" $(($(date +%s) - started)) "$REPORTS"

@@ -170,7 +170,6 @@ class Workers:
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(int(concurrency or 1), MAX_CONCURRENCY)))
         self._running = {}  # future -> item
         self._ids = set()   # id() of the items in flight (items need not be hashable)
-        self.worked = 0     # items submitted so far
 
     def __enter__(self):
         return self
@@ -187,7 +186,6 @@ class Workers:
 
     def submit(self, item):
         self._ids.add(id(item))
-        self.worked += 1
         self._running[self._pool.submit(self._func, item)] = item
 
     def finished(self):

@@ -886,6 +886,7 @@ class Provisioning(ResourceModule):
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
         targets = self.targets()
+        unread = False  # work was handed to the pool since the last status read: its outcome is not read yet
         with Workers(self._settle, self.params['concurrency']) as workers:
 
             def settle(answers):
@@ -893,6 +894,7 @@ class Provisioning(ResourceModule):
                     device.settled = bool(done)
 
             def look():
+                nonlocal unread
                 settle(workers.finished())
                 if len(workers) >= self.params['concurrency']:
                     return False  # work waits for the pool: a status read now would only queue more behind it
@@ -904,6 +906,7 @@ class Provisioning(ResourceModule):
                         workers.submit(device)
                     else:
                         device.settled = answer
+                unread = len(workers) > 0
                 left = [d for d in devices if not d.settled]
                 progress.set(done=len(everyone) - len(left), failed=sum(1 for d in everyone if d.failure),
                              waiting=len(left), stage='waiting for devices to connect')
@@ -912,11 +915,10 @@ class Provisioning(ResourceModule):
             poll_until(look, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
                        first=min(FIRST_POLL, self.params['wait_interval']))
             settle(workers.drain())  # the devices being signed when the time ran out
-            worked = workers.worked
         # the time is up after work the looks did not follow (skipped while devices queued for the workers, or signed since
         # the last read): one more read, so that a device that got to its target meanwhile is reported there, not as waiting;
         # nothing is sent to a device now
-        last = [d for d in devices if not d.settled] if worked else []
+        last = [d for d in devices if not d.settled] if unread else []
         self._read_statuses(last)
         for device in last:
             device.settled = bool(settled_by_status(device, targets))
