@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import math
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
 
@@ -201,6 +202,59 @@ class Workers:
         for future in list(self._running):
             future.exception()
         return self.finished()
+
+    def backlog(self):
+        """The items submitted and not done yet (running or waiting for a worker)."""
+        return sum(1 for future in self._running if not future.done())
+
+    def wait_below(self, count, timeout, clock=time.monotonic):
+        """Wait until fewer than ``count`` items are not done, or ``timeout`` seconds have passed."""
+        deadline = clock() + timeout
+        while True:
+            not_done = [future for future in self._running if not future.done()]
+            left = deadline - clock()
+            if len(not_done) < count or left <= 0:
+                return
+            wait(not_done, timeout=left, return_when=FIRST_COMPLETED)
+
+
+class ReadAhead:
+    """When a loop that reads what to do next (a status list) and hands it to ``Workers`` reads again: once the pool's
+    backlog is smaller than what the pool works while a read takes, so that the read's answers are there before the pool
+    runs dry. A read takes a round trip per page of the list, and the pool would idle for it if the loop waited until its
+    backlog was below ``concurrency``; reading while more than that is queued would find nothing the pool could take.
+
+    ``threshold()`` is ``concurrency`` until a read and an item have been timed: ``timed(func)`` times the items."""
+
+    def __init__(self, concurrency, clock=time.monotonic):
+        self.concurrency = max(1, int(concurrency))
+        self._clock = clock
+        self.read_seconds = None
+        self.item_seconds = None  # a running average: the items' times change with what each has to do
+
+    def threshold(self):
+        if not self.read_seconds or not self.item_seconds:
+            return self.concurrency
+        return self.concurrency + int(math.ceil(self.concurrency * self.read_seconds / self.item_seconds))
+
+    def read(self, func, *args):
+        """``func(*args)``, timed as a read."""
+        started = self._clock()
+        try:
+            return func(*args)
+        finally:
+            self.read_seconds = self._clock() - started
+
+    def timed(self, func):
+        """``func``, each call timed as an item."""
+        def item(*args):
+            started = self._clock()
+            try:
+                return func(*args)
+            finally:
+                seconds = self._clock() - started
+                self.item_seconds = seconds if self.item_seconds is None else 0.8 * self.item_seconds + 0.2 * seconds
+        return item
 
 
 def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None, watch=None):

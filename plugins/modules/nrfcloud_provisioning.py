@@ -234,6 +234,8 @@ options:
   wait_interval:
     description:
       - Seconds between two status rounds while waiting.
+      - While devices are being signed, the next round starts as soon as the work left is less than the module does while a
+        round takes, however long the interval, so that a long interval does not leave the work to run dry.
       - A round reads the team's claimed-device list (every page), or each device still waited for on its own once they are
         fewer than the list's pages - whichever takes fewer requests. Devices this run did not change and that already have
         the awaited status are not waited for.
@@ -531,8 +533,9 @@ summary:
 '''
 
 import datetime
+import time
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import Workers, map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import ReadAhead, Workers, map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
@@ -880,14 +883,16 @@ class Provisioning(ResourceModule):
 
         A device whose status asks for work (its CSR has run: sign it; ERROR or BLOCKED: read why; only its history can
         tell) is worked by the pool as soon as a read shows it, while the statuses are read again beside it: no look waits
-        for the slowest device of the one before. While more devices wait for the pool than it works at once, the statuses
-        are not read: what a read would find could only wait behind them. A device still waiting for its turn when the
-        time is up is not a failure: it is reported as waiting, and the next run moves it on."""
+        for the slowest device of the one before. While the pool has more work than it does while a read takes
+        (``ReadAhead``), the statuses are not read: what a read would find could only wait behind it. Once it has less, the
+        next read starts at once, whatever wait_interval says, so that the pool does not run dry. A device still waiting
+        for its turn when the time is up is not a failure: it is reported as waiting, and the next run moves it on."""
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
         targets = self.targets()
         unread = False  # work was handed to the pool since the last status read: its outcome is not read yet
-        with Workers(self._settle, self.params['concurrency']) as workers:
+        ahead = ReadAhead(self.params['concurrency'])
+        with Workers(ahead.timed(self._settle), self.params['concurrency']) as workers:
 
             def settle(answers):
                 for device, done in answers:
@@ -896,10 +901,11 @@ class Provisioning(ResourceModule):
             def look():
                 nonlocal unread
                 settle(workers.finished())
-                if len(workers) >= self.params['concurrency']:
+                if workers.backlog() >= ahead.threshold():
                     return False  # work waits for the pool: a status read now would only queue more behind it
                 idle = [d for d in devices if not d.settled and d not in workers]
-                self._read_statuses(idle)
+                if idle:
+                    ahead.read(self._read_statuses, idle)
                 for device in idle:
                     answer = settled_by_status(device, targets)
                     if answer is None:
@@ -912,8 +918,16 @@ class Provisioning(ResourceModule):
                              waiting=len(left), stage='waiting for devices to connect')
                 return not left
 
+            def pause(seconds):
+                # a pool with more work than the threshold ends the pause as soon as it has less: the next read comes
+                # while it still has work; otherwise the pause lasts, as the devices need their time
+                if workers.backlog() >= ahead.threshold():
+                    workers.wait_below(ahead.threshold(), seconds)
+                else:
+                    time.sleep(seconds)
+
             poll_until(look, self.params['wait_timeout'] if timeout is None else timeout, self.params['wait_interval'],
-                       first=min(FIRST_POLL, self.params['wait_interval']))
+                       first=min(FIRST_POLL, self.params['wait_interval']), sleep=pause)
             settle(workers.drain())  # the devices being signed when the time ran out
         # the time is up after work the looks did not follow (skipped while devices queued for the workers, or signed since
         # the last read): one more read, so that a device that got to its target meanwhile is reported there, not as waiting;

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import Workers, run_batch, summarize
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import ReadAhead, Workers, run_batch, summarize
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils import ublox
@@ -116,3 +116,44 @@ def test_workers_hand_back_each_item_as_it_finishes_while_more_are_submitted():
         with pytest.raises(IotopsError, match='bad item'):
             workers.drain()
     assert peak[0] == 2
+
+
+def test_wait_below_returns_as_soon_as_the_backlog_is_small_enough_or_the_time_is_up():
+    gates = [threading.Event(), threading.Event(), threading.Event(), threading.Event()]
+    with Workers(lambda gate: gate.wait(10), concurrency=2) as workers:
+        for gate in gates:
+            workers.submit(gate)
+        assert workers.backlog() == 4
+        started = time.monotonic()
+        workers.wait_below(4, 0.3)  # nothing ends: the whole timeout
+        assert 0.25 <= time.monotonic() - started < 2 and workers.backlog() == 4
+        threading.Timer(0.2, gates[0].set).start()
+        started = time.monotonic()
+        workers.wait_below(4, 5)  # one ends after 0.2 s: not the 5 s
+        assert time.monotonic() - started < 2 and workers.backlog() == 3
+        for gate in gates:
+            gate.set()
+        workers.drain()
+        assert workers.backlog() == 0
+
+
+def test_read_ahead_reads_again_while_the_pool_still_has_what_it_works_during_a_read():
+    now = [0.0]
+    ahead = ReadAhead(16, clock=lambda: now[0])
+    assert ahead.threshold() == 16  # nothing timed yet: read once the pool has less than it works at once
+
+    def read(pages):
+        now[0] += 0.1 * pages  # a page is a round trip
+        return pages
+
+    def item():
+        now[0] += 0.3  # three round trips: history, certificate, finished
+        return 'signed'
+
+    assert ahead.read(read, 10) == 10 and ahead.threshold() == 16  # no item timed yet
+    assert ahead.timed(item)() == 'signed'
+    # a read of 1 s, while 16 workers each work an item in 0.3 s: 54 items go while the read takes
+    assert ahead.read_seconds == pytest.approx(1.0) and ahead.item_seconds == pytest.approx(0.3)
+    assert ahead.threshold() == 16 + 54
+    ahead.read(read, 1)  # a short read: less ahead
+    assert ahead.threshold() == 16 + 6
