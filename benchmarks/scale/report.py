@@ -472,24 +472,33 @@ def _overhead_section(results):
     return lines
 
 
+# the collection's actions that run on the controller alone: their tasks start no module process
+CONTROLLER_ACTIONS = ('iotops.provisioning.role_inputs', 'iotops.provisioning.async_result')
+
+
+def is_module_task(task):
+    """A task of one of the collection's modules (a module process), not of a controller-only action."""
+    return task['action'].startswith('iotops.provisioning.') and task['action'] not in CONTROLLER_ACTIONS
+
+
 def _limits_section(results):
     """Why the no-op and raw-capacity targets are bound by the cost of a module task, from this run's own figures."""
     entry = next((e for e in results['sizes'] if e['devices'] == 1000), results['sizes'][-1] if results['sizes'] else None)
     if not entry or not entry.get('noop'):
         return []
     devices, first, noop = entry['devices'], entry['first'], entry['noop']
-    modules = [t for t in noop.get('tasks') or [] if t['action'].startswith('iotops.provisioning.')]
+    modules = [t for t in noop.get('tasks') or [] if is_module_task(t)]
     module_seconds = sum(t['seconds'] for t in modules)
     empty = ((results.get('overhead') or {}).get('playbooks') or {}).get('empty', {}).get('wall_median')
     raw = capacity_rps(results)
-    lines = ['The no-op re-run of N=%d runs %d module tasks (the manifest, the variables\' check, each vendor step, the report). Each '
+    lines = ['The no-op re-run of N=%d runs %d module tasks (the manifest, each vendor step, the report). Each '
              'starts a module process and reads and compares the whole batch; together they took %.1f s (%.2f s each on average)%s. Under '
              '10 %% of the first run would be %.1f s.' % (
                  devices, len(modules), module_seconds, module_seconds / max(len(modules), 1),
                  ', and an empty playbook takes %.1f s to start and stop' % empty if empty else '', 0.1 * first['wall'])]
     if raw:
         calls = first['counters']['total']
-        first_modules = sum(t['seconds'] for t in first.get('tasks') or [] if t['action'].startswith('iotops.provisioning.'))
+        first_modules = sum(t['seconds'] for t in first.get('tasks') or [] if is_module_task(t))
         lines += ['', 'At 50 %% of the raw capacity (%.0f requests/s), the first run\'s %d calls would take %.1f s; its module tasks took '
                   '%.1f s, of which the fixed part of each task (module start-up, arguments and results through Ansible) is roughly the '
                   'no-op figures above.' % (raw, calls, calls / (0.5 * raw), first_modules)]
