@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
                 return result
             time.sleep(args['interval'])
 
-        self._low_level_execute_command('rm -f -- %s' % shlex.quote(path), sudoable=False)
+        self._low_level_execute_command('rm -f -- %s' % shlex.quote(path), sudoable=True)
         state.pop('_ansible_parsed', None)
         result.update(state)
         # the keys async_status adds, so that a result registered from either reads the same; its 1s as booleans
@@ -76,7 +76,7 @@ class ActionModule(ActionBase):
     def _read(self, path):
         """What the job's result file says now: ``finished`` false while the job runs; a file that is not there is a
         finished, failed job (as async_status says)."""
-        done = self._low_level_execute_command('cat -- %s' % shlex.quote(path), sudoable=False)
+        done = self._low_level_execute_command('cat -- %s' % shlex.quote(path), sudoable=True)
         if done.get('rc') != 0:
             return dict(failed=True, finished=True,
                         msg='the result file %s of the job cannot be read (it was removed, or the job never started): %s'

@@ -52,7 +52,9 @@ attributes:
   async:
     support: none
   become:
-    support: none
+    support: full
+    details: The job's result file is read and removed as the user the job ran as, when this task has the same C(become) as
+      the task that started the job.
   bypass_host_loop:
     support: none
   connection:
