@@ -11,14 +11,30 @@ bulk request per ROWS_PER_REQUEST devices and follows all of them in one poll lo
 
 from __future__ import annotations
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError, OutcomeUnknownError
+import re
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, OutcomeUnknownError
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import ONBOARDED, REMOVED
 from ansible_collections.iotops.provisioning.plugins.module_utils._poll import poll_until
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import NO_CHANGE, Plan
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import BULK_DONE, ROWS_PER_REQUEST
 
 FIRST_POLL_DELAY = 0.2  # the first wait between status reads; small batches are done by then
+BULK_TIMEOUT = 300      # seconds a bulk onboarding may take before its devices are reported failed (re-run to settle them)
+BULK_INTERVAL = 2.0     # seconds between two reads of a bulk operation still running, after the first
 ONBOARD, UPDATE, DELETE = 'onboarded', 'updated', 'deleted'
+FW_TYPES = ['APP', 'MODEM', 'BOOT', 'SOFTDEVICE', 'BOOTLOADER', 'MDM_FULL']
+TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
+SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
+
+
+def validate_fields(fields, prefix=''):
+    """The onboarding fields nRF Cloud checks (``sub_type``, ``tags``) of a device or of nrfcloud_provisioning's onboard."""
+    if not SUB_TYPE.match(fields.get('sub_type') or ''):
+        raise ConfigError('%ssub_type must be at most 799 of letters, digits and _ . , @ / : # -' % prefix)
+    for tag in fields.get('tags') or []:
+        if not TAG.match(tag):
+            raise ConfigError('%stag %r may only hold letters, digits and _ . @ : # -' % (prefix, tag))
 
 
 def view(device):

@@ -171,19 +171,14 @@ summary:
   sample: {total: 3, changed: 1, ok: 2, failed: 0}
 '''
 
-import re
-
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import require_p256
-from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import DELETE, ONBOARD, BulkOnboarding, plan_device
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import (
+    BULK_INTERVAL, BULK_TIMEOUT, DELETE, FW_TYPES, ONBOARD, BulkOnboarding, plan_device, validate_fields)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import load_certificate
 from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud import ARGSPEC, nrfcloud_client, validate_device_id
-
-FW_TYPES = ['APP', 'MODEM', 'BOOT', 'SOFTDEVICE', 'BOOTLOADER', 'MDM_FULL']
-TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
-SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
 
 DEVICE_SPEC = dict(
     device_id=dict(type='str', required=True),
@@ -198,11 +193,7 @@ DEVICE_SPEC = dict(
 
 def validate_device(device):
     validate_device_id(device['device_id'])
-    if not SUB_TYPE.match(device['sub_type'] or ''):
-        raise ConfigError('sub_type must be at most 799 of letters, digits and _ . , @ / : # -')
-    for tag in device.get('tags') or []:
-        if not TAG.match(tag):
-            raise ConfigError('tag %r may only hold letters, digits and _ . @ : # -' % tag)
+    validate_fields(device)
     if device.get('certificate'):
         cert = load_certificate(device['certificate'], 'certificate')
         require_p256(cert.public_key(), 'certificate (its public key)')
@@ -269,8 +260,8 @@ def main():
     run_module(DeviceModule, ARGSPEC, **BATCH_ARGSPEC,
                devices=dict(type='list', elements='dict', required=True, options=DEVICE_SPEC),
                state=dict(type='str', default='present', choices=['present', 'absent']),
-               bulk_timeout=dict(type='int', default=300),
-               bulk_interval=dict(type='float', default=2.0))
+               bulk_timeout=dict(type='int', default=BULK_TIMEOUT),
+               bulk_interval=dict(type='float', default=BULK_INTERVAL))
 
 
 if __name__ == '__main__':

@@ -264,6 +264,33 @@ options:
         provisioned before. Not with O(rotate), which reads every history for the certificates' expiry.
     type: bool
     default: false
+  onboard:
+    description:
+      - Onboard to nRF Cloud device management, with its installed client certificate, every device that is C(PROVISIONED) when
+        the run ends and that device management does not have yet - in this task, by CSV bulk requests of up to 1,000 devices
+        (C(POST /devices)), followed to their end - as M(iotops.provisioning.nrfcloud_device) would. A factory batch then needs
+        no second task, and the certificates do not travel through Ansible's results: RV(onboarding) is empty.
+      - The device management list is read once, beside the claimed-device list. A device already there is left as it is
+        (its tags and firmware types are M(iotops.provisioning.nrfcloud_device)'s to change). A device whose row nRF Cloud refuses
+        fails with nRF Cloud's reason, and the next run onboards it; a device that is not C(PROVISIONED) yet is onboarded by the
+        run that sees it get there.
+      - In check mode, a device already C(PROVISIONED) and not in device management is predicted V(onboarded) and C(changed).
+    type: dict
+    suboptions:
+      tags:
+        description: Device management tags of the onboarded devices (letters, digits and C(_ . @ : # -)).
+        type: list
+        elements: str
+      fw_types:
+        description: The firmware types the devices support for FOTA.
+        type: list
+        elements: str
+        choices: [APP, MODEM, BOOT, SOFTDEVICE, BOOTLOADER, MDM_FULL]
+        default: [APP, MODEM]
+      sub_type:
+        description: The device sub type; one containing C(gateway) gives the devices gateway permissions.
+        type: str
+        default: ''
 seealso:
   - module: iotops.provisioning.nrfcloud_provisioning_info
   - module: iotops.provisioning.nrfcloud_device
@@ -302,6 +329,22 @@ EXAMPLES = r'''
     # claim by CSV, a request per 1,000 devices, once more than 50 are to be claimed
     bulk_threshold: 50
   register: provisioned
+
+- name: Claim, provision and onboard a factory batch to device management in one task, the certificates staying in the module
+  iotops.provisioning.nrfcloud_provisioning:
+    devices: "{{ batch }}"
+    commands:
+      - kind: certificateSigningRequest
+        description: Generate CSR
+    sign_csr:
+      ca_certificate_path: /etc/factory/ca.pem
+      ca_private_key_path: /etc/factory/ca.key
+    wait_for: PROVISIONED
+    skip_onboarded: true
+    onboard:
+      tags: [line-7, batch-2026-12]
+      fw_types: [APP, MODEM]
+      sub_type: ''
 
 - name: Claim one device for Nordic's auto-onboarding and leave the rest to the cloud
   iotops.provisioning.nrfcloud_provisioning:
@@ -422,7 +465,8 @@ outcomes:
       description:
         - Where the device stands after the run (predicted in check mode) - V(claimed), V(waiting for the
           device) (it has not connected and run its commands yet), V(CSR signed) (its certificate waits for
-          the device to install it), V(provisioned), V(ran its commands, not finished), V(unclaimed), or
+          the device to install it), V(provisioned), V(onboarded) (provisioned and in device management: O(skip_onboarded),
+          O(onboard)), V(ran its commands, not finished), V(unclaimed), or
           V(needs attention) (ERROR, BLOCKED, refused; see RV(outcomes[].msg) and RV(outcomes[].remedy))
       type: str
       sample: waiting for the device
@@ -433,9 +477,15 @@ outcomes:
       description: Whether this run claimed the device.
       type: bool
     onboarded:
-      description: The device was taken as done by O(skip_onboarded) - C(PROVISIONED) and in device management - without reading its history.
+      description:
+        - The device is C(PROVISIONED) and in device management - taken as done by O(skip_onboarded) without reading its history,
+          or onboarded by this run with O(onboard) (predicted in check mode).
       type: bool
-      returned: with O(skip_onboarded), for such a device
+      returned: with O(skip_onboarded) or O(onboard), for such a device
+    bulk_ops_request_id:
+      description: The bulk operation that onboarded the device.
+      type: str
+      returned: with O(onboard), when this run onboarded the device
     unclaimed:
       description: Whether this run unclaimed the device.
       type: bool
@@ -521,6 +571,7 @@ onboarding:
     - For every device that is provisioned (phase C(provisioned)), its id and its newest installed client certificate, ready for
       O(iotops.provisioning.nrfcloud_device#module:devices).
     - A device taken as done by O(skip_onboarded) has its id only, as device management has it already.
+    - Empty with O(onboard), which onboards the devices itself.
   returned: always
   type: list
   elements: dict
@@ -540,6 +591,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import BULK_INTERVAL, BULK_THRESHOLD, BULK_TIMEOUT, BulkClaim
+from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import (
+    BULK_INTERVAL as ONBOARD_INTERVAL, BULK_TIMEOUT as ONBOARD_TIMEOUT, FW_TYPES, BulkOnboarding, validate_fields)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
     latest_csr, pending_commands, validate_command, validate_commands)
@@ -578,6 +631,12 @@ ROTATE_SPEC = dict(
     csr_attributes=dict(type='str'),
     warn_rotations_left=dict(type='int', default=1),
 )
+ONBOARD_SPEC = dict(
+    tags=dict(type='list', elements='str'),
+    fw_types=dict(type='list', elements='str', choices=FW_TYPES, default=['APP', 'MODEM']),
+    sub_type=dict(type='str', default=''),
+)
+ONBOARD = 'onboard'  # the plan of a device PROVISIONED since an earlier run that only needs onboarding (with onboard)
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
 
 
@@ -654,6 +713,8 @@ class Provisioning(ResourceModule):
         if self.params['skip_onboarded'] and self.params.get('rotate'):
             raise ConfigError('skip_onboarded and rotate are mutually exclusive: a rotation reads every history for the expiry of '
                               'the certificates')
+        if self.params.get('onboard'):
+            validate_fields(self.params['onboard'], 'onboard.')
         if self.params.get('rotate'):
             validate_rotate(self.params['rotate'], sign, bool(self.params['commands'] or any(d.commands for d in items)))
 
@@ -681,7 +742,7 @@ class Provisioning(ResourceModule):
         for device in items:
             # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
             device.generation = self.locks.generation(device.device_id)
-        team, onboarded = self._read_lists(items)
+        team, managed = self._read_lists(items)
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
@@ -689,7 +750,9 @@ class Provisioning(ResourceModule):
             device.record = claimed.get(device.device_id)
             device.claimed = device.record is not None
             device.status = (device.record or {}).get('status')
-            device.onboarded = device.state == 'present' and device.status == 'PROVISIONED' and device.device_id in onboarded
+            device.in_management = device.device_id in managed
+            device.onboarded = (self.params['skip_onboarded'] and device.state == 'present' and device.status == 'PROVISIONED'
+                                and device.in_management)
         present = [d for d in items if d.state == 'present']
         validate_items(present, 'devices', self._claimable, label=self.key)
         present = [d for d in present if d.claimed and not d.onboarded]
@@ -698,11 +761,11 @@ class Provisioning(ResourceModule):
             device.history = history
 
     def _read_lists(self, items):
-        """The team's claimed devices, and with skip_onboarded the ids of device management's devices: the two lists are
-        read side by side (each is read a page after the other), the second also on a first run, where it costs a request
-        per 100 devices."""
+        """The team's claimed devices, and with skip_onboarded or onboard the ids of device management's devices: the two
+        lists are read side by side (each is read a page after the other), the second also on a first run, where it costs a
+        request per 100 devices."""
         lists = [self.client.claimed_devices]
-        if self.params['skip_onboarded'] and any(d.state == 'present' for d in items):
+        if (self.params['skip_onboarded'] or self.params.get('onboard')) and any(d.state == 'present' for d in items):
             lists.append(self.client.list_devices)
         answers = map_concurrently(lambda read: read(), lists, len(lists))
         team = [d for d in answers[0] if isinstance(d, dict) and 'id' in d]
@@ -719,7 +782,25 @@ class Provisioning(ResourceModule):
     def plan(self, item):
         if item.onboarded:
             return Plan(item.device_id, device=item)  # done: nothing to append, sign or follow (skip_onboarded)
-        return plan_item(item, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now(), lambda: self.client.commands(item.device_id))
+        plan = plan_item(item, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now(),
+                         lambda: self.client.commands(item.device_id))
+        if self.params.get('onboard') and item.state == 'present':
+            plan.before['onboarded'] = item.in_management
+            item.onboard_planned = self._to_onboard(item) is not None
+            plan.after['onboarded'] = item.in_management or item.onboard_planned
+            if item.onboard_planned and not plan.changes:
+                plan.action = ONBOARD  # changed; not followed (already PROVISIONED), onboarded after the others
+        return plan
+
+    def _to_onboard(self, device):
+        """The onboarding row of a device that is PROVISIONED, not in device management and has a client certificate
+        installed (None otherwise)."""
+        if device.failure or device.in_management or device.status != 'PROVISIONED':
+            return None
+        certificate = latest_client_certificate(device.history)
+        if not certificate:
+            return None
+        return dict(self.params['onboard'], device_id=device.device_id, certificate=certificate)
 
     def applies(self, plan):
         return plan.changes or needs_following(plan.data['device'], self.targets())
@@ -770,13 +851,31 @@ class Provisioning(ResourceModule):
         if once:
             self.follow(once, timeout=0)
         self._refresh([p.data['device'] for p in done])
+        if self.params.get('onboard'):
+            self._onboard([p.data['device'] for p in done])
         for plan in done:
             device = plan.data['device']
             device.result['certificate_signed'] = device.signed
-            device.result['changed'] = device.result['changed'] or device.signed
+            device.result['changed'] = device.result['changed'] or device.signed or device.onboarding is not None
             plan.action = PROVISION if device.result['changed'] else NO_CHANGE
             plan.after = diff_view(True, history_after(device, self.params['sign_csr']))
+            if self.params.get('onboard'):
+                plan.after['onboarded'] = device.in_management or device.onboarding is not None
         return applied
+
+    def _onboard(self, devices):
+        """Onboard the devices that got to PROVISIONED (in this run or an earlier one) and are not in device management yet:
+        a bulk request per 1,000, followed to its end. A refused row fails its device with nRF Cloud's reason."""
+        rows = [row for row in (self._to_onboard(device) for device in devices) if row is not None]
+        if not rows:
+            return
+        outcomes = BulkOnboarding(self.client, ONBOARD_TIMEOUT, min(ONBOARD_INTERVAL, self.params['wait_interval'])).run(rows)
+        for row in rows:
+            device, outcome = self.by_id[row['device_id']], outcomes.get(row['device_id']) or {}
+            if outcome.get('failed'):
+                device.failure = self.client.http.redact(outcome.get('msg') or 'the bulk onboarding did not onboard it')
+            else:
+                device.onboarding = outcome
 
     def _claim_in_bulk(self, devices):
         """More than bulk_threshold devices to claim: claim them by CSV (a request per 1,000 and a read of the claimed list)
@@ -962,6 +1061,8 @@ class Provisioning(ResourceModule):
         onboarding = []
         for result in results:
             certificate = result.pop('client_certificate', None)
+            if self.params.get('onboard'):
+                continue  # onboarded by the module itself: the certificates stay here
             if result.get('onboarded'):
                 onboarding.append(dict(device_id=result['item']))  # device management has its certificate
             elif certificate and result.get('phase') == PROVISIONED:
@@ -993,7 +1094,12 @@ class Provisioning(ResourceModule):
                 result['remedy'] = device.remedy
         if device.rotation is not None:
             result.update(rotation_view(device, self.params['sign_csr'], self.params['rotate']['policy'], self._predicted_expiry(device)))
-        outcome_phase(result, phase(device))
+        onboarded = not device.failure and (device.onboarding is not None or (device.predicted and device.onboard_planned))
+        if onboarded:
+            result['onboarded'] = True
+            if (device.onboarding or {}).get('bulk_ops_request_id'):
+                result['bulk_ops_request_id'] = device.onboarding['bulk_ops_request_id']
+        outcome_phase(result, ONBOARDED if onboarded else phase(device))
 
     def _predicted_expiry(self, device):
         """The expiry a renewal signed now would get (a prediction's new_expiry)."""
@@ -1014,6 +1120,7 @@ def main():
                wait_timeout=dict(type='int', default=300),
                wait_interval=dict(type='float', default=5.0),
                skip_onboarded=dict(type='bool', default=False),
+               onboard=dict(type='dict', options=ONBOARD_SPEC),
                bulk_threshold=dict(type='int', default=BULK_THRESHOLD))
 
 

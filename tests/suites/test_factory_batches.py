@@ -206,8 +206,6 @@ def test_first_run_ends_green_with_the_waiting_devices_listed(line):
     changed = first.changed_by_task()
     for task, names in changed.items():
         predicted = line.check_diffs.get(task, set())
-        if task.startswith('Onboard the provisioned devices to nRF Cloud'):
-            predicted = next(n for t, n in line.check_diffs.items() if t.startswith('Claim on nRF Cloud'))
         assert names <= predicted, (task, sorted(names - predicted)[:5])
     problems = line.state_problems(line.waves[1] + line.waves[2] + line.never)
     assert not problems, problems

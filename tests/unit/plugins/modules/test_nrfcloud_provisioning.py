@@ -453,3 +453,77 @@ def test_a_refused_certificate_command_fails_its_device_not_the_run(nrf, creds, 
     assert phases == ['needs attention', 'provisioned'], result['outcomes']
     again = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
     assert not again.get('failed') and [o['phase'] for o in again['outcomes']] == ['provisioned'] * 2, again.get('msg')
+
+
+def managed_state(mock):
+    return dict((d['id'], d) for d in mock.admin.state()['nrfcloud']['teams']['a']['devices'])
+
+
+def test_onboard_puts_the_provisioned_devices_into_device_management_in_the_same_task(nrf, creds, run, factory_ca):
+    """With onboard, the devices that got to PROVISIONED are onboarded by one bulk request of this task, with the certificate
+    the run signed, its tags and firmware types; the certificates stay in the module (onboarding is empty). A re-run sends
+    nothing."""
+    devices = tokens(nrf, 12)
+    nrf.admin.reset_counters()
+    onboard = {'tags': ['line-7'], 'fw_types': ['APP', 'MODEM']}
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, skip_onboarded=True, onboard=onboard), diff=True)
+    assert result['changed'] and result['summary']['changed'] == 12 and not result.get('failed'), result.get('msg')
+    assert result['onboarding'] == []
+    assert 'BEGIN CERTIFICATE-----' not in json.dumps(result['outcomes']) and factory_ca[1] not in json.dumps(result)
+    endpoints = nrf.admin.counters()['endpoints']
+    assert endpoints['nrfcloud POST /v1/devices'] == 1, endpoints
+    managed = managed_state(nrf)
+    claimed = claimed_state(nrf)
+    ca_cert = x509.load_pem_x509_certificate(factory_ca[0].encode())
+    for device, entry in zip(devices, result['outcomes']):
+        assert entry['phase'] == 'onboarded' and entry['onboarded'] is True and entry['bulk_ops_request_id'], entry
+        record = managed[device['device_id']]
+        assert record['tags'] == ['line-7'], record
+        # device management got the certificate the device installed, signed by the factory CA
+        installed = [c for c in claimed[device['device_id']]['commands'] if 'clientCertificate' in c['request']][-1]
+        pem = installed['request']['clientCertificate']['content']
+        assert x509.load_pem_x509_certificate(pem.encode()).issuer == ca_cert.subject
+        assert record['hasPublicKey'] is True and sorted(record['firmware']['supports']) == ['APP', 'MODEM'], record
+        assert result['diff']['before'][device['device_id']]['onboarded'] is False
+        assert result['diff']['after'][device['device_id']]['onboarded'] is True
+
+    nrf.admin.reset_counters()
+    again = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, skip_onboarded=True, onboard=onboard))
+    assert again['changed'] is False and writes(nrf) == 0, again.get('msg')
+    assert all(o['phase'] == 'onboarded' for o in again['outcomes'])
+
+
+def test_onboard_takes_a_device_provisioned_by_an_earlier_run_check_mode_predicts_it(nrf, creds, run, factory_ca):
+    """A device PROVISIONED by a run without onboard: check mode predicts its onboarding and sends nothing; the real run
+    onboards it, and only it (the one in device management already keeps its record)."""
+    devices = tokens(nrf, 3)
+    first = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca))
+    assert first['summary']['changed'] == 3, first.get('msg')
+    onboard_first = dict(api_url=nrf.url + '/nrfcloud/v1', api_key=creds.NRFCLOUD_TEAM_A_API_KEY, devices=first['onboarding'][:1])
+    assert run(nrfcloud_device, onboard_first)['summary']['changed'] == 1
+    args = csr_flow_args(nrf, creds, devices, factory_ca, onboard={'tags': ['line-7']})
+
+    nrf.admin.reset_counters()
+    predicted = run(nrfcloud_provisioning, args, check_mode=True, diff=True)
+    assert writes(nrf) == 0 and predicted['changed'] is True, predicted.get('msg')
+    outcomes = dict((o['item'], o) for o in predicted['outcomes'])
+    assert [outcomes[d['device_id']]['changed'] for d in devices] == [False, True, True]
+    assert all(outcomes[d['device_id']]['phase'] == 'onboarded' for d in devices[1:]), outcomes
+    assert outcomes[devices[0]['device_id']]['phase'] == 'provisioned'
+    assert sorted(predicted['diff']['after']) == sorted(d['device_id'] for d in devices[1:])
+
+    nrf.admin.reset_counters()
+    real = run(nrfcloud_provisioning, args)
+    assert [o['changed'] for o in real['outcomes']] == [False, True, True], real.get('msg')
+    assert nrf.admin.counters()['endpoints'] == dict(nrf.admin.counters()['endpoints'], **{'nrfcloud POST /v1/devices': 1})
+    assert writes(nrf) == 1
+    managed = managed_state(nrf)
+    assert all(managed[d['device_id']]['tags'] == ['line-7'] for d in devices[1:]) and managed[devices[0]['device_id']]['tags'] == []
+
+
+def test_onboard_with_a_bad_tag_fails_before_any_request(nrf, creds, run, factory_ca):
+    devices = tokens(nrf, 1)
+    nrf.admin.reset_counters()
+    result = run(nrfcloud_provisioning, csr_flow_args(nrf, creds, devices, factory_ca, onboard={'tags': ['line 7']}))
+    assert result.get('failed') and "onboard.tag 'line 7' may only hold" in result['msg'], result
+    assert nrf.admin.counters()['total'] == 0
