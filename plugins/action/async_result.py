@@ -9,6 +9,10 @@ each a module process, about 0.3 s of the controller's CPU, times every step col
 target, whose path the launch returned (``results_file``), so this action reads it with the connection's shell
 (``cat``) - a poll costs a shell, not a Python process - and removes it with one more command once the job is over.
 
+A job started by one of the collection's batch modules names a progress file in its launch result (``progress_file``,
+plugin_utils/_progress_action.py): while the job runs, the progress line the module would show in the foreground is shown
+every IOTOPS_PROGRESS_INTERVAL seconds, under this task's name, and the file's folder is removed once the job is over.
+
 What the file holds is what ``async_wrapper`` writes: ``{"started": 1, "finished": 0, ...}`` while the job runs, then the
 module's own result with ``finished`` 1 (or, when the module could not run, a failure with its output). It writes a
 temporary file and renames it, so a read never sees half a result.
@@ -16,12 +20,16 @@ temporary file and renames it, so a read never sees half a result.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import shlex
 import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.iotops.provisioning.plugins.module_utils._progress import progress_file, remove_progress
+from ansible_collections.iotops.provisioning.plugins.plugin_utils._progress_action import progress_interval, showing_progress
 
 # ActionBase._parse_returned_data takes the module's serialization profile from ansible-core 2.19 on; results of
 # AnsibleModule modules, which async_wrapper writes to the file, are of the legacy profile
@@ -51,18 +59,15 @@ class ActionModule(ActionBase):
         if args['timeout'] < 0 or args['interval'] <= 0:
             raise AnsibleActionFail('timeout must be 0 or more and interval more than 0 (seconds)')
 
-        deadline = time.monotonic() + args['timeout']
-        while True:
-            state = self._read(path)
-            if state.get('finished'):
-                break
-            if time.monotonic() + args['interval'] > deadline:
-                result.update(failed=True, started=True, finished=False, ansible_job_id=jid, results_file=path,
-                              msg='job %s is still running after %s s; its result file %s is kept, for async_status to read '
-                                  'later' % (jid, args['timeout'], path))
-                return result
-            time.sleep(args['interval'])
-
+        progress = progress_file(job.get('progress_file'))  # only a file of the action's shape: its folder is removed
+        with self._progress(progress, task_vars or {}):
+            state = self._wait(path, args['timeout'], args['interval'])
+        if not state.get('finished'):
+            result.update(failed=True, started=True, finished=False, ansible_job_id=jid, results_file=path,
+                          msg='job %s is still running after %s s; its result file %s is kept, for async_status to read '
+                              'later' % (jid, args['timeout'], path))
+            return result
+        remove_progress(progress)  # the module removed it at exit, unless the job was killed
         self._low_level_execute_command('rm -f -- %s' % shlex.quote(path), sudoable=True)
         state.pop('_ansible_parsed', None)
         result.update(state)
@@ -72,6 +77,23 @@ class ActionModule(ActionBase):
             if flag in result:
                 result[flag] = bool(result[flag])
         return result
+
+    def _wait(self, path, timeout, interval):
+        """The job's state once it has finished, or as it stands when ``timeout`` seconds are over."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._read(path)
+            if state.get('finished') or time.monotonic() + interval > deadline:
+                return state
+            time.sleep(interval)
+
+    def _progress(self, path, task_vars):
+        """Show the job's progress lines while it is waited for (nothing when the job has no progress file)."""
+        interval = progress_interval()
+        if not path or not interval:
+            return contextlib.nullcontext()
+        prefix = '  [%s] %s' % (task_vars.get('inventory_hostname', 'localhost'), self._task.name or 'async_result')
+        return showing_progress(path, interval, prefix)
 
     def _read(self, path):
         """What the job's result file says now: ``finished`` false while the job runs; a file that is not there is a

@@ -23,6 +23,11 @@ import threading
 import time
 
 PROGRESS_FILE_ENV = 'IOTOPS_PROGRESS_FILE'
+# set for a job started in the background: nobody shows its file once it has ended, so the module removes it (and the
+# action's private folder) at exit; async_result removes them too, in case the job was killed
+PROGRESS_REMOVE_ENV = 'IOTOPS_PROGRESS_REMOVE'
+PROGRESS_FOLDER_PREFIX = 'iotops-progress-'  # the action's private folder (tempfile.mkdtemp)
+PROGRESS_FILE_NAME = 'progress.json'
 MIN_WRITE_INTERVAL = 0.5  # seconds: thousands of items finishing in a burst write the file a few times, not thousands
 
 
@@ -88,13 +93,17 @@ class Progress:
             self._changed()
 
     def close(self):
-        """Write the last counts now (at the end of the run)."""
+        """Write the last counts now (at the end of the run), or remove the file of a job run in the background."""
         if not self.path:
             return
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            if os.environ.get(PROGRESS_REMOVE_ENV):
+                remove_progress(self.path)
+                self.path = None
+                return
             self._write()
 
     def _changed(self):
@@ -143,6 +152,29 @@ class Progress:
 
 # The reading side, used by the action plugin on the controller: here, beside the writer, so that the file's
 # format is in one place (and testable without loading Ansible's controller code).
+
+def progress_file(path):
+    """``path`` when it is a progress file in one of the action's private folders (the only files removed), else None."""
+    if not isinstance(path, str) or not os.path.isabs(path) or os.path.basename(path) != PROGRESS_FILE_NAME:
+        return None
+    return path if os.path.basename(os.path.dirname(path)).startswith(PROGRESS_FOLDER_PREFIX) else None
+
+
+def remove_progress(path):
+    """Remove a progress file and its private folder; whatever is not there is fine."""
+    if progress_file(path) is None:
+        return
+    folder = os.path.dirname(path)
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
 
 def read_progress(path):
     """What the module last wrote, or None before its first write."""

@@ -22,6 +22,10 @@ description:
     (C(cat)) and removes it with C(rm), which costs a few milliseconds.
   - The result file is the one the task that started the job returned in C(results_file), on the host of that task. It is
     removed once its result has been read, and kept when the job is still running after O(timeout).
+  - While it waits for a job of one of this collection's batch modules that runs on the controller (connection C(local),
+    without C(become)), it shows the module's progress line every C(IOTOPS_PROGRESS_INTERVAL) seconds (default 10, V(0)
+    turns it off) under this task's name - the line the module shows when it runs in the foreground. The launch names that
+    file in its result (C(progress_file)).
 options:
   job:
     description:

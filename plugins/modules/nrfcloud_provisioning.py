@@ -269,7 +269,7 @@ options:
       - Onboard to nRF Cloud device management, with its installed client certificate, every device that is C(PROVISIONED) when
         the run ends and that device management does not have yet - in this task, by CSV bulk requests of up to 1,000 devices
         (C(POST /devices)), followed to their end - as M(iotops.provisioning.nrfcloud_device) would. A factory batch then needs
-        no second task, and the certificates do not travel through Ansible's results: RV(onboarding) is empty.
+        no second task, and the certificates do not travel through the results of Ansible (RV(onboarding) is empty).
       - The device management list is read once, beside the claimed-device list. A device already there is left as it is
         (its tags and firmware types are M(iotops.provisioning.nrfcloud_device)'s to change). A device whose row nRF Cloud refuses
         fails with nRF Cloud's reason, and the next run onboards it; a device that is not C(PROVISIONED) yet is onboarded by the
@@ -278,7 +278,7 @@ options:
     type: dict
     suboptions:
       tags:
-        description: Device management tags of the onboarded devices (letters, digits and C(_ . @ : # -)).
+        description: "Device management tags of the onboarded devices (letters, digits and C(_ . @ : # -))."
         type: list
         elements: str
       fw_types:
@@ -465,7 +465,7 @@ outcomes:
       description:
         - Where the device stands after the run (predicted in check mode) - V(claimed), V(waiting for the
           device) (it has not connected and run its commands yet), V(CSR signed) (its certificate waits for
-          the device to install it), V(provisioned), V(onboarded) (provisioned and in device management: O(skip_onboarded),
+          the device to install it), V(provisioned), V(onboarded) (provisioned and in device management, with O(skip_onboarded) or
           O(onboard)), V(ran its commands, not finished), V(unclaimed), or
           V(needs attention) (ERROR, BLOCKED, refused; see RV(outcomes[].msg) and RV(outcomes[].remedy))
       type: str

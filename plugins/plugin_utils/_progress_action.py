@@ -15,7 +15,9 @@ Ansible's own ``normal`` action would, and meanwhile a background thread reads t
 The line goes through ``Display().display``: in a worker process, ansible-core sends display calls to the main
 process over its result queue, so the line appears in the play's output and, the same way, in AWX's job output.
 Progress is shown only where the file can be shared - the module runs on the controller over the ``local``
-connection without become - and not for async tasks; everything else runs exactly as without this action.
+connection without become; everything else runs exactly as without this action. A task started in the background
+(``async`` with ``poll: 0``) has nothing to show the lines while it runs: its file is kept, named in the launch's result
+(``progress_file``), and iotops.provisioning.async_result shows the lines while it waits for the job, then removes it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._progress import PROGRESS_FILE_ENV, progress_line, read_progress
+from ansible_collections.iotops.provisioning.plugins.module_utils._progress import (
+    PROGRESS_FILE_ENV, PROGRESS_FILE_NAME, PROGRESS_FOLDER_PREFIX, PROGRESS_REMOVE_ENV, progress_line, read_progress, remove_progress)
 
 PROGRESS_INTERVAL_ENV = 'IOTOPS_PROGRESS_INTERVAL'
 DEFAULT_INTERVAL = 10.0
@@ -86,6 +89,8 @@ class ProgressAction(ActionBase):
         del tmp  # tmp no longer has any effect
         task_vars = task_vars or {}
         wrap_async = self._task.async_val and not self._connection.has_native_async
+        if wrap_async and not self._task.poll:
+            return merge_hash(result, self._start_in_background(task_vars))
         with self._progress(task_vars):
             result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
@@ -99,16 +104,35 @@ class ProgressAction(ActionBase):
         if not interval or self._task.async_val or not self._runs_here():
             yield
             return
-        folder = tempfile.mkdtemp(prefix='iotops-progress-')  # mode 0700: only this user reads or writes the counts
+        folder = tempfile.mkdtemp(prefix=PROGRESS_FOLDER_PREFIX)  # mode 0700: only this user reads or writes the counts
         environment = self._task.environment
         # a new list, put back afterwards: the task (and the environment of its block) outlive this run
-        self._task.environment = _as_list(environment) + [{PROGRESS_FILE_ENV: os.path.join(folder, 'progress.json')}]
+        self._task.environment = _as_list(environment) + [{PROGRESS_FILE_ENV: os.path.join(folder, PROGRESS_FILE_NAME)}]
         try:
-            with showing_progress(os.path.join(folder, 'progress.json'), interval, self._prefix(task_vars)):
+            with showing_progress(os.path.join(folder, PROGRESS_FILE_NAME), interval, self._prefix(task_vars)):
                 yield
         finally:
             self._task.environment = environment
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _start_in_background(self, task_vars):
+        """Start the module as an async job (``poll: 0``) with a progress file that outlives this action: the launch result
+        names it (``progress_file``) for async_result, which shows it while it waits and removes its folder."""
+        if not progress_interval() or not self._runs_here():
+            return self._execute_module(task_vars=task_vars, wrap_async=True)
+        folder = tempfile.mkdtemp(prefix=PROGRESS_FOLDER_PREFIX)  # mode 0700, as for a module run in the foreground
+        path = os.path.join(folder, PROGRESS_FILE_NAME)
+        environment = self._task.environment
+        self._task.environment = _as_list(environment) + [{PROGRESS_FILE_ENV: path, PROGRESS_REMOVE_ENV: '1'}]
+        try:
+            launched = self._execute_module(task_vars=task_vars, wrap_async=True)
+        finally:
+            self._task.environment = environment
+        if launched.get('ansible_job_id') and not launched.get('failed'):
+            launched['progress_file'] = path
+        else:
+            remove_progress(path)
+        return launched
 
     def _runs_here(self):
         """The module runs on this machine as this user, so it can write the file this process reads."""

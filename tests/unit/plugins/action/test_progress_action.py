@@ -22,8 +22,9 @@ LINE = re.compile(r'^  \[localhost\] (?P<task>.+?) \((?P<label>.+)\): (?P<done>[
                   r' · (?P<waiting>\d+) waiting · (?P<failed>\d+) failed · (?P<elapsed>\d+:\d\d) elapsed$')
 
 
-def playbook_run(tmp_path, collections_root, mock, creds, devices, interval=None):
-    """``ansible-playbook`` of one iotcomms_device task (in a loop of one chunk) on localhost.
+def playbook_run(tmp_path, collections_root, mock, creds, devices, interval=None, background=False):
+    """``ansible-playbook`` of one iotcomms_device task (in a loop of one chunk) on localhost; with ``background``, started
+    with async and poll 0, then collected by async_result (which shows the job's progress), its launch shown with to_json.
 
     Returns its exit code and its output lines, each with the time it arrived."""
     task = {'name': 'iotcomms devices',
@@ -31,15 +32,20 @@ def playbook_run(tmp_path, collections_root, mock, creds, devices, interval=None
                                                         private_key_path=creds.IOTCOMMS_PRIVATE_KEY_PATH, devices=devices,
                                                         bulk_threshold=0, concurrency=8),
             'loop': [1], 'loop_control': {'label': 'chunk {{ item }} of 1'}}
+    tasks = [task]
+    if background:
+        task.update({'async': 60, 'poll': 0, 'register': 'job'})
+        tasks += [{'name': 'Show the launch', 'ansible.builtin.debug': {'msg': 'LAUNCH={{ job.results[0] | to_json }}'}},
+                  {'name': 'Collect the iotcomms devices', 'iotops.provisioning.async_result': {'job': '{{ job.results[0] }}'}}]
     playbook = tmp_path / 'play.yml'
-    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]))
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]))
     inventory = tmp_path / 'inventory.yml'
     inventory.write_text(json.dumps({'all': {'hosts': {'localhost': {'ansible_connection': 'local',
                                                                      'ansible_python_interpreter': sys.executable}}}}))
     env = {name: value for name, value in os.environ.items() if name.split('_')[0] not in ('IOTOPS', 'IOTCOMMS')}
     env.update(ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
                ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_HOME=str(tmp_path / 'home'), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp'),
-               ANSIBLE_REMOTE_TMP=str(tmp_path / 'remote-tmp'))
+               ANSIBLE_REMOTE_TMP=str(tmp_path / 'remote-tmp'), ANSIBLE_ASYNC_DIR=str(tmp_path / 'async'))
     if interval is not None:
         env['IOTOPS_PROGRESS_INTERVAL'] = str(interval)
     playbook_bin = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -90,6 +96,28 @@ def test_a_slow_step_shows_growing_counts_before_its_result(tmp_path, collection
     assert {(match['task'], match['label'], match['total'], match['waiting']) for match in shown} == {
         ('iotcomms devices', 'chunk 1 of 1', '300', '0')}
     assert '3 of 300 devices failed' in stdout
+
+
+def test_a_step_started_in_the_background_shows_its_progress_where_it_is_collected(tmp_path, collections_root, mock, creds):
+    """The launch names a private progress file; async_result shows the job's counts under its own task name while it
+    waits, then the job's result; the module removed the file and its folder at exit."""
+    ids = ['4674%04d' % index for index in range(200)]
+    mock.admin.add_fault(vendor='iotcomms', method='PUT', kind='latency', seconds=0.12, count=None)
+    rc, arrived = playbook_run(tmp_path, collections_root, mock, creds, [dict(device_id=i) for i in ids], interval=1,
+                               background=True)
+    lines = [line for _at, line in arrived]
+    stdout = '\n'.join(lines)
+    assert rc == 0 and our_devices(mock, creds, ids) == set(ids), stdout
+    launch = json.loads(next(line for line in lines if 'LAUNCH=' in line).split('LAUNCH=', 1)[1].rstrip('"').replace('\\"', '"'))
+    folder = os.path.dirname(launch['progress_file'])
+    assert os.path.basename(folder).startswith('iotops-progress-') and not os.path.exists(folder), launch
+    collect_at = lines.index(next(line for line in lines if line.startswith('TASK [Collect the iotcomms devices]')))
+    result_at = next(at for at, line in enumerate(lines) if at > collect_at and line.startswith('changed: [localhost]'))
+    progress = [at for at, line in enumerate(lines) if line.endswith(' elapsed')]
+    counted = [re.match(r'^  \[localhost\] Collect the iotcomms devices: (\d+) of 200 devices done · ', lines[at]) for at in progress]
+    assert progress and all(collect_at < at < result_at for at in progress), stdout
+    done = [int(match.group(1)) for match in counted if match]
+    assert done and done == sorted(done) and done[0] < 200, stdout
 
 
 def test_a_short_step_with_the_default_interval_shows_nothing(tmp_path, collections_root, mock, creds):

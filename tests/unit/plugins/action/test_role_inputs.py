@@ -196,7 +196,7 @@ def real_answers(work, **changes):
                    factory_onboarding_chunk_size='10', factory_onboarding_concurrency=16, factory_onboarding_wait='0',
                    factory_onboarding_wait_interval='0.5',
                    factory_onboarding_ublox_authorizations='{"local_dpr": "yes", "ztpv1": false}',
-                   factory_onboarding_nrfcloud_fw_types=['APP', 'MODEM'], factory_onboarding_nrfcloud_device_tags='line-7\nnight shift',
+                   factory_onboarding_nrfcloud_fw_types=['APP', 'MODEM'], factory_onboarding_nrfcloud_device_tags='line-7\nnight-shift',
                    factory_onboarding_nrfcloud_ca_certificate=certificate, factory_onboarding_nrfcloud_ca_private_key=key,
                    factory_onboarding_nrfcloud_ca_private_key_passphrase=PASSPHRASE)
     answers.update(changes)
@@ -237,6 +237,7 @@ def runs(tmp_path_factory, collections_root):
             'real bad': (bad_dir, real_answers(bad_dir, factory_onboarding_chunk_size='0', factory_onboarding_concurrency=100,
                                                factory_onboarding_batch_name='line/7',
                                                factory_onboarding_nrfcloud_csr_attributes='CN=evil',
+                                               factory_onboarding_nrfcloud_device_tags='line-7\nnight shift',
                                                factory_onboarding_nrfcloud_ca_private_key=other_key))}
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: (pool.submit(run_fixture, name, path, collections_root), path, None)
@@ -301,7 +302,7 @@ def test_the_factory_onboarding_role_types_awx_answers(runs):
                                         'batch_name', 'ublox_tag', 'iotcomms_description', 'report_dir')} == dict(
         naocloud_enabled=False, nrfcloud_enabled=True, chunk_size=10, concurrency=16, wait=0, wait_interval=0.5,
         ublox_authorizations=dict(local_dpr=True, ztpv1=False), nrfcloud_fw_types=['APP', 'MODEM'],
-        nrfcloud_device_tags=['line-7', 'night shift'], batch_name='line-7', ublox_tag='line-7', iotcomms_description='line-7',
+        nrfcloud_device_tags=['line-7', 'night-shift'], batch_name='line-7', ublox_tag='line-7', iotcomms_description='line-7',
         report_dir=os.path.join(work, 'reports'))
     # the secrets reached the registered variable unchanged, and the output shows neither them nor the role_inputs result
     assert shown['sha256'] == {name: hashlib.sha256(answers['factory_onboarding_' + name].encode()).hexdigest()
@@ -319,13 +320,16 @@ def test_the_factory_onboarding_role_refuses_what_ansible_core_lets_through(runs
     assert not typed.get('failed') and 'msg' not in typed, stdout  # fail_on_problems: false, the role words them with its own
     assert [problem.split(':')[0] for problem in problems] == [
         'factory_onboarding_batch_name', 'factory_onboarding_chunk_size', 'factory_onboarding_concurrency',
-        'factory_onboarding_nrfcloud_ca_private_key', 'factory_onboarding_nrfcloud_csr_attributes'], stdout
+        'factory_onboarding_nrfcloud_ca_private_key', 'factory_onboarding_nrfcloud_device_tags[1]',
+        'factory_onboarding_nrfcloud_csr_attributes'], stdout
     assert problems[0].startswith('factory_onboarding_batch_name: "line/7" does not follow the rule: ')
     assert problems[1:3] == ['factory_onboarding_chunk_size: 0 is out of range: at least 1',
                              'factory_onboarding_concurrency: 100 is out of range: from 1 to 64']
     assert problems[3] == ('factory_onboarding_nrfcloud_ca_private_key: the private key does not belong to the certificate in '
                            'factory_onboarding_nrfcloud_ca_certificate (their public keys differ)')
-    assert problems[4].startswith('factory_onboarding_nrfcloud_csr_attributes: "CN=evil" does not follow the rule: ')
+    assert problems[5].startswith('factory_onboarding_nrfcloud_csr_attributes: "CN=evil" does not follow the rule: ')
+    # a tag nRF Cloud device management refuses is found here, not when the devices are onboarded
+    assert problems[4].startswith('factory_onboarding_nrfcloud_device_tags[1]: "night shift" does not follow the rule: letters')
     # the variables with a problem are left out; the secrets are shown by their SHA-256 only
     assert not set(typed) & {'batch_name', 'chunk_size', 'concurrency', 'nrfcloud_csr_attributes'}
     assert typed['naocloud_enabled'] is False and typed['nrfcloud_ca_certificate'].startswith('-----BEGIN CERTIFICATE-----')
