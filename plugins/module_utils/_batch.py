@@ -15,10 +15,10 @@ finished and no new one is started.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
-import math
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import IotopsError
@@ -255,6 +255,51 @@ class ReadAhead:
                 seconds = self._clock() - started
                 self.item_seconds = seconds if self.item_seconds is None else 0.8 * self.item_seconds + 0.2 * seconds
         return item
+
+
+class EarlyRead:
+    """A read started while the work before it still runs, once only ``start_when_left`` items of it are left, so that its
+    answers are there when the work ends instead of the workers waiting for it (a status list of many pages is many round
+    trips). ``done(key)`` counts an item of the work as finished; ``answers()`` waits for the read and returns
+    {key: answer} for the items finished before the read started - an answer read before an item's own write may not show
+    it, so the others are left out, for a read after. A read that failed returns None (read again the usual way)."""
+
+    def __init__(self, read, total, start_when_left, clock=time.monotonic):
+        self._read = read
+        self._left = total
+        self._start_when_left = start_when_left
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._finished = {}
+        self._thread = None
+        self._started = None
+        self._answers = None
+        self.seconds = None  # how long the read took
+
+    def done(self, key):
+        with self._lock:
+            self._finished[key] = self._clock()
+            self._left -= 1
+            if self._thread is None and self._left <= self._start_when_left:
+                self._started = self._clock()
+                self._thread = threading.Thread(target=self._run, name='iotops-early-read', daemon=True)
+                self._thread.start()
+
+    def _run(self):
+        try:
+            self._answers = self._read()
+        except Exception:  # pylint: disable=broad-except
+            self._answers = None  # the loop after the work reads again, and reports what fails then
+        self.seconds = self._clock() - self._started
+
+    def answers(self):
+        if self._thread is None:
+            return None
+        self._thread.join()
+        if self._answers is None:
+            return None
+        return dict((key, answer) for key, answer in self._answers.items()
+                    if key in self._finished and self._finished[key] <= self._started)
 
 
 def run_batch(items, worker, concurrency=DEFAULT_CONCURRENCY, key=None, redact=None, writes_here=None, progress=None, watch=None):

@@ -302,9 +302,11 @@ CLAIMED_STUCK_STATUSES = ('ERROR', 'BLOCKED')
 class StatusReader:
     """Reads the statuses of claimed devices for one polling round: ``reader(ids) -> {device_id: status}``.
 
-    A round reads the team's claimed-device list (every page), or each device on its own once they are fewer than the
-    list's pages: whichever takes fewer requests, so that a small rest of a batch does not read a team of many
-    thousands again and again. ``pages`` can be given from a list already read."""
+    A round reads the team's claimed-device list (every page, one after the other), or each device on its own, side by side,
+    once they are at most twice the list's pages and fewer than its pages round trips: so that a small rest of a batch
+    (the last devices of a factory batch, waiting for PROVISIONED) is read in a round trip or two, at most twice the
+    requests of the list, not in a round trip per page of a team of many thousands. ``pages`` can be given from a list
+    already read."""
 
     def __init__(self, client, concurrency=1, pages=None):
         self.client = client
@@ -313,13 +315,18 @@ class StatusReader:
 
     @staticmethod
     def pages_of(claimed):
-        return max(1, -(-len(claimed) // PAGE_LIMIT))
+        return StatusReader.pages_for(len(claimed))
+
+    @staticmethod
+    def pages_for(count):
+        """The pages of a claimed list of ``count`` devices."""
+        return max(1, -(-count // PAGE_LIMIT))
 
     def __call__(self, device_ids):
         ids = sorted(device_ids)
         if not ids:
             return {}
-        if self.pages is not None and len(ids) < self.pages:
+        if self.pages is not None and len(ids) <= 2 * self.pages and -(-len(ids) // self.concurrency) < self.pages:
             records = map_concurrently(self.client.claimed_device, ids, self.concurrency)
             return dict((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
         claimed = self.client.claimed_devices()

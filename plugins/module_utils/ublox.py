@@ -321,9 +321,10 @@ def ublox_pages(fetch, list_key, concurrency=4):
 class UbloxClient:
     """Calls of the u-blox API for the modules; one instance per module run."""
 
-    def __init__(self, http, auth):
+    def __init__(self, http, auth, concurrency=4):
         self.http = http
         self.auth = auth
+        self.concurrency = max(4, concurrency)  # the pages of a list after the first are read this many at a time
         self._device_ids = None
 
     def call(self, path, body=None, verify_write=None, expect=(200,)):
@@ -332,13 +333,13 @@ class UbloxClient:
         return self.http.request('POST', path, json_body=body or {}, expect=expect, read_only=read_only,
                                  verify_write=verify_write).body
 
-    def list_all(self, path, list_key, body=None, concurrency=4):
+    def list_all(self, path, list_key, body=None):
         """Every record of a paginated ``.../get`` call."""
         def fetch(page):
             request = dict(body or {})
             request['PageNumber'] = page
             return self.call(path, request)
-        return ublox_pages(fetch, list_key, concurrency=concurrency)
+        return ublox_pages(fetch, list_key, concurrency=self.concurrency)
 
     def find(self, path, body):
         """A ``.../get`` answer, or None when u-blox answers 404 (the named resource does not exist)."""
@@ -683,4 +684,4 @@ def ublox_client(module, register_runtime_secrets=True, concurrency=1):
     auth.validate()
     redactor = new_redactor(module, register_runtime_secrets)
     http = http_client(module, VENDOR, params['api_url'], auth, parse_error, redactor, concurrency)
-    return UbloxClient(http, auth)
+    return UbloxClient(http, auth, concurrency)

@@ -236,9 +236,9 @@ options:
       - Seconds between two status rounds while waiting.
       - While devices are being signed, the next round starts as soon as the work left is less than the module does while a
         round takes, however long the interval, so that a long interval does not leave the work to run dry.
-      - A round reads the team's claimed-device list (every page), or each device still waited for on its own once they are
-        fewer than the list's pages - whichever takes fewer requests. Devices this run did not change and that already have
-        the awaited status are not waited for.
+      - A round reads the team's claimed-device list (every page, one after the other), or each device still waited for on
+        its own, side by side, once they are at most twice the list's pages - a round trip or two instead of one per page.
+        Devices this run did not change and that already have the awaited status are not waited for.
     type: float
     default: 5
   bulk_threshold:
@@ -586,7 +586,7 @@ summary:
 import datetime
 import time
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import ReadAhead, Workers, map_concurrently
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import EarlyRead, ReadAhead, Workers, map_concurrently
 from ansible_collections.iotops.provisioning.plugins.module_utils._device_locks import DeviceLocks, account_name
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
@@ -686,6 +686,8 @@ class Provisioning(ResourceModule):
         self.locks = None
         self.statuses = None
         self.by_id = {}
+        self.team_size = 0       # devices the team had claimed when the run read its list
+        self.early_read = None   # the first status read of the follow, started while the commands are appended
         # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
         for spec in [self.params.get('commands') or []] + [d.get('commands') or [] for d in self.params['devices']]:
             for command in spec:
@@ -743,6 +745,7 @@ class Provisioning(ResourceModule):
             # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
             device.generation = self.locks.generation(device.device_id)
         team, managed = self._read_lists(items)
+        self.team_size = len(team)
         self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
@@ -814,11 +817,15 @@ class Provisioning(ResourceModule):
         device = plan.data['device']
         device.predicted = False
         # nRF Cloud has no conditional append: every write to a device is made holding its lock (see _device_locks)
-        with self.locks.writing(device.device_id, device.generation) as written_meanwhile:
-            device.history, device.result = plan.data.get('history', device.history), Device.fresh_result()
-            if written_meanwhile:
-                self.read_again(device)
-            return self._apply_device(device)
+        try:
+            with self.locks.writing(device.device_id, device.generation) as written_meanwhile:
+                device.history, device.result = plan.data.get('history', device.history), Device.fresh_result()
+                if written_meanwhile:
+                    self.read_again(device)
+                return self._apply_device(device)
+        finally:
+            if self.early_read is not None:
+                self.early_read.done(device.device_id)
 
     def _apply_device(self, device):
         if device.state == 'absent':
@@ -843,6 +850,7 @@ class Provisioning(ResourceModule):
 
     def apply_all(self, plans):
         self._claim_in_bulk([plan.data['device'] for plan in plans])
+        self.early_read = self._early_read([plan.data['device'] for plan in plans])
         applied = super().apply_all(plans)
         done = [p for p in plans if p.data['device'].state == 'present' and not applied[p.item].get('failed')]
         now, once = follow_groups([p.data['device'] for p in done], self.targets())
@@ -876,6 +884,21 @@ class Provisioning(ResourceModule):
                 device.failure = self.client.http.redact(outcome.get('msg') or 'the bulk onboarding did not onboard it')
             else:
                 device.onboarding = outcome
+
+    def _early_read(self, devices):
+        """The first status read of the follow, started while the last commands are appended: once fewer are left than the
+        workers append while the claimed list is read (a round trip per page), so that the workers do not wait for it.
+        None when nothing will be followed."""
+        present = [d.device_id for d in devices if d.state == 'present']
+        if not present or not (self.targets() or self.params.get('sign_csr')):
+            return None
+        claimed_now = sum(1 for d in devices if d.state == 'present' and not d.claimed)
+        pages = StatusReader.pages_for(self.team_size + claimed_now)
+        if len(present) < pages:
+            return None  # read device by device anyway: one round
+        # a read judges only the devices appended before it started: not before half of them were
+        left = min(self.params['concurrency'] * (pages + 1), len(devices) // 2)
+        return EarlyRead(lambda: self.statuses(present), len(devices), left)
 
     def _claim_in_bulk(self, devices):
         """More than bulk_threshold devices to claim: claim them by CSV (a request per 1,000 and a read of the claimed list)
@@ -988,6 +1011,7 @@ class Provisioning(ResourceModule):
         for its turn when the time is up is not a failure: it is reported as waiting, and the next run moves it on."""
         progress = Progress.current(len(self.by_id))
         everyone = list(self.by_id.values())
+        early, self.early_read = self.early_read, None
         targets = self.targets()
         unread = False  # work was handed to the pool since the last status read: its outcome is not read yet
         ahead = ReadAhead(self.params['concurrency'])
@@ -998,12 +1022,20 @@ class Provisioning(ResourceModule):
                     device.settled = bool(done)
 
             def look():
-                nonlocal unread
+                nonlocal unread, early
                 settle(workers.finished())
                 if workers.backlog() >= ahead.threshold():
                     return False  # work waits for the pool: a status read now would only queue more behind it
                 idle = [d for d in devices if not d.settled and d not in workers]
-                if idle:
+                answers = early.answers() if early is not None and idle else None
+                if answers is not None:
+                    # the read started before the appends ended: it judges only the devices appended before it started
+                    ahead.read_seconds, early = early.seconds, None
+                    idle = [d for d in idle if d.device_id in answers]
+                    for device in idle:
+                        device.status = answers[device.device_id]
+                elif idle:
+                    early = None
                     ahead.read(self._read_statuses, idle)
                 for device in idle:
                     answer = settled_by_status(device, targets)

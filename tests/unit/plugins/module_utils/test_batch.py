@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_ublox_token import UbloxTokenAuth
-from ansible_collections.iotops.provisioning.plugins.module_utils._batch import ReadAhead, Workers, run_batch, summarize
+from ansible_collections.iotops.provisioning.plugins.module_utils._batch import EarlyRead, ReadAhead, Workers, run_batch, summarize
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError, Redactor
 from ansible_collections.iotops.provisioning.plugins.module_utils._http import HttpClient
 from ansible_collections.iotops.provisioning.plugins.module_utils import ublox
@@ -157,3 +157,39 @@ def test_read_ahead_reads_again_while_the_pool_still_has_what_it_works_during_a_
     assert ahead.threshold() == 16 + 54
     ahead.read(read, 1)  # a short read: less ahead
     assert ahead.threshold() == 16 + 6
+
+
+def test_an_early_read_starts_once_few_items_are_left_and_judges_only_those_done_before_it():
+    """The read starts in its own thread when the work left falls to start_when_left; its answers cover only the items
+    finished before it started (a read before an item's own write may not show it)."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def read():
+        started.set()
+        release.wait(5)
+        return dict((key, 'READ') for key in 'abcdef')
+
+    early = EarlyRead(read, total=6, start_when_left=2)
+    for key in 'abc':
+        early.done(key)
+    assert not started.is_set()  # 3 left: not yet
+    early.done('d')
+    assert started.wait(5)       # 2 left: the read runs beside the last two
+    early.done('e')
+    early.done('f')
+    release.set()
+    assert early.answers() == dict(a='READ', b='READ', c='READ', d='READ')
+    assert early.seconds is not None and early.seconds >= 0
+
+
+def test_an_early_read_that_fails_or_never_started_answers_none():
+    def broken():
+        raise IotopsError('GET /v1/claimed-devices: 503')
+
+    failing = EarlyRead(broken, total=1, start_when_left=0)
+    failing.done('a')
+    assert failing.answers() is None
+    never = EarlyRead(lambda: {'a': 'READ'}, total=3, start_when_left=0)
+    never.done('a')
+    assert never.answers() is None  # two items still in the work: the read did not start

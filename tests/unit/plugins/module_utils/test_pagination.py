@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._auth_naocloud_api_key import NaoCloudApiKeyAuth
@@ -52,3 +54,22 @@ def test_naocloud_page_numbers(mock, creds):
     ids = [s['id'] for s in sites]
     assert len(ids) == 57 + len(creds.NAOCLOUD_SITES) and len(set(ids)) == len(ids)
     assert mock.admin.counters()['endpoints']['naocloud GET /api/v2/sites'] == 3
+
+
+def test_naocloud_pages_after_the_first_are_read_side_by_side(mock, creds):
+    """The first page's meta.pagination.records tells how many pages follow: they are read 4 at a time, in page order, each
+    once; a list of one page is one request."""
+    mock.admin.seed('naocloud', 'sites', {'count': 157})
+    http = HttpClient('naocloud', mock.url + '/naocloud/api/v2', auth=NaoCloudApiKeyAuth(creds.NAOCLOUD_API_KEY),
+                      error_parser=naocloud.parse_error, pool_size=4)
+    mock.admin.add_fault(vendor='naocloud', method='GET', path='/sites$', kind='latency', seconds=0.3, count=None)
+    mock.admin.reset_counters()
+    started = time.monotonic()
+    sites = naocloud.NaoCloudClient(http, concurrency=4).list_all('/sites', page_size=25)
+    took = time.monotonic() - started
+    sequential = [s['id'] for s in naocloud.NaoCloudClient(http).list_all('/sites', page_size=25)]
+    assert [s['id'] for s in sites] == sequential and len(sequential) == 157 + len(creds.NAOCLOUD_SITES)
+    pages = -(-len(sequential) // 25)
+    assert mock.admin.counters()['endpoints']['naocloud GET /api/v2/sites'] == 2 * pages
+    # the first page, then the other pages-1 in ceil((pages-1)/4) rounds of 0.3 s, not pages rounds
+    assert took < 0.3 * (1 + -(-(pages - 1) // 4)) + 0.5, took
