@@ -243,3 +243,24 @@ def test_commands_run_together_end_with_finished(mock, http, device, instant):
         run(http, mock, device, request)
     http.post(base + '/unblock', headers=nrf_key())
     assert status(http, mock, device) == 'PROVISIONED'
+
+
+def test_a_csr_made_at_the_append_replaces_the_key_only_when_it_runs(mock, http, device):
+    """The key pair and CSR of a CSR command are made when it is appended (the status read that runs a batch's commands
+    does not hold the event loop for them), but the device holds the new key only once the command has run: until then the
+    key made by an earlier command stays, and the CSR the command returns is of the key the device holds after it."""
+    mock.admin.nrfcloud_simulator(connect_delay=10, command_delay=1)
+    first = run(http, mock, device, {'clientPrivateKeyGeneration': {'secTag': SEC_TAG}})
+    mock.admin.advance_clock(11.5)
+    assert command(http, mock, device, first)['status'] == 'SUCCEEDED'
+    earlier = team_state(mock)['claimedDevices'][0]['keys'][str(SEC_TAG)]
+    csr_id = run(http, mock, device, {'certificateSigningRequest': {'secTag': SEC_TAG, 'attributes': 'O=Line 7'}})
+    assert command(http, mock, device, csr_id)['status'] in ('PENDING', 'IN_PROGRESS')
+    assert team_state(mock)['claimedDevices'][0]['keys'][str(SEC_TAG)] == earlier
+    mock.admin.advance_clock(12)
+    result = command(http, mock, device, csr_id)
+    assert result['status'] == 'SUCCEEDED'
+    held = team_state(mock)['claimedDevices'][0]['keys'][str(SEC_TAG)]
+    pem = csr_of(result['response']).public_key().public_bytes(serialization.Encoding.PEM,
+                                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    assert held == pem and held != earlier
