@@ -599,9 +599,11 @@ def markdown(results):
              '`factory_onboarding_chunk_size: %d`, `factory_onboarding_concurrency: %d`, `factory_onboarding_wait: %s`, '
              '`factory_onboarding_wait_interval: %s`, `factory_onboarding_ublox_device_profile`, u-blox features `local_dpr: true`, NAO '
              'Cloud site %s. It checks the variables and the whole manifest, then starts in the background, one module run each for the whole '
-             'batch, `ublox_device` (whitelist, the device profile\'s bootstrap provisioning for the modules still to bootstrap, the tag for '
-             'those that have and for the others as they bootstrap), `iotcomms_device` and `naocloud_trackable`; beside them nRF Cloud '
-             'follows its devices as they connect; then it collects the background steps and writes the report. The nRF '
+             'batch (a batch of one chunk), `nrfcloud_provisioning` (claim, CSR, sign each CSR as its device returns it, certificates, '
+             'finished, PROVISIONED, onboarding to device management with `onboard`: it follows its devices as they connect), '
+             '`ublox_device` (whitelist, the device profile\'s bootstrap provisioning for the modules still to bootstrap, the tag for '
+             'those that have and for the others as they bootstrap), `naocloud_trackable` and `iotcomms_device`; then it collects the '
+             'background steps, nRF Cloud first, and writes the report. The nRF '
              'simulator runs with small delays (`/_mock/nrfcloud/simulator`: connect_delay %s s, command_delay %s s, bulk_delay %s s), so '
              'the benchmark measures software, not made-up device latency.' % (
                  settings['chunk_size'], settings['concurrency'], settings.get('wait', 'n/a'), settings['poll_interval'], settings['site_id'],
