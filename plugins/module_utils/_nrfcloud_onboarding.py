@@ -26,6 +26,12 @@ ONBOARD, UPDATE, DELETE = 'onboarded', 'updated', 'deleted'
 FW_TYPES = ['APP', 'MODEM', 'BOOT', 'SOFTDEVICE', 'BOOTLOADER', 'MDM_FULL']
 TAG = re.compile(r'^[a-zA-Z0-9_.@:#-]+$')
 SUB_TYPE = re.compile(r'^[a-zA-Z0-9_.,@/:#-]{0,799}$')
+# the onboarding fields of a device (nrfcloud_device's devices[], nrfcloud_provisioning's onboard), as module options
+FIELDS_SPEC = dict(
+    sub_type=dict(type='str', default=''),
+    fw_types=dict(type='list', elements='str', choices=FW_TYPES, default=['APP', 'MODEM']),
+    tags=dict(type='list', elements='str'),
+)
 
 
 def validate_fields(fields, prefix=''):

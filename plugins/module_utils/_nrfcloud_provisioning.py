@@ -71,7 +71,6 @@ class Device:
         self.generation = 0          # the device's lock generation when it was read (see _device_locks)
         self.onboarded = False       # PROVISIONED and in device management, taken as done (skip_onboarded)
         self.in_management = False   # in device management when the run read its list (skip_onboarded, onboard)
-        self.onboard_planned = False  # with onboard: PROVISIONED when read, its certificate not in device management yet
         self.onboarding = None       # with onboard: what this run's bulk onboarding reported for it (onboarded)
         self.bulk_claim = None       # its outcome in this run's bulk claim, when the run claimed in bulk
         self.result = self.fresh_result()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -164,16 +165,7 @@ def remove_progress(path):
     """Remove a progress file and its private folder; whatever is not there is fine."""
     if progress_file(path) is None:
         return
-    folder = os.path.dirname(path)
-    for name in os.listdir(folder) if os.path.isdir(folder) else ():
-        try:
-            os.unlink(os.path.join(folder, name))
-        except OSError:
-            pass
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def read_progress(path):

@@ -314,10 +314,6 @@ class StatusReader:
         self.pages = pages
 
     @staticmethod
-    def pages_of(claimed):
-        return StatusReader.pages_for(len(claimed))
-
-    @staticmethod
     def pages_for(count):
         """The pages of a claimed list of ``count`` devices."""
         return max(1, -(-count // PAGE_LIMIT))
@@ -330,6 +326,6 @@ class StatusReader:
             records = map_concurrently(self.client.claimed_device, ids, self.concurrency)
             return dict((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
         claimed = self.client.claimed_devices()
-        self.pages = self.pages_of(claimed)
+        self.pages = self.pages_for(len(claimed))
         wanted = set(ids)
         return dict((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in wanted)

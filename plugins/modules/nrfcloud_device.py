@@ -174,7 +174,7 @@ summary:
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError, IotopsError
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import require_p256
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import (
-    BULK_INTERVAL, BULK_TIMEOUT, DELETE, FW_TYPES, ONBOARD, BulkOnboarding, plan_device, validate_fields)
+    BULK_INTERVAL, BULK_TIMEOUT, DELETE, FIELDS_SPEC, ONBOARD, BulkOnboarding, plan_device, validate_fields)
 from ansible_collections.iotops.provisioning.plugins.module_utils._phases import outcome_phase
 from ansible_collections.iotops.provisioning.plugins.module_utils._resource import BATCH_ARGSPEC, ResourceModule, run_module, validate_items
 from ansible_collections.iotops.provisioning.plugins.module_utils._x509 import load_certificate
@@ -183,11 +183,9 @@ from ansible_collections.iotops.provisioning.plugins.module_utils.nrfcloud impor
 DEVICE_SPEC = dict(
     device_id=dict(type='str', required=True),
     certificate=dict(type='str'),
-    sub_type=dict(type='str', default=''),
-    fw_types=dict(type='list', elements='str', choices=FW_TYPES, default=['APP', 'MODEM']),
-    tags=dict(type='list', elements='str'),
     name=dict(type='str'),
     state=dict(type='str', choices=['present', 'absent']),
+    **FIELDS_SPEC
 )
 
 

@@ -592,7 +592,8 @@ from ansible_collections.iotops.provisioning.plugins.module_utils._errors import
 from ansible_collections.iotops.provisioning.plugins.module_utils._keys import read_key_file
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_claims import BULK_INTERVAL, BULK_THRESHOLD, BULK_TIMEOUT, BulkClaim
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_onboarding import (
-    BULK_INTERVAL as ONBOARD_INTERVAL, BULK_TIMEOUT as ONBOARD_TIMEOUT, FW_TYPES, BulkOnboarding, validate_fields)
+    BULK_INTERVAL as ONBOARD_INTERVAL, BULK_TIMEOUT as ONBOARD_TIMEOUT, FIELDS_SPEC as ONBOARD_SPEC, ONBOARD, BulkOnboarding,
+    validate_fields)
 from ansible_collections.iotops.provisioning.plugins.module_utils._nrfcloud_commands import (
     COMMAND_SPEC, build_request, command_view, count_identical, csr_response, device_id_from_claim_token, latest_client_certificate,
     latest_csr, pending_commands, validate_command, validate_commands)
@@ -631,12 +632,6 @@ ROTATE_SPEC = dict(
     csr_attributes=dict(type='str'),
     warn_rotations_left=dict(type='int', default=1),
 )
-ONBOARD_SPEC = dict(
-    tags=dict(type='list', elements='str'),
-    fw_types=dict(type='list', elements='str', choices=FW_TYPES, default=['APP', 'MODEM']),
-    sub_type=dict(type='str', default=''),
-)
-ONBOARD = 'onboard'  # the plan of a device PROVISIONED since an earlier run that only needs onboarding (with onboard)
 FIRST_POLL = 0.2  # seconds before the second status round; the wait then doubles up to wait_interval
 
 
@@ -686,7 +681,6 @@ class Provisioning(ResourceModule):
         self.locks = None
         self.statuses = None
         self.by_id = {}
-        self.team_size = 0       # devices the team had claimed when the run read its list
         self.early_read = None   # the first status read of the follow, started while the commands are appended
         # clientPrivateKey content shares the option with certificates, so it is not no_log by the spec: mask it here
         for spec in [self.params.get('commands') or []] + [d.get('commands') or [] for d in self.params['devices']]:
@@ -745,8 +739,7 @@ class Provisioning(ResourceModule):
             # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
             device.generation = self.locks.generation(device.device_id)
         team, managed = self._read_lists(items)
-        self.team_size = len(team)
-        self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_of(team))
+        self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_for(len(team)))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
         for device in items:
@@ -788,10 +781,10 @@ class Provisioning(ResourceModule):
         plan = plan_item(item, self.params.get('sign_csr'), self.params.get('rotate'), self.client.http.now(),
                          lambda: self.client.commands(item.device_id))
         if self.params.get('onboard') and item.state == 'present':
+            to_onboard = self._to_onboard(item) is not None
             plan.before['onboarded'] = item.in_management
-            item.onboard_planned = self._to_onboard(item) is not None
-            plan.after['onboarded'] = item.in_management or item.onboard_planned
-            if item.onboard_planned and not plan.changes:
+            plan.after['onboarded'] = item.in_management or to_onboard
+            if to_onboard and not plan.changes:
                 plan.action = ONBOARD  # changed; not followed (already PROVISIONED), onboarded after the others
         return plan
 
@@ -892,10 +885,8 @@ class Provisioning(ResourceModule):
         present = [d.device_id for d in devices if d.state == 'present']
         if not present or not (self.targets() or self.params.get('sign_csr')):
             return None
-        claimed_now = sum(1 for d in devices if d.state == 'present' and not d.claimed)
-        pages = StatusReader.pages_for(self.team_size + claimed_now)
-        if len(present) < pages:
-            return None  # read device by device anyway: one round
+        # the list's pages once this run's claims are in it (the list was read before them)
+        pages = self.statuses.pages + StatusReader.pages_for(sum(1 for d in devices if d.state == 'present' and not d.claimed)) - 1
         # a read judges only the devices appended before it started: not before half of them were
         left = min(self.params['concurrency'] * (pages + 1), len(devices) // 2)
         return EarlyRead(lambda: self.statuses(present), len(devices), left)
@@ -1126,7 +1117,9 @@ class Provisioning(ResourceModule):
                 result['remedy'] = device.remedy
         if device.rotation is not None:
             result.update(rotation_view(device, self.params['sign_csr'], self.params['rotate']['policy'], self._predicted_expiry(device)))
-        onboarded = not device.failure and (device.onboarding is not None or (device.predicted and device.onboard_planned))
+        # a prediction (check mode) onboards what a real run would: the device as it was read
+        predicted = device.predicted and self.params.get('onboard') and self._to_onboard(device) is not None
+        onboarded = not device.failure and (device.onboarding is not None or predicted)
         if onboarded:
             result['onboarded'] = True
             if (device.onboarding or {}).get('bulk_ops_request_id'):

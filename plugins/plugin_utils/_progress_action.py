@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -104,35 +103,38 @@ class ProgressAction(ActionBase):
         if not interval or self._task.async_val or not self._runs_here():
             yield
             return
-        folder = tempfile.mkdtemp(prefix=PROGRESS_FOLDER_PREFIX)  # mode 0700: only this user reads or writes the counts
-        environment = self._task.environment
-        # a new list, put back afterwards: the task (and the environment of its block) outlive this run
-        self._task.environment = _as_list(environment) + [{PROGRESS_FILE_ENV: os.path.join(folder, PROGRESS_FILE_NAME)}]
+        path = new_progress_file()
         try:
-            with showing_progress(os.path.join(folder, PROGRESS_FILE_NAME), interval, self._prefix(task_vars)):
-                yield
+            with self._module_environment({PROGRESS_FILE_ENV: path}):
+                with showing_progress(path, interval, self._prefix(task_vars)):
+                    yield
         finally:
-            self._task.environment = environment
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_progress(path)
 
     def _start_in_background(self, task_vars):
         """Start the module as an async job (``poll: 0``) with a progress file that outlives this action: the launch result
-        names it (``progress_file``) for async_result, which shows it while it waits and removes its folder."""
+        names it (``progress_file``) for async_result, which shows it while it waits; the module removes it at exit."""
         if not progress_interval() or not self._runs_here():
             return self._execute_module(task_vars=task_vars, wrap_async=True)
-        folder = tempfile.mkdtemp(prefix=PROGRESS_FOLDER_PREFIX)  # mode 0700, as for a module run in the foreground
-        path = os.path.join(folder, PROGRESS_FILE_NAME)
-        environment = self._task.environment
-        self._task.environment = _as_list(environment) + [{PROGRESS_FILE_ENV: path, PROGRESS_REMOVE_ENV: '1'}]
-        try:
+        path = new_progress_file()
+        with self._module_environment({PROGRESS_FILE_ENV: path, PROGRESS_REMOVE_ENV: '1'}):
             launched = self._execute_module(task_vars=task_vars, wrap_async=True)
-        finally:
-            self._task.environment = environment
         if launched.get('ansible_job_id') and not launched.get('failed'):
             launched['progress_file'] = path
         else:
             remove_progress(path)
         return launched
+
+    @contextlib.contextmanager
+    def _module_environment(self, variables):
+        """The task's environment with ``variables`` added while the module starts; a new list, put back afterwards: the
+        task (and the environment of its block) outlive this run."""
+        environment = self._task.environment
+        self._task.environment = _as_list(environment) + [variables]
+        try:
+            yield
+        finally:
+            self._task.environment = environment
 
     def _runs_here(self):
         """The module runs on this machine as this user, so it can write the file this process reads."""
@@ -157,6 +159,11 @@ class ProgressAction(ActionBase):
                 return None  # the label only decorates the line; the task's own result reports a bad template
         item = task_vars.get(loop_var)
         return str(item) if isinstance(item, (str, int, float)) and not isinstance(item, bool) else None
+
+
+def new_progress_file():
+    """The path of a progress file in a new private folder (mode 0700: only this user reads or writes the counts)."""
+    return os.path.join(tempfile.mkdtemp(prefix=PROGRESS_FOLDER_PREFIX), PROGRESS_FILE_NAME)
 
 
 def _as_list(environment):
