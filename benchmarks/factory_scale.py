@@ -141,14 +141,14 @@ class Bench:
         env = dict(self.env, IOTOPS_RATE_LIMIT='%g' % rate) if told else None
         self.say('N=%d at %s: running the role (devices online: %s)' % (count, label, self.options.far_online))
         started = time.time()
-        first = self.play(['-i', inventory, PLAYBOOK], directory, 'first', env=env)
+        first = self.play(['-i', inventory, PLAYBOOK], directory, 'first', env=env, prefix=latency.CONTROLLER_PRIORITY)
         figures = latency.figures(first, self.mock, started, seconds, self.options.concurrency, rate)
         problems = fleet.check_onboarded(self.mock, rows)
         self.say('N=%d at %s: first run %.1f s, %d calls (%d answered 429), bound %.1f s (%s) = %.0f %% reached; last device '
                  'online at %s s; running it again' % (count, label, first['wall'], figures['calls'], figures['limited'], figures['bound'],
                                                        figures['bound_rule'], 100 * figures['share'], _seconds(figures['last_online'])))
         started = time.time()
-        again = self.play(['-i', inventory, PLAYBOOK], directory, 'noop', env=env)
+        again = self.play(['-i', inventory, PLAYBOOK], directory, 'noop', env=env, prefix=latency.CONTROLLER_PRIORITY)
         noop = latency.figures(again, self.mock, started, seconds, self.options.concurrency, rate)
         self.say('N=%d at %s: no-op re-run %.1f s = %.0f %% of the first run, %d reads, %d writes' % (
             count, label, again['wall'], 100 * again['wall'] / first['wall'], again['counters']['by_category']['read'],

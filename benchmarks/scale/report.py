@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from .latency import CONTROLLER_PRIORITY
+
 TARGET_SPEEDUP = 50.0
 TARGET_CAPACITY = 0.5
 TARGET_NOOP_READS = 2.0
@@ -353,6 +355,11 @@ def _far_section(results):
              '(`%s`, both hosts) / N. The devices also bound the run: it cannot end before the last device came online (the mock\'s '
              'online schedule, seconds from the start of the run). %s' % (
                  NRF_ACCOUNT, ' '.join(ONLINE_TEXT[mode] for mode in sorted(set(r['online'] for r in rows)) if mode in ONLINE_TEXT)), '',
+             'The mock stands in for clouds on other machines, but here it shares the cores with the controller. So these playbooks run '
+             'at a lower CPU priority (`%s`): when the module start-ups held both cores, the mock used to read no request for up to '
+             '110 ms and then the waiting ones at once, and its rate limit counted them in one instant, a 429 the client had not caused. '
+             'For the same reason the served mock keeps the garbage collector\'s full passes out of the traffic (`iotops_mock/heap.py`).'
+             % ' '.join(CONTROLLER_PRIORITY), '',
              'Rerun: `.venv/bin/python benchmarks/factory_scale.py --sizes 0 --latency 100 --rate-limit 0,50` (`--latency-sizes`, '
              '`--jitter`, `--far-online` to vary it).', '']
     lines += _table(['N', 'latency (range)', 'rate limit', 'devices online', 'first run', 'API calls', 'calls per nRF device',

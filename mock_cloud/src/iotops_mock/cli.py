@@ -16,6 +16,7 @@ import uvicorn
 from . import credentials
 from .app import build_app
 from .common import write_atomic
+from .heap import FreezeAfterAdmin, settle
 from .tls import server_tls
 
 log = logging.getLogger('iotops_mock')
@@ -93,13 +94,15 @@ async def serve(args):
             if vendor.name == 'nrfcloud':
                 vendor.set_simulator_defaults(connect_delay=args.nrf_connect_delay)
     os.makedirs(os.path.dirname(os.path.abspath(args.endpoints_file)), exist_ok=True)
-    listeners = [(make_server(app, args.quiet), bind(args.host, args.port), 'http')]
+    served = FreezeAfterAdmin(app)  # the collector's long pauses out of the traffic (heap.py)
+    listeners = [(make_server(served, args.quiet), bind(args.host, args.port), 'http')]
     ca_cert = None
     if args.https_port >= 0:
         ca_cert, context = server_tls(args.tls_dir or os.path.dirname(os.path.abspath(args.endpoints_file)))
         app.state.tls_ca = ca_cert     # u-blox webhook deliveries trust it, so a test can run an https receiver
-        listeners.append((make_server(app, args.quiet, context), bind(args.host, args.https_port), 'https'))
+        listeners.append((make_server(served, args.quiet, context), bind(args.host, args.https_port), 'https'))
 
+    settle()
     loop = asyncio.get_running_loop()
 
     def stop():
