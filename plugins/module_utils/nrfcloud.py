@@ -305,13 +305,18 @@ class StatusReader:
     A round reads the team's claimed-device list (every page, one after the other), or each device on its own, side by side,
     once they are at most twice the list's pages and fewer than its pages round trips: so that a small rest of a batch
     (the last devices of a factory batch, waiting for PROVISIONED) is read in a round trip or two, at most twice the
-    requests of the list, not in a round trip per page of a team of many thousands. ``pages`` can be given from a list
-    already read."""
+    requests of the list, not in a round trip per page of a team of many thousands. ``listed`` (how many devices the list
+    held when it was last read) can be given from a list already read."""
 
-    def __init__(self, client, concurrency=1, pages=None):
+    def __init__(self, client, concurrency=1, listed=None):
         self.client = client
         self.concurrency = concurrency
-        self.pages = pages
+        self.listed = listed
+
+    @property
+    def pages(self):
+        """The pages of the list as last read (None before any read)."""
+        return None if self.listed is None else self.pages_for(self.listed)
 
     @staticmethod
     def pages_for(count):
@@ -326,6 +331,6 @@ class StatusReader:
             records = map_concurrently(self.client.claimed_device, ids, self.concurrency)
             return dict((device_id, (record or {}).get('status')) for device_id, record in zip(ids, records))
         claimed = self.client.claimed_devices()
-        self.pages = self.pages_for(len(claimed))
+        self.listed = len(claimed)
         wanted = set(ids)
         return dict((d['id'], d.get('status')) for d in claimed if isinstance(d, dict) and d.get('id') in wanted)

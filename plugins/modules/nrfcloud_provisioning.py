@@ -739,7 +739,7 @@ class Provisioning(ResourceModule):
             # noted before the reads: a write by another job after this point is seen when the run takes the device's lock
             device.generation = self.locks.generation(device.device_id)
         team, managed = self._read_lists(items)
-        self.statuses = StatusReader(self.client, self.params['concurrency'], pages=StatusReader.pages_for(len(team)))
+        self.statuses = StatusReader(self.client, self.params['concurrency'], listed=len(team))
         claimed = dict((d['id'], d) for d in team)
         self.by_id = dict((d.device_id, d) for d in items)
         for device in items:
@@ -885,8 +885,9 @@ class Provisioning(ResourceModule):
         present = [d.device_id for d in devices if d.state == 'present']
         if not present or not (self.targets() or self.params.get('sign_csr')):
             return None
-        # the list's pages once this run's claims are in it (the list was read before them)
-        pages = self.statuses.pages + StatusReader.pages_for(sum(1 for d in devices if d.state == 'present' and not d.claimed)) - 1
+        # the list's pages once this run's claims are in it (a bulk claim read it with them; one by one, they are still to come)
+        to_claim = sum(1 for d in devices if d.state == 'present' and not d.claimed and d.bulk_claim is None)
+        pages = StatusReader.pages_for(self.statuses.listed + to_claim)
         # a read judges only the devices appended before it started: not before half of them were
         left = min(self.params['concurrency'] * (pages + 1), len(devices) // 2)
         return EarlyRead(lambda: self.statuses(present), len(devices), left)
@@ -902,6 +903,8 @@ class Provisioning(ResourceModule):
         for device in unclaimed:
             device.bulk_claim = dict(outcomes.get(device.device_id) or {}, record=bulk.records.get(device.device_id),
                                      elsewhere=device.device_id in bulk.claimed_elsewhere)
+        if bulk.records:
+            self.statuses.listed = len(bulk.records)  # the claimed list, read again with this run's claims in it
 
     @staticmethod
     def _bulk_claimed(device):
