@@ -240,7 +240,24 @@ class Bench:
 
     # the search --------------------------------------------------------------------------------------
 
+    def wait_for_async_watchers(self, limit=20):
+        """Seconds waited until the background steps' temporary directories are gone (at most ``limit``).
+
+        A background (async) step's directory holds its AnsiballZ file, with the module's arguments. Ansible's
+        async_wrapper leaves a watcher process that removes it when it next wakes, every 5 s (ansible-core 2.16 to
+        2.19), so up to 5 s after the job's result was read and the play ended. A directory still there after that is
+        searched like any other file.
+        """
+        remote_tmp = os.path.join(self.run_dir, 'ansible-remote-tmp')
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if not os.path.isdir(remote_tmp) or not os.listdir(remote_tmp):
+                break
+            time.sleep(0.2)
+        return time.monotonic() - started
+
     def search(self):
+        self.waited_for_watchers = self.wait_for_async_watchers()
         self.collect_asked_tokens()
         places = list(self.outputs)
         skip = {self.inputs, self.asked}
@@ -543,6 +560,8 @@ def test_no_secret_anywhere(bench, module_runs, failure_runs, role_runs):
         print('  ' + line)
     print('secrets searched for: %d (distinct values, PEM keys line by line) in %d places (%d outputs, %d files)'
           % (len(bench.secrets.values), places, places - files, files))
+    print("waited %.1f s for Ansible's async watchers to remove the background steps' temporary directories"
+          % bench.waited_for_watchers)
     print('occurrences found: %d' % sum(count for dummy, dummy2, count in found))
     for label, place, count in found:
         print('  LEAK: %s in %s (x%d)' % (label, place, count))
