@@ -178,6 +178,8 @@ def ansible_env(mock, workdir, **extra):
     env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(workdir), ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_NOCOLOR='1',
                ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCAL_TEMP=os.path.join(workdir, 'ansible-tmp'),
                ANSIBLE_REMOTE_TMP=os.path.join(workdir, 'ansible-remote-tmp'),
+               # the background steps' result files: the run's own, not the user's ~/.ansible_async
+               ANSIBLE_ASYNC_DIR=os.path.join(workdir, 'ansible-async'),
                ANSIBLE_HOME=os.path.join(workdir, 'ansible-home'), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                IOTOPS_LOCK_DIR=os.path.join(workdir, 'device-locks'))
     env.update(extra)
