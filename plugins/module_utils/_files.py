@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.iotops.provisioning.plugins.module_utils._deps import require
 from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
@@ -30,6 +33,21 @@ def validate_mode(mode, option):
     if not (_OCTAL_MODE.match(str(mode)) or _SYMBOLIC_MODE.match(str(mode))):
         raise ConfigError("%s: %r is not a file mode; give it in octal as a quoted string ('0644') or in symbolic form ('u=rw,go=r')"
                           % (option, mode))
+
+
+def apply_mode(path, mode):
+    """Give the file ``path`` the mode ``mode`` (checked by validate_mode: an int, octal or symbolic text), as
+    AnsibleModule.set_mode_if_different gives it, for code that runs without a module (an action on the controller)."""
+    if mode is None:
+        return
+    if not isinstance(mode, int):
+        try:
+            mode = int(mode, 8)
+        except ValueError:
+            # the same conversion as AnsibleModule's (a class method: no module object is needed)
+            mode = AnsibleModule._symbolic_mode_to_octal(os.lstat(path), mode)  # pylint: disable=protected-access
+    if stat.S_IMODE(os.lstat(path).st_mode) != mode:
+        os.chmod(path, mode)
 
 
 def validate_target(path, option):

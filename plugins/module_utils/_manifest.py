@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: iotops.provisioning contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading and checking a production batch manifest (CSV or YAML): shared by manifest_info and the fleet inventory plugin.
+"""Reading and checking a production batch manifest (CSV or YAML): shared by manifest_info (its action and its module) and the
+fleet inventory plugin.
 
 FOR INTERNAL COLLECTION USE ONLY: the API of this file may change without notice.
 
@@ -244,3 +245,30 @@ def selected(devices, select):
                           problems=['select: serial %r is not in the manifest' % serial for serial in unknown])
     wanted = set(select)
     return [d for d in devices if d.get('serial') in wanted]
+
+
+# manifest_info's options, checked the same way by its action (on the controller) and its module
+MANIFEST_INFO_SPEC = dict(
+    argument_spec=dict(path=dict(type='path'), rows=dict(type='list', elements='dict'), select=dict(type='list', elements='str'),
+                       format=dict(type='str', choices=['csv', 'yaml']), fail_on_problems=dict(type='bool', default=True)),
+    mutually_exclusive=[('path', 'rows')],
+    required_one_of=[('path', 'rows')],
+)
+
+
+def manifest_result(params):
+    """manifest_info's result for its checked options: the devices, per vendor, or (fail_on_problems false) the problems.
+
+    ConfigError, with the problems in its details, when the manifest has problems and fail_on_problems is true."""
+    try:
+        loaded = given_rows(params['rows']) if params['rows'] is not None else load_rows(params['path'], params['format'])
+        devices = selected(check(*loaded), params['select'])
+    except ConfigError as exc:
+        if params['fail_on_problems']:
+            raise
+        return dict(changed=False, problems=exc.details.get('problems') or [exc.msg])
+    nrf, ublox, iotcomms, nao, serials = split(devices)
+    counts = dict(total=len(devices), nrfcloud=len(nrf), ublox=len(ublox), iotcomms=len(iotcomms), naocloud=len(nao))
+    return dict(changed=False, devices=devices, nrfcloud=nrf, ublox=ublox, iotcomms=iotcomms, naocloud=nao, serials=serials,
+                nrfcloud_devices=[dict(device_id=d['nrfcloud_device_id']) for d in devices if 'nrfcloud_device_id' in d],
+                counts=counts)

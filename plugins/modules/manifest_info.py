@@ -79,6 +79,8 @@ notes:
     columns: one row''s C(iotcomms_mac) may not be another row''s C(naocloud_mac) (one row may use the same MAC in both).'
   - 'Every problem is reported at once, with its row (the line of a CSV file, or the position in a YAML list), in the failure
     message and in the C(problems) list.'
+  - 'The manifest is read and checked in the controller''s own process (an action plugin), also when the task runs for a host
+    that is not the controller; nothing is copied to a host.'
 author:
   - iotops.provisioning maintainers (@iotops)
 '''
@@ -172,33 +174,15 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.iotops.provisioning.plugins.module_utils._errors import ConfigError
-from ansible_collections.iotops.provisioning.plugins.module_utils._manifest import check, given_rows, load_rows, selected, split
+from ansible_collections.iotops.provisioning.plugins.module_utils._manifest import MANIFEST_INFO_SPEC, manifest_result
 from ansible_collections.iotops.provisioning.plugins.module_utils._module import run
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type='path'), rows=dict(type='list', elements='dict'),
-                                              select=dict(type='list', elements='str'), format=dict(type='str', choices=['csv', 'yaml']),
-                                              fail_on_problems=dict(type='bool', default=True)),
-                           mutually_exclusive=[('path', 'rows')], required_one_of=[('path', 'rows')], supports_check_mode=True)
-
-    def read():
-        params = module.params
-        try:
-            loaded = given_rows(params['rows']) if params['rows'] is not None else load_rows(params['path'], params['format'])
-            devices = selected(check(*loaded), params['select'])
-        except ConfigError as exc:
-            if params['fail_on_problems']:
-                raise
-            module.exit_json(changed=False, problems=exc.details.get('problems') or [exc.msg])
-        nrf, ublox, iotcomms, nao, serials = split(devices)
-        module.exit_json(changed=False, devices=devices, nrfcloud=nrf, ublox=ublox, iotcomms=iotcomms, naocloud=nao, serials=serials,
-                         nrfcloud_devices=[dict(device_id=d['nrfcloud_device_id']) for d in devices if 'nrfcloud_device_id' in d],
-                         counts=dict(total=len(devices), nrfcloud=len(nrf), ublox=sum(1 for d in devices if 'ublox_rot_public_uid' in d or 'ublox_imei' in d),
-                                     iotcomms=len(iotcomms), naocloud=len(nao)))
-
-    run(module, read)
+    # A task runs the action of the same name, which reads the manifest on the controller with the same code; this module is
+    # what that code is when it runs on its own (the unit tests).
+    module = AnsibleModule(supports_check_mode=True, **MANIFEST_INFO_SPEC)
+    run(module, lambda: module.exit_json(**manifest_result(module.params)))
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ansible_collections.iotops.provisioning.plugins.action import batch_report as action
+from ansible_collections.iotops.provisioning.plugins.module_utils import _report_files as report_files
 from ansible_collections.iotops.provisioning.plugins.module_utils._report import lean_step
 from ansible_collections.iotops.provisioning.plugins.modules import batch_report, manifest_info
 
@@ -257,7 +258,7 @@ def test_every_run_is_kept_and_latest_points_at_the_newest(run, tmp_path, monkey
     both reports, and the same job id twice in a second still gets -2."""
     directory = tmp_path / 'reports'
     clock = [1780000000.0]
-    monkeypatch.setattr(batch_report.time, 'time', lambda: clock[0])
+    monkeypatch.setattr(report_files.time, 'time', lambda: clock[0])
     monkeypatch.delenv('JOB_ID', raising=False)
     first = report_of(run, tmp_path, factory_steps(), serials=SERIALS, awx_job_id='4711')
     second = report_of(run, tmp_path, factory_steps()[:3], serials=SERIALS, awx_job_id='4712')  # the same second
@@ -280,7 +281,7 @@ def test_every_run_is_kept_and_latest_points_at_the_newest(run, tmp_path, monkey
 
 
 def test_runs_outside_awx_in_the_same_second_get_names_of_their_own(run, tmp_path, monkeypatch):
-    monkeypatch.setattr(batch_report.time, 'time', lambda: 1780000000.0)
+    monkeypatch.setattr(report_files.time, 'time', lambda: 1780000000.0)
     monkeypatch.delenv('JOB_ID', raising=False)
     paths = [report_of(run, tmp_path, factory_steps())['json_path'] for dummy in range(3)]
     names = [os.path.basename(path) for path in paths]
@@ -288,15 +289,9 @@ def test_runs_outside_awx_in_the_same_second_get_names_of_their_own(run, tmp_pat
     assert len(set(names)) == 3
 
 
-class _Module:
-    """What replace_atomically needs of an AnsibleModule (its mode, for a copy)."""
-
-    params = {'mode': '0600'}
-
-    @staticmethod
-    def set_mode_if_different(path, mode, changed):
-        os.chmod(path, int(mode, 8))
-        return changed
+def _set_mode(path):
+    """What replace_atomically does to a copy: give it the report's mode."""
+    os.chmod(path, 0o600)
 
 
 @pytest.mark.parametrize('links', [True, False])
@@ -306,7 +301,7 @@ def test_two_jobs_pointing_latest_at_once_never_leave_a_torn_file(tmp_path, monk
     if not links:
         def refuse(*args):
             raise OSError(1, 'Operation not permitted')
-        monkeypatch.setattr(batch_report.os, 'symlink', refuse)
+        monkeypatch.setattr(report_files.os, 'symlink', refuse)
     reports = {name: tmp_path / ('r-%s.json' % name) for name in ('a', 'b')}
     for name, path in reports.items():
         path.write_text(json.dumps({'job': name, 'rows': [name * 50] * 2000}))
@@ -315,7 +310,7 @@ def test_two_jobs_pointing_latest_at_once_never_leave_a_torn_file(tmp_path, monk
 
     def job(target):
         while not stop.is_set():
-            batch_report.replace_atomically(_Module, str(latest), str(target))
+            report_files.replace_atomically(str(latest), str(target), _set_mode)
 
     def reader():
         while not stop.is_set():
@@ -383,7 +378,7 @@ def test_latest_is_a_copy_where_links_are_refused_and_an_old_report_is_kept(run,
 
     def refuse(*args):
         raise OSError(1, 'Operation not permitted')
-    monkeypatch.setattr(batch_report.os, 'symlink', refuse)
+    monkeypatch.setattr(report_files.os, 'symlink', refuse)
     result = report_of(run, tmp_path, factory_steps())
     latest = directory / 'onboarding-b47.json'
     assert not latest.is_symlink() and read(str(latest)) == read(result['json_path'])
