@@ -182,7 +182,11 @@ def main():
     # A task runs the action of the same name, which reads the manifest on the controller with the same code; this module is
     # what that code is when it runs on its own (the unit tests).
     module = AnsibleModule(supports_check_mode=True, **MANIFEST_INFO_SPEC)
-    run(module, lambda: module.exit_json(**manifest_result(module.params)))
+
+    def read():
+        module.exit_json(**manifest_result(module.params))
+
+    run(module, read)
 
 
 if __name__ == '__main__':
